@@ -1,0 +1,3 @@
+from soc2gate.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One module per check. Registered explicitly in soc2gate.registry."""

@@ -1,0 +1,102 @@
+"""ecr-repository-config: the repository exists, is scanned, encrypted, and (optionally) immutable."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from soc2gate.checks._ecr import Repository, ScanningConfig, describe_repository, scanning_config
+from soc2gate.checks.base import Check, CheckContext
+from soc2gate.config import GateConfig
+from soc2gate.models import CheckResult
+
+
+class EcrRepositoryConfig(Check):
+    id = "ecr-repository-config"
+    title = "ECR repository is scanned, encrypted and configured"
+    asserts = (
+        "The repository exists; image scanning is effectively on (scanOnPush or a matching "
+        "registry scanning rule); encryption type is allowed; tags are immutable if required."
+    )
+    remediation = (
+        "Enable scanning (aws ecr put-registry-scanning-configuration with a rule that matches "
+        "the repository, or put-image-scanning-configuration scanOnPush=true), use an allowed "
+        "encryption type (set at creation: recreate the repository), and set "
+        "imageTagMutability=IMMUTABLE if required."
+    )
+    soc2 = ("CC6.1", "CC7.1")
+
+    def skip_reason(self, config: GateConfig) -> str | None:
+        return None if config.repository else "not configured: no --repository given"
+
+    def run(self, ctx: CheckContext) -> CheckResult:
+        name = ctx.config.repository or ""
+        ecr = ctx.clients("ecr")
+        repo = describe_repository(ecr, name)
+        if repo is None:
+            return self.failed(
+                f"repository {name!r} not found in region {ecr.meta.region_name}",
+                details=["Check --repository, --region and the account the credentials are for."],
+            )
+        scanning = scanning_config(ecr, repo)
+        return evaluate(repo, scanning, ctx.config, self)
+
+
+def evaluate(
+    repo: Repository, scanning: ScanningConfig, config: GateConfig, check: Check
+) -> CheckResult:
+    """Pure decision from typed values."""
+    problems: list[str] = []
+    notes: list[str] = []
+    scanning_on, why = scanning.effective(repo.name)
+    (notes if scanning_on else problems).append(
+        f"image scanning {'on' if scanning_on else 'OFF'}: {why}"
+    )
+
+    if repo.encryption_type in config.encryption:
+        notes.append(f"encryption {repo.encryption_type} is allowed")
+    else:
+        problems.append(
+            f"encryption {repo.encryption_type} is not allowed (allowed: {', '.join(config.encryption)})"
+        )
+
+    mutability = repo.tag_mutability
+    if config.require_immutable_tags:
+        tags = config.require_tags
+        exclusions = repo.mutability_exclusions
+        if mutability == "IMMUTABLE":
+            notes.append("tags are IMMUTABLE")
+        elif mutability == "IMMUTABLE_WITH_EXCLUSION":
+            mutable = [t for t in tags if any(fnmatch.fnmatchcase(t, p) for p in exclusions)]
+            msg = (
+                f"tags are IMMUTABLE_WITH_EXCLUSION: tags matching {list(exclusions)} stay mutable"
+            )
+            if mutable or not tags:
+                problems.append(msg + (f", including required tag(s) {mutable}" if mutable else ""))
+            else:
+                notes.append(msg + "; no required tag matches them")
+        elif mutability == "MUTABLE_WITH_EXCLUSION":
+            mutable = [t for t in tags if not any(fnmatch.fnmatchcase(t, p) for p in exclusions)]
+            msg = f"tags are MUTABLE_WITH_EXCLUSION: only tags matching {list(exclusions)} are immutable"
+            if mutable or not tags:
+                problems.append(
+                    msg + (f"; required tag(s) {mutable} are mutable" if mutable else "")
+                )
+            else:
+                notes.append(msg + "; every required tag matches them")
+        else:
+            problems.append(f"tags are {mutability}, IMMUTABLE is required")
+    else:
+        notes.append(f"tag mutability {mutability} (not required to be immutable)")
+
+    evidence = {
+        "repositoryArn": repo.arn,
+        "repositoryUri": repo.uri,
+        "scanType": scanning.scan_type,
+        "scanFrequency": scanning.frequency,
+        "scanOnPush": scanning.scan_on_push,
+        "encryptionType": repo.encryption_type,
+        "imageTagMutability": mutability,
+    }
+    if problems:
+        return check.failed("; ".join(problems), details=problems + notes, evidence=evidence)
+    return check.passed("; ".join(notes), details=notes, evidence=evidence)

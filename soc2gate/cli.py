@@ -1,0 +1,168 @@
+"""The ``soc2gate`` command. ``main(argv) -> int`` is the only place that decides the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from soc2gate import __version__
+from soc2gate.errors import ConfigError, Interrupted
+from soc2gate.exitcodes import EXIT_CODE_HELP, ExitCode
+
+DESCRIPTION = (
+    "Deployment gate for SOC 2 hardened containers on ECR and SageMaker: checks the live "
+    "state after a deploy, waits for states still settling, writes JUnit XML, exits non-zero "
+    "when anything is wrong or could not be verified."
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of printing usage, so every usage error is one line."""
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments:"):
+            flags = [a for a in message.split(":", 1)[1].split() if a.startswith("--")]
+            known = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+            for flag in flags:
+                close = difflib.get_close_matches(flag.split("=")[0], known, n=1)
+                if close:
+                    message += f" (did you mean {close[0]}?)"
+                    break
+        raise ConfigError(
+            message if self.prog == "soc2gate" else f"{self.prog.split()[-1]}: {message}"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from soc2gate.config import OPTIONS
+
+    parser = _Parser(
+        prog="soc2gate",
+        description=DESCRIPTION,
+        epilog=EXIT_CODE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"soc2gate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = sub.add_parser(
+        "run",
+        help="run the gate against AWS (or AWS_ENDPOINT_URL)",
+        description=DESCRIPTION + " Every flag is also a key of the --config YAML file "
+        "(snake_case); flags win.",
+        epilog=EXIT_CODE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--config", metavar="FILE", help="YAML file with the same keys (snake_case)")
+    for opt in OPTIONS:
+        if opt.flag_bool:
+            run.add_argument(
+                opt.flag, dest=opt.key, action="store_const", const=True, help=opt.help
+            )
+        else:
+            run.add_argument(
+                opt.flag,
+                dest=opt.key,
+                action="append" if opt.repeat else "store",
+                metavar=opt.metavar or opt.key.upper(),
+                help=opt.help,
+            )
+    run.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+    sub.add_parser("list-checks", help="list the checks: id, title, what each asserts")
+    return parser
+
+
+def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
+    from soc2gate.config import OPTIONS
+
+    values: dict[str, Any] = {}
+    for opt in OPTIONS:
+        raw = getattr(args, opt.key, None)
+        if raw is None:
+            continue
+        if isinstance(raw, list):
+            raw = [r for r in raw]
+            if opt.key == "require_env":
+                parsed: dict[str, str] = {}
+                for item in raw:
+                    parsed.update(opt.parse(opt.flag, item))
+                values[opt.key] = parsed
+                continue
+        values[opt.key] = opt.parse(opt.flag, raw)
+    return values
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from soc2gate.config import build_config, load_yaml
+    from soc2gate.report import console, junit
+    from soc2gate.runner import run_gate, stderr_progress
+
+    file_values = load_yaml(args.config) if args.config else {}
+    config = build_config(file_values, _flag_values(args))
+    cancel = threading.Event()
+    report = run_gate(config, progress=None if args.quiet else stderr_progress, cancel=cancel)
+    if config.junit:
+        junit.write(report, config.junit)
+    console.print_report(report, sys.stdout)
+    if config.junit:
+        print(f"JUnit report: {config.junit}", file=sys.stdout)
+    if report.interrupted:
+        return int(_interrupt_code())
+    return int(report.exit_code)
+
+
+def cmd_list_checks() -> int:
+    from soc2gate.registry import all_checks
+
+    for check in all_checks():
+        extra = "" if check.default_enabled else " (off by default)"
+        print(f"{check.id}{extra}\n  {check.title}\n  asserts: {check.asserts}")
+        print(f"  SOC 2: {', '.join(check.soc2)}\n")
+    return ExitCode.PASSED
+
+
+_last_signal = {"name": "SIGINT"}
+
+
+def _interrupt_code() -> ExitCode:
+    return ExitCode.TERMINATED if _last_signal["name"] == "SIGTERM" else ExitCode.INTERRUPTED
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    _last_signal["name"] = "SIGTERM"
+    raise Interrupted("SIGTERM")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``soc2gate`` command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help and --version
+            return int(exc.code or 0)
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "list-checks":
+            return cmd_list_checks()
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    except ConfigError as exc:
+        print(f"soc2gate: error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE
+    except (KeyboardInterrupt, Interrupted):
+        print("soc2gate: interrupted", file=sys.stderr)
+        return _interrupt_code()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.ERROR

@@ -1,0 +1,374 @@
+"""One configuration object, built from defaults < YAML file < command-line flags (or action inputs).
+
+Every option is declared once in ``OPTIONS``; the CLI flags, the YAML keys, the GitHub Action
+inputs and the validation all derive from that table.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from soc2gate.durations import parse_duration
+from soc2gate.errors import ConfigError
+from soc2gate.models import Severity
+
+DEFAULT_ENCRYPTION = ("AES256", "KMS", "KMS_DSSE")
+DEFAULT_REQUIRE_ENV = {"SOC2_COMPLIANT": "true", "SECURITY_HARDENED": "true"}
+DEFAULT_INSTANCE_TYPES = ("ml.c5.large",)
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Everything a run needs. Build it with ``GateConfig(...)`` or ``load_config``."""
+
+    region: str | None = None
+    profile: str | None = None
+    repository: str | None = None
+    require_tags: tuple[str, ...] = ()
+    scan_tag: str | None = None
+    fail_on: Severity = Severity.HIGH
+    fail_on_untriaged: bool = True
+    wait_for_scan: bool = False
+    encryption: tuple[str, ...] = DEFAULT_ENCRYPTION
+    require_immutable_tags: bool = False
+    model_name_contains: str | None = None
+    require_env: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_REQUIRE_ENV))
+    endpoint: str | None = None
+    instance_types: tuple[str, ...] = DEFAULT_INSTANCE_TYPES
+    commit_sha: str | None = None
+    timeout: float = 1800.0
+    poll_min: float = 2.0
+    poll_max: float = 6.0
+    endpoint_grace: float = 600.0
+    junit: str | None = None
+    only: tuple[str, ...] = ()
+    skip: tuple[str, ...] = ()
+    concurrency: int = 8
+    max_findings_shown: int = 10
+
+    # ---- derived values -------------------------------------------------------------------
+    def resolved_sha(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """--commit-sha, else GITHUB_SHA, else CODEBUILD_RESOLVED_SOURCE_VERSION."""
+        env = os.environ if environ is None else environ
+        for value in (
+            self.commit_sha,
+            env.get("GITHUB_SHA"),
+            env.get("CODEBUILD_RESOLVED_SOURCE_VERSION"),
+        ):
+            if value and value.strip():
+                return value.strip()
+        return None
+
+    def expanded_tags(self, environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+        """Required tags with ``{sha}`` / ``{short_sha}`` filled in; ConfigError if no SHA is known."""
+        return tuple(self._expand(tag, environ) for tag in self.require_tags)
+
+    def gated_tag(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The tag whose scan findings gate the build: --scan-tag, else the first required tag."""
+        tag = self.scan_tag or (self.require_tags[0] if self.require_tags else None)
+        return self._expand(tag, environ) if tag else None
+
+    def _expand(self, tag: str, environ: Mapping[str, str] | None) -> str:
+        if "{sha}" not in tag and "{short_sha}" not in tag:
+            return tag
+        sha = self.resolved_sha(environ)
+        if not sha:
+            raise ConfigError(
+                f"tag {tag!r} needs a commit SHA: pass --commit-sha or set GITHUB_SHA "
+                "or CODEBUILD_RESOLVED_SOURCE_VERSION"
+            )
+        return tag.replace("{short_sha}", sha[:7]).replace("{sha}", sha)
+
+
+# ---- the option table ----------------------------------------------------------------------
+
+
+def _str(name: str, value: Any) -> str:
+    if isinstance(value, (bool, list, dict)) or value is None:
+        raise ConfigError(f"{name}: expected a string, got {_type(value)}")
+    text = str(value).strip()
+    if not text:
+        raise ConfigError(f"{name}: must not be empty")
+    return text
+
+
+def _str_list(name: str, value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, str) and ("\n" in item or "," in item):
+            out.extend(p.strip() for p in item.replace("\n", ",").split(",") if p.strip())
+        else:
+            out.append(_str(name, item))
+    return tuple(dict.fromkeys(out))
+
+
+def _bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip() in ("true", "false"):
+        return value.strip() == "true"
+    raise ConfigError(f"{name}: expected true or false, got {value!r}")
+
+
+def _duration(name: str, value: Any) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+def _severity(name: str, value: Any) -> Severity:
+    try:
+        sev = Severity.parse(_str(name, value))
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    if not sev.ranked:
+        raise ConfigError(f"{name}: {sev.name} has no rank; use --fail-on-untriaged for it")
+    return sev
+
+
+def _int(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}: expected an integer, got {value!r}")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ConfigError(f"{name}: expected an integer, got {value!r}") from None
+    if number < 1:
+        raise ConfigError(f"{name}: must be at least 1, got {number}")
+    return number
+
+
+def _env(name: str, value: Any) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    else:
+        items = []
+        for entry in _str_list(name, value):
+            key, sep, val = entry.partition("=")
+            if not sep:
+                raise ConfigError(f"{name}: expected KEY=VALUE, got {entry!r}")
+            items.append((key, val))
+    for key, val in items:
+        key = str(key).strip()
+        if not key:
+            raise ConfigError(f"{name}: empty environment key")
+        if isinstance(val, bool):
+            val = "true" if val else "false"  # YAML reads `true` as a boolean
+        if val is None or isinstance(val, (list, dict)):
+            raise ConfigError(f"{name}: value of {key} must be a string, got {_type(val)}")
+        pairs[key] = str(val)
+    return pairs
+
+
+def _type(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: its config key, CLI flag, parser and help text."""
+
+    key: str
+    parse: Callable[[str, Any], Any]
+    help: str
+    repeat: bool = False  # flag may be given several times (list-valued)
+    flag_bool: bool = False  # a CLI switch without a value
+    metavar: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + _FLAG_NAMES.get(self.key, self.key.replace("_", "-"))
+
+
+# Flags whose names are singular while the config key is a list.
+_FLAG_NAMES = {"require_tags": "require-tag", "instance_types": "instance-type"}
+
+OPTIONS: tuple[Option, ...] = (
+    Option("region", _str, "AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)"),
+    Option("profile", _str, "AWS named profile (default: AWS_PROFILE / the credential chain)"),
+    Option("repository", _str, "ECR repository name to gate"),
+    Option(
+        "require_tags",
+        _str_list,
+        "image tag that must exist; {sha} and {short_sha} expand to the commit SHA (repeatable)",
+        repeat=True,
+        metavar="TAG",
+    ),
+    Option(
+        "scan_tag", _str, "tag whose scan findings gate the build (default: first --require-tag)"
+    ),
+    Option(
+        "fail_on",
+        _severity,
+        "fail on findings at or above this severity: INFORMATIONAL, LOW, "
+        "MEDIUM, HIGH, CRITICAL (default HIGH)",
+        metavar="SEVERITY",
+    ),
+    Option(
+        "fail_on_untriaged",
+        _bool,
+        "fail on UNDEFINED/UNTRIAGED findings (default true: an unrated finding could be critical)",
+        metavar="true|false",
+    ),
+    Option(
+        "wait_for_scan",
+        _bool,
+        "when no scan exists yet, wait for one instead of failing (default false)",
+        metavar="true|false",
+    ),
+    Option(
+        "encryption",
+        _str_list,
+        "allowed repository encryption type: AES256, KMS, KMS_DSSE (repeatable; default all three)",
+        repeat=True,
+        metavar="TYPE",
+    ),
+    Option("require_immutable_tags", _bool, "require IMMUTABLE image tags", flag_bool=True),
+    Option(
+        "model_name_contains",
+        _str,
+        "check the newest model whose name contains this, "
+        "instead of the models behind the endpoint",
+        metavar="TEXT",
+    ),
+    Option(
+        "require_env",
+        _env,
+        "model environment marker KEY=VALUE (repeatable; default "
+        "SOC2_COMPLIANT=true SECURITY_HARDENED=true)",
+        repeat=True,
+        metavar="KEY=VALUE",
+    ),
+    Option("endpoint", _str, "SageMaker endpoint name to gate"),
+    Option(
+        "instance_types",
+        _str_list,
+        "allowed instance type for every production variant (repeatable; default ml.c5.large)",
+        repeat=True,
+        metavar="TYPE",
+    ),
+    Option(
+        "commit_sha",
+        _str,
+        "commit SHA for {sha} tags (default: GITHUB_SHA, CODEBUILD_RESOLVED_SOURCE_VERSION)",
+        metavar="SHA",
+    ),
+    Option(
+        "timeout",
+        _duration,
+        "deadline for the whole run, e.g. 90s, 20m (default 30m)",
+        metavar="DURATION",
+    ),
+    Option("poll_min", _duration, "shortest wait between polls (default 2s)", metavar="DURATION"),
+    Option("poll_max", _duration, "longest wait between polls (default 6s)", metavar="DURATION"),
+    Option(
+        "endpoint_grace",
+        _duration,
+        "how long a missing endpoint is waited for before it fails (default 10m)",
+        metavar="DURATION",
+    ),
+    Option("junit", _str, "write a JUnit XML report to this path", metavar="PATH"),
+    Option("only", _str_list, "run only this check id (repeatable)", repeat=True, metavar="CHECK"),
+    Option("skip", _str_list, "skip this check id (repeatable)", repeat=True, metavar="CHECK"),
+    Option("concurrency", _int, "checks run at once (default 8)", metavar="N"),
+    Option(
+        "max_findings_shown", _int, "worst findings listed in a failure (default 10)", metavar="N"
+    ),
+)
+OPTION_BY_KEY = {opt.key: opt for opt in OPTIONS}
+
+
+def parse_mapping(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Validate raw key/values (from YAML or flags) into GateConfig field values."""
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not isinstance(key, str) or key not in OPTION_BY_KEY:
+            close = difflib.get_close_matches(str(key), list(OPTION_BY_KEY), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"{source}: unknown key {key!r}{hint}")
+        if value is None:
+            raise ConfigError(f"{source}: {key} has no value")
+        values[key] = OPTION_BY_KEY[key].parse(key, value)
+    return values
+
+
+def load_yaml(path: str) -> dict[str, Any]:
+    """Read a config file: a YAML mapping of option keys. ConfigError on any problem."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "malformed YAML"
+        raise ConfigError(f"config file {path}{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: expected a mapping of keys, got {_type(data)}")
+    return parse_mapping(data, f"config file {path}")
+
+
+def build_config(
+    file_values: Mapping[str, Any] | None = None,
+    flag_values: Mapping[str, Any] | None = None,
+) -> GateConfig:
+    """Defaults < file < flags, then cross-field validation."""
+    merged: dict[str, Any] = {}
+    merged.update(file_values or {})
+    merged.update(flag_values or {})
+    config = replace(GateConfig(), **merged)
+    validate(config)
+    return config
+
+
+def validate(config: GateConfig) -> None:
+    """Cross-field rules. Raises ConfigError with one line naming the problem."""
+    from soc2gate.registry import all_checks
+
+    known = {check.id for check in all_checks()}
+    for key in ("only", "skip"):
+        for check_id in getattr(config, key):
+            if check_id not in known:
+                close = difflib.get_close_matches(check_id, sorted(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ConfigError(f"--{key}: unknown check id {check_id!r}{hint}")
+    both = set(config.only) & set(config.skip)
+    if both:
+        raise ConfigError(f"--only and --skip both name {', '.join(sorted(both))}")
+    if config.poll_min <= 0:
+        raise ConfigError("poll_min: must be greater than 0")
+    if config.poll_min > config.poll_max:
+        raise ConfigError(
+            f"poll_min ({config.poll_min:g}s) is greater than poll_max ({config.poll_max:g}s)"
+        )
+    if config.timeout <= 0:
+        raise ConfigError("timeout: must be greater than 0")
+    for enc in config.encryption:
+        if enc not in DEFAULT_ENCRYPTION:
+            raise ConfigError(
+                f"encryption: unknown type {enc!r} (expected one of {', '.join(DEFAULT_ENCRYPTION)})"
+            )
+    if not config.repository and (config.require_tags or config.scan_tag):
+        raise ConfigError("--require-tag/--scan-tag need --repository")
+    if config.require_immutable_tags and not config.repository:
+        raise ConfigError("--require-immutable-tags needs --repository")
+    if not config.repository and not config.endpoint and not config.model_name_contains:
+        raise ConfigError(
+            "nothing to check: give --repository, --endpoint and/or --model-name-contains"
+        )
+
+
+def config_keys() -> list[str]:
+    return [f.name for f in fields(GateConfig)]

@@ -1,0 +1,15 @@
+"""Exceptions that map to exit codes in ``cli.main``."""
+
+from __future__ import annotations
+
+
+class ConfigError(Exception):
+    """Bad flag, config key or value. Exit 2 with this one-line message."""
+
+
+class Interrupted(BaseException):
+    """The run was interrupted (SIGINT/SIGTERM) while checks were waiting."""
+
+    def __init__(self, signal_name: str = "SIGINT") -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name

@@ -1,0 +1,137 @@
+"""Typed values shared by checks, the runner and the reports."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    """Outcome of one check. PENDING is only ever seen by the runner, never in a report."""
+
+    PASS = "PASS"
+    FAIL = "FAIL"
+    ERROR = "ERROR"
+    SKIPPED = "SKIPPED"
+    PENDING = "PENDING"
+
+
+@functools.total_ordering
+class Severity(Enum):
+    """ECR/Inspector finding severity, ordered so that "HIGH and above" is a comparison.
+
+    UNDEFINED (basic scanning) and UNTRIAGED (enhanced scanning) are not on the scale: they mean
+    "nobody knows yet", and whether they fail the gate is a separate setting.
+    """
+
+    INFORMATIONAL = 1
+    LOW = 2
+    MEDIUM = 3
+    HIGH = 4
+    CRITICAL = 5
+    UNDEFINED = 0
+    UNTRIAGED = -1
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.value < other.value
+
+    @property
+    def ranked(self) -> bool:
+        """True for the five severities that have an order."""
+        return self.value > 0
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """Parse a severity name from AWS or a user, case-insensitively; ValueError if unknown."""
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(s.name for s in RANKED_SEVERITIES)
+            raise ValueError(f"unknown severity {text!r} (expected one of {names})") from None
+
+
+RANKED_SEVERITIES: tuple[Severity, ...] = tuple(
+    sorted((s for s in Severity if s.ranked), reverse=True)
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One vulnerability finding, normalised from basic or enhanced scanning."""
+
+    id: str
+    severity: Severity
+    package: str = ""
+    version: str = ""
+    fix_available: str = ""  # YES / NO / PARTIAL for enhanced scanning, "" when unknown
+    title: str = ""
+
+    def sort_key(self) -> tuple[int, str]:
+        # Unranked severities sort just below CRITICAL/HIGH so they are always shown.
+        rank = self.severity.value if self.severity.ranked else 3.5
+        return (-int(rank * 10), self.id)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check on one target.
+
+    ``reason`` is one line a CI engineer can act on; ``details`` are further lines for the report
+    body; ``evidence`` holds the AWS values the verdict was based on (never secrets).
+    """
+
+    check_id: str
+    status: Status
+    reason: str
+    title: str = ""
+    remediation: str = ""
+    details: tuple[str, ...] = ()
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    findings: tuple[Finding, ...] = ()
+    target: str = ""
+    duration: float = 0.0
+    #: For PENDING: the state the check is waiting on (e.g. "Creating", "IN_PROGRESS").
+    state: str = ""
+
+    @property
+    def name(self) -> str:
+        """Test-case name: the check id, then the target in brackets when there is one."""
+        return f"{self.check_id} [{self.target}]" if self.target else self.check_id
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """All results of one run, with the exit code they imply."""
+
+    results: tuple[CheckResult, ...]
+    duration: float = 0.0
+    interrupted: bool = False
+
+    def by_status(self, status: Status) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.results if r.status is status)
+
+    @property
+    def exit_code(self) -> int:
+        from soc2gate.exitcodes import ExitCode
+
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        if self.by_status(Status.FAIL):
+            return ExitCode.FAILED
+        if self.by_status(Status.ERROR) or self.by_status(Status.PENDING):
+            return ExitCode.ERROR
+        if not self.by_status(Status.PASS):
+            # Fail closed: a run that verified nothing is not a pass.
+            return ExitCode.ERROR
+        return ExitCode.PASSED
+
+    @property
+    def result(self) -> str:
+        """ "pass", "fail" or "error": the word the GitHub Action exposes as its output."""
+        code = self.exit_code
+        return {0: "pass", 1: "fail"}.get(int(code), "error")

@@ -1,0 +1,59 @@
+"""Check registration by explicit import; duplicate ids are refused."""
+
+from __future__ import annotations
+
+import re
+
+from soc2gate.checks.base import Check
+
+CHECK_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
+
+
+class DuplicateCheckError(ValueError):
+    pass
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._checks: dict[str, Check] = {}
+
+    def register(self, check: Check) -> None:
+        if not CHECK_ID.match(check.id):
+            raise ValueError(f"check id {check.id!r} is not lower-kebab-case")
+        if check.id in self._checks:
+            raise DuplicateCheckError(f"duplicate check id {check.id!r}")
+        self._checks[check.id] = check
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._checks.values())
+
+    def __len__(self) -> int:
+        return len(self._checks)
+
+
+_REGISTRY: Registry | None = None
+
+
+def all_checks() -> tuple[Check, ...]:
+    """Every check, in report order."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        from soc2gate.checks.ecr_image_tags import EcrImageTags
+        from soc2gate.checks.ecr_repository_config import EcrRepositoryConfig
+        from soc2gate.checks.ecr_scan_findings import EcrScanFindings
+        from soc2gate.checks.sagemaker_endpoint_config import SagemakerEndpointConfig
+        from soc2gate.checks.sagemaker_endpoint_status import SagemakerEndpointStatus
+        from soc2gate.checks.sagemaker_model_env import SagemakerModelEnv
+
+        registry = Registry()
+        for check_class in (
+            EcrRepositoryConfig,
+            EcrImageTags,
+            EcrScanFindings,
+            SagemakerModelEnv,
+            SagemakerEndpointConfig,
+            SagemakerEndpointStatus,
+        ):
+            registry.register(check_class())
+        _REGISTRY = registry
+    return tuple(_REGISTRY)

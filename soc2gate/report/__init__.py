@@ -1,0 +1,1 @@
+"""Reports: console table, JUnit XML, GitHub step summary/annotations/outputs."""

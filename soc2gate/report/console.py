@@ -1,0 +1,57 @@
+"""The result table printed to stdout at the end of a run."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from soc2gate.durations import format_duration
+from soc2gate.models import GateReport, Status
+from soc2gate.report.text import one_line
+
+_MARK = {
+    Status.PASS: "PASS",
+    Status.FAIL: "FAIL",
+    Status.ERROR: "ERROR",
+    Status.SKIPPED: "SKIP",
+    Status.PENDING: "ERROR",
+}
+
+
+def render(report: GateReport, width: int = 120) -> str:
+    rows = [
+        (_MARK[r.status], r.name, format_duration(r.duration), r.reason) for r in report.results
+    ]
+    name_w = max([len(one_line(r[1], 60)) for r in rows] + [5])
+    lines = [f"{'RESULT':<6}  {'CHECK':<{name_w}}  {'TIME':>6}  REASON"]
+    for mark, name, took, reason in rows:
+        room = max(30, width - name_w - 18)
+        lines.append(
+            f"{mark:<6}  {one_line(name, 60):<{name_w}}  {took:>6}  {one_line(reason, room)}"
+        )
+    for r in report.results:
+        if r.status in (Status.FAIL, Status.ERROR):
+            lines.append("")
+            lines.append(f"{_MARK[r.status]} {one_line(r.name, 80)}: {one_line(r.reason, 2000)}")
+            lines += [f"    {one_line(d, 300)}" for d in r.details[:12]]
+            if r.remediation:
+                lines.append(f"    How to fix: {one_line(r.remediation, 600)}")
+    counts = {
+        s: len(report.by_status(s))
+        for s in (Status.PASS, Status.FAIL, Status.ERROR, Status.SKIPPED)
+    }
+    lines.append("")
+    verdict = {"pass": "PASSED", "fail": "FAILED", "error": "ERROR"}[report.result]
+    if report.interrupted:
+        verdict = "INTERRUPTED"
+    lines.append(
+        f"soc2gate {verdict} (exit {int(report.exit_code)}): {counts[Status.PASS]} passed, "
+        f"{counts[Status.FAIL]} failed, {counts[Status.ERROR]} errors, "
+        f"{counts[Status.SKIPPED]} skipped in {format_duration(report.duration)}"
+    )
+    if not counts[Status.PASS] and not counts[Status.FAIL] and not counts[Status.ERROR]:
+        lines.append("nothing was verified: every check was skipped, which is not a pass")
+    return "\n".join(lines)
+
+
+def print_report(report: GateReport, out: TextIO) -> None:
+    print(render(report), file=out, flush=True)

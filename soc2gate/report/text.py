@@ -1,0 +1,23 @@
+"""Making untrusted strings (from AWS or users) safe to print on one line."""
+
+from __future__ import annotations
+
+import re
+
+# C0/C1 control characters and ANSI escape sequences; tab and newline are handled separately.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_NEWLINES = re.compile(r"[\r\n\u2028\u2029\x85]+")
+
+
+def clean(text: object, limit: int = 4000) -> str:
+    """Drop ANSI escapes and control characters, keep newlines, cut to ``limit`` characters."""
+    value = _CONTROL.sub("", _ANSI.sub("", str(text)))
+    if len(value) > limit:
+        value = value[: limit - 1] + "…"
+    return value
+
+
+def one_line(text: object, limit: int = 500) -> str:
+    """``clean`` plus newlines folded into " / ", so a value can never start a new output line."""
+    return clean(_NEWLINES.sub(" / ", str(text)).replace("\t", " "), limit)

@@ -1,0 +1,262 @@
+"""Runs the selected checks concurrently under one deadline, polling the pending ones.
+
+Data flow: GateConfig -> selected checks -> (per check, in a worker thread) tenacity loop around
+``check.run(ctx)`` -> CheckResult -> GateReport. Any exception becomes ERROR; PENDING at the
+deadline becomes FAIL; nothing becomes PASS without a check saying so.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from soc2gate.checks.base import Check, CheckContext
+from soc2gate.config import GateConfig
+from soc2gate.durations import format_duration
+from soc2gate.errors import ConfigError, Interrupted
+from soc2gate.models import CheckResult, GateReport, Status
+from soc2gate.report.text import one_line
+
+#: Consecutive transient AWS errors (after botocore's own retries) before a check is ERROR.
+MAX_TRANSIENT_ERRORS = 4
+#: A still-waiting check prints a heartbeat at least this often (seconds of the run's clock).
+HEARTBEAT_EVERY = 30.0
+
+Progress = Callable[[str], None]
+
+
+def stderr_progress(line: str) -> None:
+    stamp = datetime.now(timezone.utc).strftime("%H:%M:%SZ")
+    print(f"[{stamp}] {line}", file=sys.stderr, flush=True)
+
+
+def select_checks(config: GateConfig) -> list[tuple[Check, str | None]]:
+    """Every check with the reason it is skipped (None when it runs)."""
+    from soc2gate.registry import all_checks
+
+    selected = []
+    for check in all_checks():
+        reason: str | None
+        if config.only and check.id not in config.only:
+            reason = "not selected (--only)"
+        elif check.id in config.skip:
+            reason = "skipped by --skip"
+        elif not check.default_enabled and check.id not in config.only:
+            reason = f"off by default: enable with --only {check.id}"
+        else:
+            reason = check.skip_reason(config)
+        selected.append((check, reason))
+    return selected
+
+
+@dataclass
+class _Live:
+    """What the runner knows about one check while it runs (for timeouts and interrupts)."""
+
+    last: CheckResult | None = None
+    started: float = 0.0
+    transient: int = 0
+    last_error: BaseException | None = None
+    last_line_at: float = float("-inf")
+
+
+def run_gate(
+    config: GateConfig,
+    *,
+    clients: Callable[[str], Any] | None = None,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    progress: Progress | None = stderr_progress,
+    environ: Mapping[str, str] | None = None,
+    cancel: threading.Event | None = None,
+) -> GateReport:
+    """Run the gate and return its report. Never raises for AWS or check errors.
+
+    ``sleep`` and ``clock`` are injectable so tests never wait for real. ``cancel`` (set by the
+    CLI on SIGINT/SIGTERM) stops waiting checks, which are then reported as ERROR.
+    """
+    env = dict(os.environ if environ is None else environ)
+    # Expand {sha} tags now: a missing SHA is a configuration error, not a check error.
+    config.expanded_tags(env)
+    config.gated_tag(env)
+    if clients is None:
+        from soc2gate.aws import AwsClients
+
+        clients = AwsClients(region=config.region, profile=config.profile)
+    cancel = cancel or threading.Event()
+    say = progress or (lambda line: None)
+    started = clock()
+    deadline = started + config.timeout
+    ctx = CheckContext(config=config, clients=clients, clock=clock, environ=env, started=started)
+
+    plan = select_checks(config)
+    live: dict[str, _Live] = {check.id: _Live() for check, skip in plan if skip is None}
+    results: dict[str, CheckResult] = {
+        check.id: check.skipped(skip) for check, skip in plan if skip is not None
+    }
+
+    def interruptible_sleep(seconds: float) -> None:
+        if sleep is not None:
+            sleep(seconds)
+            if cancel.is_set():
+                raise Interrupted()
+        elif cancel.wait(seconds):
+            raise Interrupted()
+
+    def work(check: Check) -> CheckResult:
+        return _poll(check, ctx, live[check.id], deadline, interruptible_sleep, say, cancel)
+
+    runnable = [check for check, skip in plan if skip is None]
+    interrupted = False
+    pool = cf.ThreadPoolExecutor(max_workers=max(1, min(config.concurrency, len(runnable) or 1)))
+    futures = {pool.submit(work, check): check for check in runnable}
+    try:
+        pending = set(futures)
+        while pending:
+            # A short timeout keeps the main thread responsive to SIGINT/SIGTERM.
+            _done, pending = cf.wait(pending, timeout=0.25)
+    except (KeyboardInterrupt, Interrupted):
+        interrupted = True
+        cancel.set()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    for future, check in futures.items():
+        state = live[check.id]
+        if future.done() and not future.cancelled() and future.exception() is None:
+            results[check.id] = future.result()
+        else:
+            last = state.last
+            waited = f" while {last.reason}" if last and last.status is Status.PENDING else ""
+            results[check.id] = replace(
+                check.error(f"interrupted{waited}; the check did not finish"),
+                duration=clock() - (state.started or started),
+            )
+    ordered = tuple(results[check.id] for check, _ in plan)
+    return GateReport(results=ordered, duration=clock() - started, interrupted=interrupted)
+
+
+def _poll(
+    check: Check,
+    ctx: CheckContext,
+    state: _Live,
+    deadline: float,
+    sleep: Callable[[float], None],
+    say: Progress,
+    cancel: threading.Event,
+) -> CheckResult:
+    """Run one check until it is not PENDING, the deadline passes, or errors persist."""
+    from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_result
+    from tenacity.wait import wait_random_exponential
+
+    from soc2gate.aws import describe_error, is_transient
+
+    config = ctx.config
+    clock = ctx.clock
+    state.started = clock()
+    backoff = wait_random_exponential(
+        multiplier=config.poll_min, min=config.poll_min, max=config.poll_max
+    )
+
+    def attempt() -> CheckResult:
+        if cancel.is_set():
+            raise Interrupted()
+        try:
+            result = check.run(ctx)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            if is_transient(exc):
+                state.transient += 1
+                state.last_error = exc
+                raise
+            if _is_aws_error(exc):
+                result = check.error(describe_error(exc))
+            else:
+                result = check.error(
+                    f"internal error in check {check.id}: {type(exc).__name__}: {exc}"
+                )
+        state.transient = 0
+        previous = state.last
+        state.last = result
+        if result.status is Status.PENDING and (previous is None or previous.state != result.state):
+            say(f"{check.id}: {one_line(result.state)}: {one_line(result.reason)}")
+            state.last_line_at = clock()
+        return result
+
+    def stop(retry_state: RetryCallState) -> bool:
+        return clock() >= deadline or state.transient > MAX_TRANSIENT_ERRORS
+
+    def wait(retry_state: RetryCallState) -> float:
+        return max(0.0, min(backoff(retry_state), deadline - clock()))
+
+    def before_sleep(retry_state: RetryCallState) -> None:
+        delay = retry_state.next_action.sleep if retry_state.next_action else 0.0
+        elapsed = format_duration(clock() - state.started)
+        outcome = retry_state.outcome
+        if outcome is not None and outcome.failed:
+            exc = outcome.exception()
+            say(
+                f"{check.id}: transient AWS error ({one_line(describe_error(exc), 200)}), "
+                f"retry {state.transient}/{MAX_TRANSIENT_ERRORS} in {delay:.1f}s"
+            )
+        elif clock() - state.last_line_at >= HEARTBEAT_EVERY:
+            last = state.last
+            say(
+                f"{check.id}: still {one_line(last.state if last else '?')} "
+                f"(elapsed {elapsed}, next poll in {delay:.1f}s)"
+            )
+            state.last_line_at = clock()
+
+    retrying = Retrying(
+        sleep=sleep,
+        stop=stop,
+        wait=wait,
+        retry=(
+            retry_if_result(lambda r: r.status is Status.PENDING)
+            | retry_if_exception(lambda e: is_transient(e))
+        ),
+        before_sleep=before_sleep,
+        retry_error_callback=lambda retry_state: retry_state.outcome,
+        reraise=False,
+    )
+    outcome = retrying(attempt)
+    duration = clock() - state.started
+    if not isinstance(outcome, CheckResult):
+        # retry_error_callback handed back the last Future: it either failed or is PENDING.
+        if outcome.failed:
+            exc = outcome.exception()
+            if isinstance(exc, (Interrupted, ConfigError)):
+                raise exc
+            result = check.error(
+                f"AWS kept failing after {state.transient} tries: {describe_error(exc)}"
+            )
+        else:
+            result = _timed_out(check, outcome.result(), duration)
+    else:
+        result = outcome
+    if result.status is Status.PENDING:  # pragma: no cover - defensive: never report PENDING
+        result = _timed_out(check, result, duration)
+    return replace(result, duration=duration)
+
+
+def _timed_out(check: Check, last: CheckResult, waited: float) -> CheckResult:
+    return check.failed(
+        f"still {last.state} at the deadline after waiting {format_duration(waited)}: "
+        f"{last.reason} (raise --timeout if this deployment is slow)",
+        evidence=last.evidence,
+        details=last.details,
+    )
+
+
+def _is_aws_error(exc: BaseException) -> bool:
+    import botocore.exceptions
+
+    return isinstance(exc, (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError))
