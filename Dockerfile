@@ -1,0 +1,99 @@
+# syntax=docker/dockerfile:1
+# hadolint ignore=DL3002
+# soc2gate container image: the GitHub container action (action.yml builds this file) and a
+# plain `docker run` / CodeBuild image.
+# hadolint ignore=DL3002
+# Stages
+#   builder  venv /opt/soc2gate with requirements.lock (hash-checked, wheels only) and the
+#            project wheel, both --no-deps; pip, setuptools and wheel never enter that venv.
+#   runtime  base image + the venv + user soc2gate (1000:1000), USER 1000:1000. Build it with
+#            `--target runtime` for platforms that enforce runAsNonRoot (Kubernetes, ECS).
+#   action   (default, last) the same image with USER root, for the reason below.
+# hadolint ignore=DL3002
+# Why the default image starts as root (read docker/entrypoint.py and examples/README.md)
+#   GitHub runs container actions with the image's USER, cannot be told `--user`, and mounts
+#   the workspace and /github/file_commands owned by the runner user (uid 1001). As uid 1000
+#   the gate could not write GITHUB_OUTPUT, the step summary or the JUnit file; as root it
+#   would leave root-owned files that later steps cannot delete. So the container starts as
+#   root, and docker/entrypoint.py (stdlib only, `python -I`) drops to the owner of
+#   $GITHUB_WORKSPACE on GitHub, or to 1000:1000 everywhere else, before any soc2gate code
+#   is imported. `docker run IMAGE run ...` therefore runs the gate as uid 1000, and so does
+#   `docker run --user 1000:1000 IMAGE ...` (the entrypoint then changes nothing).
+# hadolint ignore=DL3002
+# Base image
+#   BASE_IMAGE must provide `python3` (>= 3.10) with the venv module, useradd/groupadd and
+#   CA certificates. The default is the official slim image (python at /usr/local/bin);
+#   scripts/build-base-image.sh makes a debootstrap bookworm stand-in (python at /usr/bin)
+#   for machines that cannot pull. Both stages use the same BASE_IMAGE, so the venv's
+#   python symlink resolves to the same interpreter in the final image on either base.
+#   To pin by digest: --build-arg BASE_IMAGE=python:3.12-slim-bookworm@sha256:<digest>
+#   (`docker buildx imagetools inspect python:3.12-slim-bookworm` prints it).
+# hadolint ignore=DL3002
+# Builds need no secrets and bake in no proxy or CA: pip is told to trust the OS bundle
+# (PIP_CERT in the builder only), so a build that mounts a corporate CA bundle over
+# /etc/ssl/certs/ca-certificates.crt works unchanged (see scripts/container-test.sh).
+
+ARG BASE_IMAGE=python:3.12-slim-bookworm
+
+FROM ${BASE_IMAGE} AS builder
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_CERT=/etc/ssl/certs/ca-certificates.crt \
+    PYTHONDONTWRITEBYTECODE=1
+
+# Build backend in its own venv, from hash-pinned wheels: the project wheel is then built
+# with --no-build-isolation instead of with whatever setuptools the index serves today.
+COPY docker/build-requirements.lock /tmp/build-requirements.lock
+RUN python3 -m venv /opt/build \
+ && /opt/build/bin/pip install --require-hashes --no-deps --only-binary=:all: \
+        -r /tmp/build-requirements.lock
+
+# Runtime deps first (their layer survives source edits), into a venv created without pip;
+# the build venv's pip installs into it with --python.
+COPY requirements.lock /tmp/requirements.lock
+RUN python3 -m venv --without-pip /opt/soc2gate \
+ && /opt/build/bin/pip --python /opt/soc2gate/bin/python install \
+        --require-hashes --no-deps --only-binary=:all: -r /tmp/requirements.lock
+
+COPY . /src
+RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/dist /src \
+ && /opt/build/bin/pip --python /opt/soc2gate/bin/python install --no-deps /tmp/dist/soc2gate-*.whl \
+ && install -d -m 0755 /opt/soc2gate/libexec \
+ && install -m 0644 /src/docker/entrypoint.py /opt/soc2gate/libexec/entrypoint.py \
+ && /opt/soc2gate/bin/python -I -c "import boto3, junit_xml, tenacity, yaml, soc2gate" \
+ && test -x /opt/soc2gate/bin/soc2gate \
+ && test ! -e /opt/soc2gate/bin/pip \
+ && ! /opt/soc2gate/bin/python -I -c "import pip" 2>/dev/null \
+ && ! /opt/soc2gate/bin/python -I -c "import setuptools" 2>/dev/null
+
+
+FROM ${BASE_IMAGE} AS runtime
+
+LABEL org.opencontainers.image.title="soc2gate" \
+      org.opencontainers.image.description="Deployment gate for SOC 2 hardened containers on ECR and SageMaker" \
+      org.opencontainers.image.licenses="Apache-2.0"
+
+# uid/gid 1000 is what the SOC 2 guide expects ("non-root container execution (UID 1000)").
+RUN groupadd --gid 1000 soc2gate \
+ && useradd --uid 1000 --gid 1000 --no-log-init --create-home --home-dir /home/soc2gate \
+        --shell /usr/sbin/nologin soc2gate
+
+# Owned by root and not writable by the gate's user: the root-run entrypoint lives here.
+COPY --from=builder /opt/soc2gate /opt/soc2gate
+
+ENV PATH=/opt/soc2gate/bin:${PATH} \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+
+USER 1000:1000
+ENTRYPOINT ["/opt/soc2gate/bin/python", "-I", "/opt/soc2gate/libexec/entrypoint.py", "/opt/soc2gate/bin/soc2gate"]
+CMD ["--help"]
+
+
+FROM runtime AS action
+
+# Root only until docker/entrypoint.py drops to the workspace owner (GitHub) or 1000:1000
+# (anywhere else); no soc2gate code runs as root. See the header of this file.
+# hadolint ignore=DL3002
+USER 0:0
