@@ -9,11 +9,15 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from soc2gate import __version__
 from soc2gate.errors import ConfigError, Interrupted
 from soc2gate.exitcodes import EXIT_CODE_HELP, ExitCode
+
+if TYPE_CHECKING:
+    from soc2gate.config import GateConfig
+    from soc2gate.models import GateReport
 
 DESCRIPTION = (
     "Deployment gate for SOC 2 hardened containers on ECR and SageMaker: checks the live "
@@ -76,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     sub.add_parser("list-checks", help="list the checks: id, title, what each asserts")
+    sub.add_parser(
+        "action",
+        help="GitHub Action entry point: reads INPUT_* variables, writes outputs and summary",
+    )
     return parser
 
 
@@ -101,21 +109,59 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from soc2gate.config import build_config, load_yaml
-    from soc2gate.report import console, junit
-    from soc2gate.runner import run_gate, stderr_progress
 
     file_values = load_yaml(args.config) if args.config else {}
     config = build_config(file_values, _flag_values(args))
-    cancel = threading.Event()
-    report = run_gate(config, progress=None if args.quiet else stderr_progress, cancel=cancel)
+    return execute(config, quiet=args.quiet)
+
+
+def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) -> int:
+    """Run the gate, write every report, print the table; return the exit code.
+
+    The JUnit file is written whatever happens after the run starts: failure, error, interrupt.
+    """
+    from soc2gate.report import console, junit
+    from soc2gate.runner import run_gate, stderr_progress
+
+    github = github or os.environ.get("GITHUB_ACTIONS") == "true"
+    report = run_gate(config, progress=None if quiet else stderr_progress)
+    code = int(_interrupt_code()) if report.interrupted else int(report.exit_code)
     if config.junit:
         junit.write(report, config.junit)
     console.print_report(report, sys.stdout)
+    if github:
+        _github_reports(report, config.junit or "", code)
     if config.junit:
         print(f"JUnit report: {config.junit}", file=sys.stdout)
-    if report.interrupted:
-        return int(_interrupt_code())
-    return int(report.exit_code)
+    return code
+
+
+def _github_reports(report: GateReport, junit_path: str, code: int) -> None:
+    from soc2gate.report import github
+
+    for line in github.annotation_lines(report):
+        print(line, file=sys.stdout)
+    outputs = github.outputs(report, junit_path)
+    outputs["exit-code"] = str(code)
+    for env_name, text in (
+        ("GITHUB_STEP_SUMMARY", github.summary(report, junit_path)),
+        ("GITHUB_OUTPUT", github.output_lines(outputs)),
+    ):
+        path = os.environ.get(env_name)
+        if path:
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(text)
+    sys.stdout.flush()
+
+
+def cmd_action() -> int:
+    """The GitHub Action entry point: inputs come from INPUT_<NAME> (hyphens kept)."""
+    from soc2gate.config import action_inputs, build_config, load_yaml
+
+    values, config_file = action_inputs(os.environ)
+    file_values = load_yaml(config_file) if config_file else {}
+    config = build_config(file_values, values)
+    return execute(config, github=True)
 
 
 def cmd_list_checks() -> int:
@@ -155,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "list-checks":
             return cmd_list_checks()
+        if args.command == "action":
+            return cmd_action()
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
     except ConfigError as exc:

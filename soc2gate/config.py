@@ -372,3 +372,41 @@ def validate(config: GateConfig) -> None:
 
 def config_keys() -> list[str]:
     return [f.name for f in fields(GateConfig)]
+
+
+#: Action inputs that are not gate options.
+ACTION_EXTRA_INPUTS = {
+    "config": ("Path of a soc2gate YAML config file (inputs win over its keys)", ""),
+}
+#: Defaults that differ in the action: the JUnit report is always written there.
+ACTION_DEFAULTS = {"junit": "soc2gate-junit.xml"}
+
+
+def action_input_names() -> list[str]:
+    """Input names of action.yml, in order: one per option (its flag name), plus extras."""
+    return [opt.flag[2:] for opt in OPTIONS] + list(ACTION_EXTRA_INPUTS)
+
+
+def action_inputs(environ: Mapping[str, str]) -> tuple[dict[str, Any], str | None]:
+    """(option values, config file) from INPUT_<NAME> variables; an empty input means unset.
+
+    GitHub upper-cases the input name and keeps its hyphens: ``fail-on`` -> ``INPUT_FAIL-ON``.
+    Booleans must be exactly true or false; list inputs take newlines or commas.
+    """
+    values: dict[str, Any] = {}
+    for opt in OPTIONS:
+        name = opt.flag[2:]
+        raw = environ.get(f"INPUT_{name.upper()}", "").strip()
+        if not raw and opt.key in ACTION_DEFAULTS:
+            raw = ACTION_DEFAULTS[opt.key]
+        if not raw:
+            continue
+        label = f"input {name}"
+        if opt.flag_bool:
+            if raw not in ("true", "false"):
+                raise ConfigError(f"{label}: expected true or false, got {raw!r}")
+            values[opt.key] = raw == "true"
+        else:
+            values[opt.key] = opt.parse(label, raw)
+    config_file = environ.get("INPUT_CONFIG", "").strip() or None
+    return values, config_file

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from soc2gate.checks.base import Check
 
@@ -24,7 +25,7 @@ class Registry:
             raise DuplicateCheckError(f"duplicate check id {check.id!r}")
         self._checks[check.id] = check
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Check]:
         return iter(self._checks.values())
 
     def __len__(self) -> int:

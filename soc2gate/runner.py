@@ -201,8 +201,8 @@ def _poll(
         delay = retry_state.next_action.sleep if retry_state.next_action else 0.0
         elapsed = format_duration(clock() - state.started)
         outcome = retry_state.outcome
-        if outcome is not None and outcome.failed:
-            exc = outcome.exception()
+        exc = outcome.exception() if outcome is not None and outcome.failed else None
+        if exc is not None:
             say(
                 f"{check.id}: transient AWS error ({one_line(describe_error(exc), 200)}), "
                 f"retry {state.transient}/{MAX_TRANSIENT_ERRORS} in {delay:.1f}s"
@@ -232,7 +232,7 @@ def _poll(
     if not isinstance(outcome, CheckResult):
         # retry_error_callback handed back the last Future: it either failed or is PENDING.
         if outcome.failed:
-            exc = outcome.exception()
+            exc = outcome.exception() or RuntimeError("unknown failure")
             if isinstance(exc, (Interrupted, ConfigError)):
                 raise exc
             result = check.error(

@@ -95,7 +95,7 @@ def describe_endpoint_config(ctx: CheckContext, name: str) -> tuple[Variant, ...
                 )
         return tuple(out)
 
-    return ctx.memo(("endpoint-config", name), fetch)  # type: ignore[no-any-return]
+    return ctx.memo(("endpoint-config", name), fetch)
 
 
 def current_config_names(endpoint: Endpoint) -> tuple[str, ...]:
@@ -143,7 +143,7 @@ def describe_model(ctx: CheckContext, name: str) -> Model:
             containers=tuple(containers),
         )
 
-    return ctx.memo(("model", name), fetch)  # type: ignore[no-any-return]
+    return ctx.memo(("model", name), fetch)
 
 
 def newest_model_containing(sagemaker: Any, text: str) -> tuple[str | None, int]:

@@ -32,7 +32,7 @@ def render(report: GateReport, width: int = 120) -> str:
         if r.status in (Status.FAIL, Status.ERROR):
             lines.append("")
             lines.append(f"{_MARK[r.status]} {one_line(r.name, 80)}: {one_line(r.reason, 2000)}")
-            lines += [f"    {one_line(d, 300)}" for d in r.details[:12]]
+            lines += [f"    - {one_line(d, 300)}" for d in r.details[:12]]
             if r.remediation:
                 lines.append(f"    How to fix: {one_line(r.remediation, 600)}")
     counts = {

@@ -19,5 +19,11 @@ def clean(text: object, limit: int = 4000) -> str:
 
 
 def one_line(text: object, limit: int = 500) -> str:
-    """``clean`` plus newlines folded into " / ", so a value can never start a new output line."""
-    return clean(_NEWLINES.sub(" / ", str(text)).replace("\t", " "), limit)
+    """``clean`` plus newlines folded into " / ", so a value can never start a new output line.
+
+    Also breaks ``##[``: GitHub's runner still parses the legacy ``##[command]`` form anywhere in
+    a line. (The ``::command::`` form only counts at the start of a line, and every line soc2gate
+    prints starts with a fixed marker of its own, so ``::`` inside a value is harmless.)
+    """
+    folded = _NEWLINES.sub(" / ", str(text)).replace("\t", " ").replace("##[", "#\u200b#[")
+    return clean(folded, limit)
