@@ -22,10 +22,10 @@ checks that root cannot be regained, points HOME at a directory the new user can
 and only then starts PROGRAM. Started as non-root (`docker run --user ...`, the `runtime`
 build target) it changes nothing and just starts PROGRAM.
 
-As PID 1 (no `docker run --init`) the kernel drops signals that have no handler, so a plain
-exec would make `docker stop` and job cancellation wait for SIGKILL. In that case this
-script stays as a small (unprivileged) parent that forwards SIGTERM/SIGINT/SIGHUP/SIGQUIT to
-the gate and returns its exit status; otherwise it execs PROGRAM directly.
+It then execs PROGRAM, which becomes PID 1 when the container has no init. The kernel
+delivers to PID 1 only the signals it has handlers for; soc2gate's main() installs a
+SIGTERM handler (exit 143, JUnit still written) and Python's own SIGINT handler gives 130,
+so `docker stop` and job cancellation end the gate cleanly without a supervisor here.
 
 Stdlib only, and run with `python -I` so no PYTHON* variable or user site-packages can
 inject code into the part that runs as root. The venv and this file are owned by root and
@@ -37,13 +37,11 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
-import signal
 import sys
 import tempfile
 
 DEFAULT_UID = 1000
 DEFAULT_GID = 1000
-FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 
 
 def log(message: str) -> None:
@@ -107,34 +105,6 @@ def warn_if_unwritable(env: dict[str, str]) -> None:
             log(f"{name}={path} is not writable by uid {os.getuid()}; the step will lack it")
 
 
-def supervise(argv: list[str]) -> int:
-    """Run argv as a child, forward termination signals, return its status (shell style)."""
-    child = os.fork()
-    if child == 0:
-        for sig in FORWARDED_SIGNALS:
-            signal.signal(sig, signal.SIG_DFL)
-        try:
-            os.execv(argv[0], argv)
-        except OSError as exc:
-            log(f"cannot start {argv[0]}: {exc}")
-        os._exit(127)
-
-    def forward(signum: int, _frame: object) -> None:
-        with contextlib.suppress(ProcessLookupError):  # child already gone
-            os.kill(child, signum)
-
-    for sig in FORWARDED_SIGNALS:
-        signal.signal(sig, forward)
-    while True:
-        try:
-            pid, status = os.waitpid(-1, 0)  # also reaps orphans re-parented to PID 1
-        except ChildProcessError:
-            return 1
-        if pid == child:
-            code = os.waitstatus_to_exitcode(status)
-            return code if code >= 0 else 128 - code  # killed by signal N -> 128+N
-
-
 def main(argv: list[str]) -> int:
     if len(argv) < 2:
         log("usage: entrypoint.py PROGRAM [ARGS...]")
@@ -147,8 +117,6 @@ def main(argv: list[str]) -> int:
         log(f"started as root, running as {uid}:{gid} ({why})")
     os.environ["HOME"] = writable_home(env)
     warn_if_unwritable(env)
-    if os.getpid() == 1:
-        return supervise(program)
     try:
         os.execv(program[0], program)
     except OSError as exc:
