@@ -378,13 +378,16 @@ def config_keys() -> list[str]:
 ACTION_EXTRA_INPUTS = {
     "config": ("Path of a soc2gate YAML config file (inputs win over its keys)", ""),
 }
+#: Options that make no sense in a GitHub container action (credentials come from the env).
+ACTION_EXCLUDED = {"profile"}
 #: Defaults that differ in the action: the JUnit report is always written there.
 ACTION_DEFAULTS = {"junit": "soc2gate-junit.xml"}
 
 
 def action_input_names() -> list[str]:
     """Input names of action.yml, in order: one per option (its flag name), plus extras."""
-    return [opt.flag[2:] for opt in OPTIONS] + list(ACTION_EXTRA_INPUTS)
+    names = [opt.flag[2:] for opt in OPTIONS if opt.key not in ACTION_EXCLUDED]
+    return names + list(ACTION_EXTRA_INPUTS)
 
 
 def action_inputs(environ: Mapping[str, str]) -> tuple[dict[str, Any], str | None]:
@@ -395,6 +398,8 @@ def action_inputs(environ: Mapping[str, str]) -> tuple[dict[str, Any], str | Non
     """
     values: dict[str, Any] = {}
     for opt in OPTIONS:
+        if opt.key in ACTION_EXCLUDED:
+            continue
         name = opt.flag[2:]
         raw = environ.get(f"INPUT_{name.upper()}", "").strip()
         if not raw and opt.key in ACTION_DEFAULTS:
