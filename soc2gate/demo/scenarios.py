@@ -1,0 +1,472 @@
+"""The scenario library: the guide's deployment in good and broken variants.
+
+Each ``Scenario`` seeds a ``MotoWorld`` (``setup``), then moves it on either by wall-clock time
+(``timeline_demo``, for ``soc2gate demo``) or by API call counts (``triggers``, for tests, so no
+test depends on real time). ``gate_args`` gives the matching ``soc2gate run`` flags.
+
+Names come from ../shared/seed/soc2-sagemaker-deployment-monitoring-guide.md. CVE ids are real;
+the severities are the ones the distro/NVD give them, used here as test data only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from soc2gate.demo.world import Action, MotoWorld, finding, variant
+
+# ---- the guide's names --------------------------------------------------------------------------
+
+REGION = "us-east-1"
+REPOSITORY = "defender-image-analyzer-soc2"
+#: Account id in the guide's repository URI; the world uses moto's 123456789012 instead.
+GUIDE_ACCOUNT_ID = "438465156498"
+ENDPOINT = "defenderImageAnalyzerSOC2HardenedDev"
+MODEL_PREFIX = "defenderImageAnalyzerSOC2Hardened"
+MODEL_NAME = f"{MODEL_PREFIX}-dev-20261126093000"
+OLDER_MODEL_NAME = f"{MODEL_PREFIX}-dev-20261125141500"
+ENDPOINT_CONFIG = f"{MODEL_PREFIX}-dev-config-20261126093000"
+OLDER_ENDPOINT_CONFIG = f"{MODEL_PREFIX}-dev-config-20261125141500"
+INSTANCE_TYPE = "ml.c5.large"
+GPU_INSTANCE_TYPE = "ml.g4dn.xlarge"
+#: The commit being deployed (``--commit-sha``) and the one deployed before it.
+COMMIT_SHA = "3f9c2e7a1b4d5c6e8f0a9b1c2d3e4f5a6b7c8d9e"
+OLDER_COMMIT_SHA = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+TAG_DEV_LATEST = "soc2-dev-latest"
+TAG_DEV_SHA_TEMPLATE = "soc2-dev-{sha}"
+TAG_DEV_SHA = TAG_DEV_SHA_TEMPLATE.format(sha=COMMIT_SHA)
+TAG_LATEST = "soc2-latest"
+TAGS = (TAG_DEV_LATEST, TAG_DEV_SHA, TAG_LATEST)
+CONTAINER_USER = "1000"
+#: A secret in the model environment; the gate must never print it.
+SECRET_ENV_KEY = "DB_PASSWORD"
+SECRET_VALUE = "demo-Pa55w0rd-9c1f27e4"
+MODEL_ENV = {
+    "SOC2_COMPLIANT": "true",
+    "SECURITY_HARDENED": "true",
+    "MODEL_SERVER_WORKERS": "2",
+    SECRET_ENV_KEY: SECRET_VALUE,
+}
+LOG_GROUP = f"/aws/sagemaker/Endpoints/{ENDPOINT}"
+HEALTH_CHECK_FAILURE = (
+    "The primary container for production variant AllTraffic did not pass the ping health "
+    "check. Please check CloudWatch logs for this endpoint."
+)
+
+# ---- findings -----------------------------------------------------------------------------------
+
+BASIC_FINDINGS = (
+    finding("CVE-2023-2650", "MEDIUM", fixed_in="3.0.9"),
+    finding("CVE-2024-0727", "MEDIUM", fixed_in="3.0.13"),
+    finding("CVE-2023-50495", "MEDIUM", package="ncurses", version="6.3-2ubuntu0.1"),
+    finding(
+        "CVE-2016-2781", "LOW", package="coreutils", version="8.32-4.1ubuntu1", fix_available="NO"
+    ),
+    finding(
+        "CVE-2022-27943",
+        "LOW",
+        package="gcc-12",
+        version="12.3.0-1ubuntu1~22.04",
+        fix_available="NO",
+    ),
+)
+CRITICAL_CVE = "CVE-2024-5535"
+CRITICAL_FINDING = finding(
+    CRITICAL_CVE,
+    "CRITICAL",
+    description="SSL_select_next_proto buffer overread in OpenSSL (9.1).",
+    fixed_in="3.0.15",
+)
+HIGH_CVE = "CVE-2023-5363"
+HIGH_FINDING = finding(
+    HIGH_CVE,
+    "HIGH",
+    description="Incorrect cipher key and IV length processing in OpenSSL 3.0 (7.5).",
+    fixed_in="3.0.12",
+)
+#: Ten LOW/MEDIUM findings: three pages at ``ENHANCED_PAGE_SIZE``.
+ENHANCED_FINDINGS = (
+    *BASIC_FINDINGS,
+    finding("CVE-2023-0465", "MEDIUM", fixed_in="3.0.9"),
+    finding("CVE-2023-0466", "MEDIUM", fixed_in="3.0.9"),
+    finding("CVE-2023-3446", "MEDIUM", fixed_in="3.0.10"),
+    finding("CVE-2024-26462", "MEDIUM", package="krb5", version="1.19.2-2ubuntu0.3"),
+    finding(
+        "CVE-2023-29383", "LOW", package="shadow", version="1:4.8.1-2ubuntu2.1", fix_available="NO"
+    ),
+)
+ENHANCED_PAGE_SIZE = 4
+ENHANCED_RULES = (
+    {
+        "scanFrequency": "CONTINUOUS_SCAN",
+        "repositoryFilters": [{"filter": "defender-image-analyzer-*", "filterType": "WILDCARD"}],
+    },
+)
+
+# ---- log lines ----------------------------------------------------------------------------------
+
+STARTUP_LOGS = (
+    "Starting the inference server with 2 workers.",
+    "[INFO] Starting gunicorn 22.0.0",
+    "[INFO] Listening at: unix:/tmp/gunicorn.sock (12)",
+    "[INFO] Using worker: sync",
+    "[INFO] Booting worker with pid: 27",
+    "[INFO] Booting worker with pid: 28",
+)
+HEALTHY_LOGS = (
+    "[INFO] Model loaded from /opt/ml/model (uid=1000, gid=1000)",
+    '169.254.178.2 - - "GET /ping HTTP/1.1" 200 1 "-" "AHC/2.0"',
+    '169.254.178.2 - - "GET /ping HTTP/1.1" 200 1 "-" "AHC/2.0"',
+)
+FAILURE_LOGS = (
+    "Traceback (most recent call last):",
+    '  File "/opt/program/serve.py", line 41, in load_model',
+    "PermissionError: [Errno 13] Permission denied: '/opt/ml/model/model.joblib'",
+    "[ERROR] Worker (pid:27) exited with code 3",
+    "[ERROR] Worker (pid:28) exited with code 3",
+    "[ERROR] Shutting down: Master",
+    "[ERROR] Reason: Worker failed to boot.",
+)
+
+Trigger = tuple[str, int, Action]
+Step = tuple[float, str, Action]
+
+
+# ---- the scenario type --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One deployment outcome the gate must judge."""
+
+    name: str
+    summary: str
+    expected_exit: int
+    expected_text: str
+    setup: Callable[[MotoWorld], None]
+    timeline_demo: tuple[Step, ...]
+    triggers: tuple[Trigger, ...]
+    test_args: tuple[str, ...] = ()
+    demo_args: tuple[str, ...] = ()
+
+    def gate_args(self, world: MotoWorld, *, demo: bool = False) -> list[str]:
+        """``soc2gate run`` flags for this scenario (fast polling unless ``demo``).
+
+        The AWS endpoint is not a flag: run the gate with ``world.env()`` (AWS_ENDPOINT_URL).
+        """
+        args = [
+            "--region", world.region,
+            "--repository", REPOSITORY,
+            "--require-tag", TAG_DEV_LATEST,
+            "--require-tag", TAG_DEV_SHA_TEMPLATE,
+            "--require-tag", TAG_LATEST,
+            "--commit-sha", COMMIT_SHA,
+            "--fail-on", "HIGH",
+            "--require-env", "SOC2_COMPLIANT=true",
+            "--require-env", "SECURITY_HARDENED=true",
+            "--endpoint", ENDPOINT,
+            "--instance-type", INSTANCE_TYPE,
+        ]  # fmt: skip
+        if demo:
+            args += ["--poll-min", "1s", "--poll-max", "2s", "--timeout", "60s", *self.demo_args]
+        else:
+            args += [
+                "--poll-min", "0.05s", "--poll-max", "0.2s", "--timeout", "60s", *self.test_args
+            ]  # fmt: skip
+        return args
+
+    def install_triggers(self, world: MotoWorld) -> None:
+        """Register ``triggers`` on the world (call-count driven state changes)."""
+        for operation, n, action in self.triggers:
+            world.on_call(operation, n, action)
+
+    def prepare(self, world: MotoWorld) -> None:
+        """``setup`` then ``install_triggers``: the usual start of a test."""
+        self.setup(world)
+        self.install_triggers(world)
+
+
+# ---- building blocks ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Spec:
+    scan_on_push: bool = True
+    enhanced: bool = False
+    tags: tuple[str, ...] = TAGS
+    findings: tuple[dict[str, Any], ...] = BASIC_FINDINGS
+    page_size: int = 100
+    scan_missing: bool = False
+    env: dict[str, str] = field(default_factory=lambda: dict(MODEL_ENV))
+    instance_type: str = INSTANCE_TYPE
+    endpoint: str = "in-service"  # in-service | failed | absent
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _gated_digest(world: MotoWorld) -> str:
+    return world.resolve_digest(REPOSITORY, TAG_DEV_SHA)
+
+
+def _setup(spec: _Spec) -> Callable[[MotoWorld], None]:
+    def setup(world: MotoWorld) -> None:
+        if spec.enhanced:
+            world.set_registry_scanning("ENHANCED", ENHANCED_RULES)
+        world.create_repository(REPOSITORY, scan_on_push=spec.scan_on_push, encryption="AES256")
+
+        # Yesterday's build: still in the repository, scanned, behind the older model.
+        old_tag = TAG_DEV_SHA_TEMPLATE.format(sha=OLDER_COMMIT_SHA)
+        old_digest = world.push_image(
+            REPOSITORY, [old_tag], CONTAINER_USER, revision=OLDER_COMMIT_SHA
+        )
+        if not spec.scan_missing:
+            world.set_scan(
+                REPOSITORY,
+                old_digest,
+                "ACTIVE" if spec.enhanced else "COMPLETE",
+                findings=BASIC_FINDINGS[:2],
+                enhanced=spec.enhanced,
+            )
+
+        # This commit's build, just pushed: its scan has not finished.
+        digest = world.push_image(REPOSITORY, list(spec.tags), CONTAINER_USER, revision=COMMIT_SHA)
+        if spec.scan_missing:
+            world.set_scan_not_found(REPOSITORY, old_digest)
+            world.set_scan_not_found(REPOSITORY, digest)
+        else:
+            world.set_scan(
+                REPOSITORY,
+                digest,
+                "PENDING" if spec.enhanced else "IN_PROGRESS",
+                enhanced=spec.enhanced,
+            )
+
+        world.create_model(
+            OLDER_MODEL_NAME,
+            MODEL_ENV,
+            image=world.image_uri(REPOSITORY, tag=old_tag),
+            created_at=_now() - timedelta(hours=19),
+        )
+        world.create_model(
+            MODEL_NAME,
+            spec.env,
+            image=world.image_uri(REPOSITORY, tag=TAG_DEV_SHA),
+            created_at=_now() - timedelta(minutes=2),
+        )
+        world.create_endpoint_config(
+            OLDER_ENDPOINT_CONFIG, [variant(OLDER_MODEL_NAME, INSTANCE_TYPE)]
+        )
+        world.create_endpoint_config(ENDPOINT_CONFIG, [variant(MODEL_NAME, spec.instance_type)])
+        if spec.endpoint != "absent":
+            world.create_endpoint(ENDPOINT, ENDPOINT_CONFIG, status="Creating")
+
+    return setup
+
+
+def _scan_done(spec: _Spec) -> Action:
+    def action(world: MotoWorld) -> None:
+        if spec.scan_missing:
+            return
+        world.set_scan(
+            REPOSITORY,
+            _gated_digest(world),
+            "ACTIVE" if spec.enhanced else "COMPLETE",
+            findings=spec.findings,
+            enhanced=spec.enhanced,
+            page_size=spec.page_size,
+        )
+
+    return action
+
+
+def _container_starting(world: MotoWorld) -> None:
+    world.put_endpoint_logs(ENDPOINT, STARTUP_LOGS)
+
+
+def _in_service(world: MotoWorld) -> None:
+    world.put_endpoint_logs(ENDPOINT, HEALTHY_LOGS)
+    world.set_endpoint(
+        ENDPOINT,
+        status="InService",
+        deployed_images=[world.deployed_image(REPOSITORY, TAG_DEV_SHA)],
+    )
+
+
+def _failed(world: MotoWorld) -> None:
+    world.put_endpoint_logs(ENDPOINT, FAILURE_LOGS)
+    world.set_endpoint(ENDPOINT, status="Failed", failure_reason=HEALTH_CHECK_FAILURE)
+
+
+def _both(*actions: Action) -> Action:
+    def action(world: MotoWorld) -> None:
+        for a in actions:
+            a(world)
+
+    return action
+
+
+def _nothing(world: MotoWorld) -> None:
+    return None
+
+
+def _timeline(spec: _Spec) -> tuple[Step, ...]:
+    """The guide's 15 minutes compressed to ~13 seconds (about one second a minute)."""
+    what = "enhanced scan ACTIVE" if spec.enhanced else "basic scan COMPLETE"
+    if spec.scan_missing:
+        scan_step: Step = (2.0, "min 5: no scan ran for the pushed image", _nothing)
+    else:
+        worst = max((f["severity"] for f in spec.findings), key=_rank, default="none")
+        scan_step = (
+            2.0,
+            f"min 5: {what}: {len(spec.findings)} finding(s), worst {worst}",
+            _scan_done(spec),
+        )
+    steps: list[Step] = [
+        (0.5, "min 3: image pushed to ECR, vulnerability scan running", _nothing),
+        scan_step,
+    ]
+    if spec.endpoint == "absent":
+        steps.append((7.0, "min 7: deploy step skipped: endpoint never created", _nothing))
+        return tuple(steps)
+    steps.append((5.0, f"min 7: endpoint Creating on {spec.instance_type}", _container_starting))
+    if spec.endpoint == "failed":
+        steps.append((11.0, "min 12: container failed the /ping health check: Failed", _failed))
+    else:
+        steps.append((13.0, "min 15: health checks pass: endpoint InService", _in_service))
+    return tuple(steps)
+
+
+def _triggers(spec: _Spec) -> tuple[Trigger, ...]:
+    # The scan finishes on the 2nd DescribeImageScanFindings, the endpoint settles on the 4th
+    # DescribeEndpoint (several checks read the endpoint in the first round).
+    out: list[Trigger] = [("DescribeImageScanFindings", 2, _scan_done(spec))]
+    if spec.endpoint == "in-service":
+        out.append(("DescribeEndpoint", 4, _both(_container_starting, _in_service)))
+    elif spec.endpoint == "failed":
+        out.append(("DescribeEndpoint", 4, _both(_container_starting, _failed)))
+    return tuple(out)
+
+
+_SEVERITY_RANK = {"INFORMATIONAL": 0, "LOW": 1, "MEDIUM": 2, "HIGH": 3, "CRITICAL": 4}
+
+
+def _rank(severity: str) -> int:
+    return _SEVERITY_RANK.get(severity, 5)
+
+
+def _scenario(
+    name: str,
+    summary: str,
+    expected_exit: int,
+    expected_text: str,
+    spec: _Spec,
+    *,
+    test_args: Sequence[str] = (),
+    demo_args: Sequence[str] = (),
+) -> Scenario:
+    return Scenario(
+        name=name,
+        summary=summary,
+        expected_exit=expected_exit,
+        expected_text=expected_text,
+        setup=_setup(spec),
+        timeline_demo=_timeline(spec),
+        triggers=_triggers(spec),
+        test_args=tuple(test_args),
+        demo_args=tuple(demo_args),
+    )
+
+
+_HEALTHY = _Spec()
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        _scenario(
+            "healthy",
+            "scan finishes with LOW/MEDIUM only, endpoint goes Creating -> InService: passes",
+            0,
+            "is InService",
+            _HEALTHY,
+        ),
+        _scenario(
+            "critical-finding",
+            f"scan finishes with {CRITICAL_CVE} (CRITICAL, openssl): fails",
+            1,
+            CRITICAL_CVE,
+            replace(_HEALTHY, findings=(*BASIC_FINDINGS, CRITICAL_FINDING)),
+        ),
+        _scenario(
+            "endpoint-failed",
+            "endpoint goes Creating -> Failed: container fails the ping health check",
+            1,
+            "did not pass the ping health check",
+            replace(_HEALTHY, endpoint="failed"),
+        ),
+        _scenario(
+            "wrong-instance-type",
+            f"endpoint config uses {GPU_INSTANCE_TYPE} instead of {INSTANCE_TYPE}: fails",
+            1,
+            GPU_INSTANCE_TYPE,
+            replace(_HEALTHY, instance_type=GPU_INSTANCE_TYPE),
+        ),
+        _scenario(
+            "missing-tag",
+            f"image pushed without the {TAG_LATEST} tag: fails",
+            1,
+            TAG_LATEST,
+            replace(_HEALTHY, tags=(TAG_DEV_LATEST, TAG_DEV_SHA)),
+        ),
+        _scenario(
+            "scanning-off",
+            "scanOnPush false and no registry scanning rule, so no scan exists: fails",
+            1,
+            "scanOnPush is false",
+            replace(_HEALTHY, scan_on_push=False, scan_missing=True),
+        ),
+        _scenario(
+            "missing-marker",
+            "model environment lacks SECURITY_HARDENED: fails",
+            1,
+            "SECURITY_HARDENED is missing",
+            replace(_HEALTHY, env={k: v for k, v in MODEL_ENV.items() if k != "SECURITY_HARDENED"}),
+        ),
+        _scenario(
+            "enhanced-paged",
+            "enhanced scanning, 10 LOW/MEDIUM findings over 3 pages: passes",
+            0,
+            "nothing at or above HIGH",
+            replace(
+                _HEALTHY,
+                enhanced=True,
+                findings=ENHANCED_FINDINGS,
+                page_size=ENHANCED_PAGE_SIZE,
+            ),
+        ),
+        _scenario(
+            "enhanced-paged-high",
+            f"enhanced scanning, 3 pages, {HIGH_CVE} (HIGH) only on the last page: fails",
+            1,
+            HIGH_CVE,
+            replace(
+                _HEALTHY,
+                enhanced=True,
+                findings=(*ENHANCED_FINDINGS, HIGH_FINDING),
+                page_size=ENHANCED_PAGE_SIZE,
+            ),
+        ),
+        _scenario(
+            "endpoint-not-found",
+            "the deploy step never creates the endpoint: fails after --endpoint-grace",
+            1,
+            "not found after waiting",
+            replace(_HEALTHY, endpoint="absent"),
+            test_args=("--endpoint-grace", "0.5s"),
+            demo_args=("--endpoint-grace", "8s"),
+        ),
+    )
+}
