@@ -500,7 +500,7 @@ class MotoWorld:
             "rootfs": {"type": "layers", "diff_ids": []},
             "history": [{"created_by": "COPY /opt/program /opt/program"}],
         }
-        layers = []
+        layers: list[dict[str, Any]] = []
         for i, size in enumerate((29_536_921, 14_872_110, 3_219_004)):
             blob_digest = "sha256:" + hashlib.sha256(f"{revision}/layer/{i}".encode()).hexdigest()
             diff_id = "sha256:" + hashlib.sha256(f"{revision}/diff/{i}".encode()).hexdigest()
@@ -619,8 +619,8 @@ class MotoWorld:
             now = _utc()
             completed = None
             if status in _FINDINGS_STATUSES:
-                keep = old is not None and old.status == status and old.completed_at
-                completed = old.completed_at if keep else now
+                same = old is not None and old.status == status and old.completed_at is not None
+                completed = old.completed_at if same and old is not None else now
             self._scans[key] = ScanScript(
                 status=status,
                 description=description,
@@ -1027,11 +1027,11 @@ def _make_server(world: MotoWorld) -> Any:
     )
     from werkzeug.serving import make_server
 
-    class QuietHandler(MotoRequestHandler):  # type: ignore[misc,valid-type]
+    class QuietHandler(MotoRequestHandler):
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             pass
 
-    class WorldServer(ThreadedMotoServer):  # type: ignore[misc,valid-type]
+    class WorldServer(ThreadedMotoServer):
         # Same as ThreadedMotoServer._server_entry, with the app wrapped and request logs off.
         def _server_entry(self) -> None:
             app = _WorldApp(DomainDispatcherApplication(create_backend_app), world)
@@ -1039,7 +1039,7 @@ def _make_server(world: MotoWorld) -> Any:
                 self._ip_address, self._port, app, True, request_handler=QuietHandler
             )
             self._server_ready_event.set()
-            self._server.serve_forever()
+            self._server.serve_forever(poll_interval=0.05)
 
     return WorldServer(ip_address=world.host, port=world._port, verbose=False)
 
@@ -1241,6 +1241,26 @@ def _patch_sagemaker() -> None:
         wrapper.__name__ = original.__name__
         return wrapper
 
-    SageMakerResponse.list_models = list_models  # type: ignore[method-assign]
-    SageMakerResponse.list_endpoint_configs = descending_by_default(original_list_configs)  # type: ignore[method-assign]
-    SageMakerResponse.list_endpoints = descending_by_default(original_list_endpoints)  # type: ignore[method-assign]
+    def drop_empty_structures(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        # moto answers e.g. DataCaptureConfig: {} / VpcConfig: {} / PrimaryContainer: {} when
+        # there is none; those shapes have required members, so AWS leaves the key out.
+        def wrapper(self: Any) -> Any:
+            response = original(self)
+            result = getattr(response, "result", None)
+            if _active_world() is not None and isinstance(result, dict):
+                for key in [k for k, v in result.items() if v == {}]:
+                    del result[key]
+            return response
+
+        wrapper.__name__ = original.__name__
+        return wrapper
+
+    for name in ("describe_endpoint", "describe_endpoint_config", "describe_model"):
+        setattr(SageMakerResponse, name, drop_empty_structures(getattr(SageMakerResponse, name)))
+    replacements = {
+        "list_models": list_models,
+        "list_endpoint_configs": descending_by_default(original_list_configs),
+        "list_endpoints": descending_by_default(original_list_endpoints),
+    }
+    for name, function in replacements.items():
+        setattr(SageMakerResponse, name, function)
