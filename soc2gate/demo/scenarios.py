@@ -332,7 +332,13 @@ def _timeline(spec: _Spec) -> tuple[Step, ...]:
     if spec.endpoint == "absent":
         steps.append((7.0, "min 7: deploy step skipped: endpoint never created", _nothing))
         return tuple(steps)
-    steps.append((5.0, f"min 7: endpoint Creating on {spec.instance_type}", _container_starting))
+    steps.append(
+        (
+            5.0,
+            f"min 7: {spec.instance_type} instance provisioned, model container starting",
+            _container_starting,
+        )
+    )
     if spec.endpoint == "failed":
         steps.append((11.0, "min 12: container failed the /ping health check: Failed", _failed))
     else:
