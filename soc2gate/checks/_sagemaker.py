@@ -26,6 +26,10 @@ def _iso(value: Any) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value or "")
 
 
+def _instant(value: Any) -> float:
+    return value.timestamp() if hasattr(value, "timestamp") else float("-inf")
+
+
 def is_endpoint_missing(exc: BaseException) -> bool:
     # SageMaker answers a missing endpoint with ValidationException "Could not find endpoint".
     return error_code(exc) == "ValidationException" and "could not find" in str(exc).lower()
@@ -163,5 +167,7 @@ def newest_model_containing(sagemaker: Any, text: str) -> tuple[str | None, int]
                 matches.append((m.get("CreationTime"), name))
     if not matches:
         return None, 0
-    matches.sort(key=lambda item: (_iso(item[0]), item[1]), reverse=True)
+    # Compare instants, not ISO strings: botocore returns CreationTime in the local time zone,
+    # whose UTC offset changes across DST, so string order is not time order.
+    matches.sort(key=lambda item: (_instant(item[0]), item[1]), reverse=True)
     return matches[0][1], len(matches)
