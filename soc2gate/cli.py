@@ -80,6 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     sub.add_parser("list-checks", help="list the checks: id, title, what each asserts")
+    demo = sub.add_parser(
+        "demo",
+        help="run the gate against a simulated AWS account on 127.0.0.1 (needs soc2gate[demo])",
+    )
+    from soc2gate.demo.cli import add_arguments
+
+    add_arguments(demo)
     sub.add_parser(
         "action",
         help="GitHub Action entry point: reads INPUT_* variables, writes outputs and summary",
@@ -128,12 +135,23 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
     code = int(_interrupt_code()) if report.interrupted else int(report.exit_code)
     if config.junit:
         junit.write(report, config.junit)
+    if config.summary:
+        from soc2gate.report import github as github_report
+
+        _write_text(config.summary, github_report.summary(report, config.junit))
     console.print_report(report, sys.stdout)
     if github:
         _github_reports(report, config.junit or "", code)
     if config.junit:
         print(f"JUnit report: {config.junit}", file=sys.stdout)
     return code
+
+
+def _write_text(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def _github_reports(report: GateReport, junit_path: str, code: int) -> None:
@@ -203,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_list_checks()
         if args.command == "action":
             return cmd_action()
+        if args.command == "demo":
+            from soc2gate.demo.cli import run_demo
+
+            return run_demo(args)
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
     except ConfigError as exc:

@@ -45,6 +45,7 @@ class GateConfig:
     poll_max: float = 6.0
     endpoint_grace: float = 600.0
     junit: str | None = None
+    summary: str | None = None
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
     concurrency: int = 8
@@ -275,6 +276,12 @@ OPTIONS: tuple[Option, ...] = (
         metavar="DURATION",
     ),
     Option("junit", _str, "write a JUnit XML report to this path", metavar="PATH"),
+    Option(
+        "summary",
+        _str,
+        "write the markdown summary (as in the GitHub step summary) to this path",
+        metavar="PATH",
+    ),
     Option("only", _str_list, "run only this check id (repeatable)", repeat=True, metavar="CHECK"),
     Option("skip", _str_list, "skip this check id (repeatable)", repeat=True, metavar="CHECK"),
     Option("concurrency", _int, "checks run at once (default 8)", metavar="N"),

@@ -244,6 +244,11 @@ def _poll(
         result = outcome
     if result.status is Status.PENDING:  # pragma: no cover - defensive: never report PENDING
         result = _timed_out(check, result, duration)
+    if state.last_line_at > float("-inf"):  # it waited: say how the wait ended
+        say(
+            f"{check.id}: {result.status.value} after {format_duration(duration)}: "
+            f"{one_line(result.reason, 300)}"
+        )
     return replace(result, duration=duration)
 
 
