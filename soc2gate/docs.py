@@ -19,7 +19,10 @@ def _cell(text: object) -> str:
 def checks_table() -> str:
     from soc2gate.registry import all_checks
 
-    rows = ["| Check id | Title | Asserts | SOC 2 | How to fix |", "| --- | --- | --- | --- | --- |"]
+    rows = [
+        "| Check id | Title | Asserts | SOC 2 | How to fix |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for c in all_checks():
         title = c.title + ("" if c.default_enabled else " (off by default)")
         rows.append(
@@ -52,7 +55,8 @@ def render(readme: str, root: Path) -> str:
         )
         if not pattern.search(readme):
             raise SystemExit(f"README.md has no <!-- {marker}:start/end --> markers")
-        readme = pattern.sub(lambda m, t=table: m.group(1) + t + "\n" + m.group(2), readme)
+        start, end = f"<!-- {marker}:start -->\n", f"<!-- {marker}:end -->"
+        readme = pattern.sub(lambda _m: start + table + "\n" + end, readme)
     return readme
 
 

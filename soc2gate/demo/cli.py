@@ -12,11 +12,15 @@ import difflib
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from soc2gate.errors import ConfigError
+
+if TYPE_CHECKING:
+    from soc2gate.demo.scenarios import Scenario
 
 INSTALL_HINT = "pip install 'soc2gate[demo]'   (from a checkout: pip install -e '.[demo]')"
 #: Duration flags the demo scales with --speed.
@@ -78,8 +82,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
     if args.list:
         width = max(len(n) for n in SCENARIOS)
-        for scenario in SCENARIOS.values():
-            print(f"{scenario.name:<{width}}  exit {scenario.expected_exit}  {scenario.summary}")
+        for item in SCENARIOS.values():
+            print(f"{item.name:<{width}}  exit {item.expected_exit}  {item.summary}")
         return 0
     scenario = SCENARIOS.get(args.scenario)
     if scenario is None:
@@ -93,12 +97,10 @@ def run_demo(args: argparse.Namespace) -> int:
     return _replay(scenario, Path(args.out), args.speed)
 
 
-def _replay(scenario: object, out: Path, speed: float) -> int:
+def _replay(scenario: Scenario, out: Path, speed: float) -> int:
     from soc2gate.cli import main
-    from soc2gate.demo.scenarios import Scenario
     from soc2gate.demo.world import MotoWorld
 
-    assert isinstance(scenario, Scenario)
     out.mkdir(parents=True, exist_ok=True)
     junit_path, summary_path = out / "junit.xml", out / "summary.md"
     say = _printer()
@@ -130,7 +132,7 @@ def _replay(scenario: object, out: Path, speed: float) -> int:
     return code
 
 
-def _printer():  # type: ignore[no-untyped-def]
+def _printer() -> Callable[[str], None]:
     start = time.monotonic()
 
     def say(line: str) -> None:
