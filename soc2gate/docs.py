@@ -55,8 +55,9 @@ def render(readme: str, root: Path) -> str:
         )
         if not pattern.search(readme):
             raise SystemExit(f"README.md has no <!-- {marker}:start/end --> markers")
-        start, end = f"<!-- {marker}:start -->\n", f"<!-- {marker}:end -->"
-        readme = pattern.sub(lambda _m: start + table + "\n" + end, readme)
+        replacement = f"<!-- {marker}:start -->\n{table}\n<!-- {marker}:end -->"
+        # A function, not a string, so backslashes in the table are not read as group refs.
+        readme = pattern.sub(lambda _m, r=replacement: r, readme)  # type: ignore[misc]
     return readme
 
 
