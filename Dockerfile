@@ -19,6 +19,8 @@
 #   $GITHUB_WORKSPACE on GitHub, or to 1000:1000 everywhere else, before any soc2gate code
 #   is imported. `docker run IMAGE run ...` therefore runs the gate as uid 1000, and so does
 #   `docker run --user 1000:1000 IMAGE ...` (the entrypoint then changes nothing).
+#   Keep ENTRYPOINT in exec form without a shell: dash drops environment variables whose
+#   names contain "-", and the action's inputs arrive as INPUT_FAIL-ON, INPUT_REQUIRE-TAG...
 # hadolint ignore=DL3002
 # Base image
 #   BASE_IMAGE must provide `python3` (>= 3.10) with the venv module, useradd/groupadd and
