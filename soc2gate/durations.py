@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -13,6 +14,9 @@ def parse_duration(text: object) -> float:
     if isinstance(text, bool):
         raise ValueError(f"bad duration {text!r} (use e.g. 90s, 20m, 1h)")
     if isinstance(text, (int, float)):
+        if not math.isfinite(text):
+            # nan would never reach a deadline (every comparison with it is false).
+            raise ValueError(f"bad duration {text!r}: must be a finite number")
         if text < 0:
             raise ValueError(f"bad duration {text!r}: must not be negative")
         return float(text)
@@ -20,9 +24,13 @@ def parse_duration(text: object) -> float:
     if raw.startswith("-"):
         raise ValueError(f"bad duration {text!r}: must not be negative")
     try:
-        return float(raw)
+        seconds = float(raw)  # also accepts "nan" and "inf", refused below
     except ValueError:
         pass
+    else:
+        if not math.isfinite(seconds):
+            raise ValueError(f"bad duration {text!r}: must be a finite number")
+        return seconds
     pos, total = 0, 0.0
     for match in _PART.finditer(raw):
         if match.start() != pos:
