@@ -1,15 +1,15 @@
 # syntax=docker/dockerfile:1
-# hadolint ignore=DL3002
+#
 # soc2gate container image: the GitHub container action (action.yml builds this file) and a
 # plain `docker run` / CodeBuild image.
-# hadolint ignore=DL3002
+#
 # Stages
 #   builder  venv /opt/soc2gate with requirements.lock (hash-checked, wheels only) and the
 #            project wheel, both --no-deps; pip, setuptools and wheel never enter that venv.
 #   runtime  base image + the venv + user soc2gate (1000:1000), USER 1000:1000. Build it with
 #            `--target runtime` for platforms that enforce runAsNonRoot (Kubernetes, ECS).
 #   action   (default, last) the same image with USER root, for the reason below.
-# hadolint ignore=DL3002
+#
 # Why the default image starts as root (read docker/entrypoint.py and examples/README.md)
 #   GitHub runs container actions with the image's USER, cannot be told `--user`, and mounts
 #   the workspace and /github/file_commands owned by the runner user (uid 1001). As uid 1000
@@ -21,7 +21,7 @@
 #   `docker run --user 1000:1000 IMAGE ...` (the entrypoint then changes nothing).
 #   Keep ENTRYPOINT in exec form without a shell: dash drops environment variables whose
 #   names contain "-", and the action's inputs arrive as INPUT_FAIL-ON, INPUT_REQUIRE-TAG...
-# hadolint ignore=DL3002
+#
 # Base image
 #   BASE_IMAGE must provide `python3` (>= 3.10) with the venv module, useradd/groupadd and
 #   CA certificates. The default is the official slim image (python at /usr/local/bin);
@@ -30,7 +30,7 @@
 #   python symlink resolves to the same interpreter in the final image on either base.
 #   To pin by digest: --build-arg BASE_IMAGE=python:3.12-slim-bookworm@sha256:<digest>
 #   (`docker buildx imagetools inspect python:3.12-slim-bookworm` prints it).
-# hadolint ignore=DL3002
+#
 # Builds need no secrets and bake in no proxy or CA: pip is told to trust the OS bundle
 # (PIP_CERT in the builder only), so a build that mounts a corporate CA bundle over
 # /etc/ssl/certs/ca-certificates.crt works unchanged (see scripts/container-test.sh).
