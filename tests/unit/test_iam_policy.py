@@ -1,0 +1,105 @@
+"""Every AWS call the checks make is named in aws.OPERATION_SERVICE and granted by the example policy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+from unit_fakes import ENDPOINT, GOOD_ENV, REPO, FakeClock
+
+from soc2gate.aws import OPERATION_SERVICE
+from soc2gate.config import GateConfig
+from soc2gate.models import Status
+from soc2gate.runner import run_gate
+
+POLICY = Path(__file__).resolve().parents[2] / "examples" / "iam-policy.json"
+PREFIX = "defenderImageAnalyzerSOC2Hardened"
+
+
+def granted_actions() -> set[str]:
+    policy = json.loads(POLICY.read_text(encoding="utf-8"))
+    actions: set[str] = set()
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        listed = statement["Action"]
+        actions.update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def _world() -> None:
+    ecr = boto3.client("ecr", region_name="us-east-1")
+    ecr.create_repository(repositoryName=REPO, imageScanningConfiguration={"scanOnPush": True})
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 1,
+            "digest": "sha256:" + "f" * 64,
+        },
+        "layers": [],
+    }
+    ecr.put_image(repositoryName=REPO, imageManifest=json.dumps(manifest), imageTag="latest")
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    sm.create_model(
+        ModelName=f"{PREFIX}-dev-1",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker-exec",
+        PrimaryContainer={"Image": "img", "Environment": GOOD_ENV},
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="cfg-1",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{PREFIX}-dev-1",
+                "InstanceType": "ml.c5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    sm.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="cfg-1")
+
+
+@mock_aws
+@pytest.mark.parametrize(
+    "config",
+    [
+        GateConfig(repository=REPO, require_tags=("latest",), endpoint=ENDPOINT),
+        GateConfig(repository=REPO, require_tags=("latest",), model_name_contains=PREFIX),
+    ],
+    ids=["by-endpoint", "by-model-name"],
+)
+def test_every_call_a_run_makes_is_known_and_granted(config: GateConfig) -> None:
+    _world()
+    called: set[str] = set()
+
+    def clients(service: str):
+        client = boto3.client(service, region_name="us-east-1")
+        client.meta.events.register(
+            "before-parameter-build.*.*", lambda model, **_: called.add(model.name)
+        )
+        return client
+
+    clock = FakeClock()
+    report = run_gate(
+        config, clients=clients, sleep=clock.sleep, clock=clock, progress=None, environ={}
+    )
+    # Every configured check ran to a verdict (moto's fake scan finding fails the scan check).
+    assert not report.by_status(Status.ERROR), [r.reason for r in report.by_status(Status.ERROR)]
+    assert called, "no AWS call was recorded"
+    unknown = called - set(OPERATION_SERVICE)
+    assert not unknown, f"add to aws.OPERATION_SERVICE: {sorted(unknown)}"
+    missing = {f"{OPERATION_SERVICE[op]}:{op}" for op in called} - granted_actions()
+    assert not missing, f"examples/iam-policy.json does not grant {sorted(missing)}"
+
+
+def test_policy_grants_nothing_the_gate_does_not_know() -> None:
+    known = {f"{service}:{op}" for op, service in OPERATION_SERVICE.items()}
+    assert granted_actions() <= known
+    # Read-only: no write action ever.
+    for action in granted_actions():
+        verb = action.split(":", 1)[1]
+        assert verb.startswith(("Describe", "Get", "List", "BatchGet")), action
