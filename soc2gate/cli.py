@@ -32,7 +32,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments:"):
             flags = [a for a in message.split(":", 1)[1].split() if a.startswith("--")]
-            known = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+            known = _all_flags(self)
             for flag in flags:
                 close = difflib.get_close_matches(flag.split("=")[0], known, n=1)
                 if close:
@@ -41,6 +41,18 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(
             message if self.prog == "soc2gate" else f"{self.prog.split()[-1]}: {message}"
         )
+
+
+def _all_flags(parser: argparse.ArgumentParser) -> list[str]:
+    """Every --flag of a parser and its subcommands (argparse reports a subcommand's unknown
+    arguments from the top-level parser)."""
+    flags = []
+    for action in parser._actions:
+        flags += [o for o in action.option_strings if o.startswith("--")]
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                flags += _all_flags(sub)
+    return flags
 
 
 def build_parser() -> argparse.ArgumentParser:

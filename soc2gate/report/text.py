@@ -6,7 +6,9 @@ import re
 
 # C0/C1 control characters and ANSI escape sequences; tab and newline are handled separately.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Also lone surrogates (a JSON "\\ud800" escape decodes to one) and U+FFFE/U+FFFF: none of
+# them is an XML character, and one would make the JUnit file unreadable.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _NEWLINES = re.compile(r"[\r\n\u2028\u2029\x85]+")
 
 
