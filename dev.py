@@ -28,7 +28,7 @@ def sh(*cmd: str | os.PathLike[str]) -> None:
 
 
 def ensure_venv(extra: str) -> None:
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - dev.py runs on whatever python3 is there
         sys.exit(f"soc2gate needs Python 3.10 or newer, this is {sys.version.split()[0]}")
     if not (BIN / "python").exists():
         print(f"creating {VENV}", flush=True)
@@ -54,9 +54,7 @@ def main(argv: list[str]) -> int:
         sh(BIN / "ruff", "check", ".")
         sh(BIN / "ruff", "format", "--check", ".")
         sh(BIN / "mypy")
-        return subprocess.run(
-            [str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT
-        ).returncode
+        return subprocess.run([str(BIN / "python"), "-m", "pytest", *rest], cwd=ROOT).returncode
     except subprocess.CalledProcessError as exc:
         return exc.returncode or 1
 
