@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import random
 import re
 import signal
 import sys
@@ -76,6 +76,7 @@ def test_pending_check_is_polled_until_it_passes(
 
 
 def test_backoff_grows_towards_poll_max(aws: StubbedAws, clock: FakeClock) -> None:
+    random.seed(20240501)  # tenacity's jitter draws from the global generator
     endpoint_states(aws, *["Creating"] * 12, "InService")
     gate(replace(ENDPOINT_ONLY, poll_min=1.0, poll_max=60.0, only=(STATUS_CHECK,)), aws, clock)
     # Exponential from 1s: the upper bound of the n-th wait is 2**(n-1) (capped at 60s).
@@ -163,10 +164,9 @@ def test_persistent_throttling_is_an_error(aws: StubbedAws, clock: FakeClock) ->
     assert len(aws.calls) == tries
 
 
-# (case, error code, message, words in the ERROR)
+# (error code, message, words in the ERROR), with the case as the param id
 HARD_ERROR_CASES = [
-    (
-        "access-denied",
+    pytest.param(
         "AccessDeniedException",
         "User: arn:aws:sts::123456789012:assumed-role/gate/ci is not authorized to perform: "
         "sagemaker:DescribeEndpoint on resource: endpoint/x",
@@ -175,27 +175,30 @@ HARD_ERROR_CASES = [
             "grant sagemaker:DescribeEndpoint",
             "examples/iam-policy.json",
         ],
+        id="access-denied",
     ),
-    (
-        "unrecognized-client",
+    pytest.param(
         "UnrecognizedClientException",
         "The security token included in the request is invalid.",
-        ["AccessDenied calling sagemaker:DescribeEndpoint"],
+        ["credentials rejected (UnrecognizedClientException)"],
+        id="unrecognized-client",
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="aws.py:53 files UnrecognizedClientException (an invalid token) under "
+            "ACCESS_CODES, so the message says to grant the IAM action instead of fixing the "
+            "credentials",
+        ),
     ),
-    (
-        "expired-token",
+    pytest.param(
         "ExpiredTokenException",
         "The security token included in the request is expired",
         ["credentials rejected (ExpiredTokenException)", "refresh the session"],
+        id="expired-token",
     ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("code", "message", "words"),
-    [c[1:] for c in HARD_ERROR_CASES],
-    ids=[c[0] for c in HARD_ERROR_CASES],
-)
+@pytest.mark.parametrize(("code", "message", "words"), HARD_ERROR_CASES)
 def test_non_transient_aws_errors_are_errors_at_once(
     aws: StubbedAws, clock: FakeClock, code, message, words
 ) -> None:
@@ -394,7 +397,6 @@ def test_sigint_while_waiting_reports_interrupted(aws: StubbedAws, clock: FakeCl
     result = next(r for r in report.results if r.check_id == STATUS_CHECK)
     assert result.status is Status.ERROR
     assert result.reason.startswith(f"interrupted while endpoint {ENDPOINT} is Creating")
-    assert os.getpid()  # still alive: the interrupt did not escape run_gate
 
 
 @mock_aws
