@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 
 from soc2gate.cli import main
-from soc2gate.config import GateConfig, build_config, load_yaml, parse_mapping
+from soc2gate.config import GateConfig, action_inputs, build_config, load_yaml, parse_mapping
 from soc2gate.durations import format_duration, parse_duration
 from soc2gate.errors import ConfigError
 from soc2gate.exitcodes import ExitCode
@@ -342,3 +342,65 @@ def test_cli_flag_beats_file(cli, tmp_path: Path) -> None:
     code, _out, err = cli("run", "--config", str(path), "--poll-max", "4s")
     assert code == ExitCode.USAGE
     assert "poll_min (5s) is greater than poll_max (4s)" in err
+
+
+# ---- GitHub Action inputs (INPUT_<NAME> with the hyphens kept) -------------------------------
+
+# (case, environment, expected option values or ConfigError words, expected config file)
+ACTION_CASES = [
+    ("nothing-set", {}, {"junit": "soc2gate-junit.xml"}, None),
+    (
+        "strings-and-severity",
+        {"INPUT_REPOSITORY": " r1 ", "INPUT_FAIL-ON": "critical", "INPUT_ENDPOINT": ""},
+        {"repository": "r1", "fail_on": Severity.CRITICAL, "junit": "soc2gate-junit.xml"},
+        None,
+    ),
+    (
+        "lists-by-newline-or-comma",
+        {"INPUT_REQUIRE-TAG": "soc2-dev-latest\nsoc2-dev-{sha}", "INPUT_ONLY": "a-b, c-d"},
+        {
+            "require_tags": ("soc2-dev-latest", "soc2-dev-{sha}"),
+            "only": ("a-b", "c-d"),
+            "junit": "soc2gate-junit.xml",
+        },
+        None,
+    ),
+    (
+        "env-markers",
+        {"INPUT_REQUIRE-ENV": "SOC2_COMPLIANT=true\nTEAM=ml"},
+        {"require_env": {"SOC2_COMPLIANT": "true", "TEAM": "ml"}, "junit": "soc2gate-junit.xml"},
+        None,
+    ),
+    (
+        "booleans",
+        {"INPUT_REQUIRE-IMMUTABLE-TAGS": "true", "INPUT_WAIT-FOR-SCAN": "false"},
+        {"require_immutable_tags": True, "wait_for_scan": False, "junit": "soc2gate-junit.xml"},
+        None,
+    ),
+    (
+        "config-file-and-junit-path",
+        {"INPUT_CONFIG": "gate.yml", "INPUT_JUNIT": "out/j.xml"},
+        {"junit": "out/j.xml"},
+        "gate.yml",
+    ),
+    ("profile-is-not-an-input", {"INPUT_PROFILE": "prod"}, {"junit": "soc2gate-junit.xml"}, None),
+    ("switch-not-strict", {"INPUT_REQUIRE-IMMUTABLE-TAGS": "yes"}, "expected true or false", None),
+    ("bool-case-matters", {"INPUT_WAIT-FOR-SCAN": "True"}, "expected true or false", None),
+    ("bad-duration", {"INPUT_TIMEOUT": "20 minutes"}, "input timeout: bad duration", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected", "config_file"),
+    [c[1:] for c in ACTION_CASES],
+    ids=[c[0] for c in ACTION_CASES],
+)
+def test_action_inputs(environ, expected, config_file) -> None:
+    if isinstance(expected, str):
+        with pytest.raises(ConfigError, match=expected) as info:
+            action_inputs(environ)
+        assert "\n" not in str(info.value)
+        return
+    values, path = action_inputs(environ)
+    assert values == expected
+    assert path == config_file
