@@ -24,13 +24,11 @@ def parse_duration(text: object) -> float:
     if raw.startswith("-"):
         raise ValueError(f"bad duration {text!r}: must not be negative")
     try:
-        seconds = float(raw)  # also accepts "nan" and "inf", refused below
+        seconds = float(raw)  # also reads "nan" and "inf": the number rules above refuse them
     except ValueError:
         pass
     else:
-        if not math.isfinite(seconds):
-            raise ValueError(f"bad duration {text!r}: must be a finite number")
-        return seconds
+        return parse_duration(seconds)
     pos, total = 0, 0.0
     for match in _PART.finditer(raw):
         if match.start() != pos:

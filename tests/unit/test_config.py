@@ -54,7 +54,7 @@ BAD_FILE_CASES = [
     ("duration-unit", R + "timeout: 5x\n", "timeout: bad duration '5x'"),
     ("duration-trailing-number", R + "poll_max: 1m30\n", "poll_max: bad duration '1m30'"),
     ("duration-bool", R + "poll_min: yes\n", "poll_min: bad duration True"),
-    ("duration-nan", R + "timeout: nan\n", "timeout: bad duration 'nan': must be a finite"),
+    ("duration-nan", R + "timeout: nan\n", "timeout: bad duration nan: must be a finite"),
     ("duration-yaml-nan", R + "timeout: .nan\n", "timeout: bad duration nan"),
     ("duration-inf", R + "poll_max: .inf\n", "poll_max: bad duration inf"),
     ("negative-timeout", R + "timeout: -5\n", "timeout: bad duration -5: must not be negative"),
