@@ -50,11 +50,19 @@ ACCESS_CODES = frozenset(
         "AccessDenied",
         "AccessDeniedException",
         "UnauthorizedOperation",
-        "UnrecognizedClientException",
+        "AuthorizationError",
     }
 )
 TOKEN_CODES = frozenset(
-    {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "RequestExpired"}
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "RequestExpired",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+    }
 )
 
 

@@ -116,8 +116,10 @@ def run_gate(
     runnable = [check for check, skip in plan if skip is None]
     interrupted = False
     pool = cf.ThreadPoolExecutor(max_workers=max(1, min(config.concurrency, len(runnable) or 1)))
-    futures = {pool.submit(work, check): check for check in runnable}
+    futures: dict[cf.Future[CheckResult], Check] = {}
     try:
+        for check in runnable:
+            futures[pool.submit(work, check)] = check
         pending = set(futures)
         while pending:
             # A short timeout keeps the main thread responsive to SIGINT/SIGTERM.
@@ -128,10 +130,16 @@ def run_gate(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
-    for future, check in futures.items():
+    submitted = {check.id: future for future, check in futures.items()}
+    for check in runnable:
         state = live[check.id]
-        if future.done() and not future.cancelled() and future.exception() is None:
+        future = submitted.get(check.id)
+        finished = future is not None and future.done() and not future.cancelled()
+        failure = future.exception() if finished and future is not None else None
+        if finished and failure is None and future is not None:
             results[check.id] = future.result()
+        elif failure is not None and not isinstance(failure, Interrupted):
+            results[check.id] = check.error(f"{type(failure).__name__}: {failure}")
         else:
             last = state.last
             waited = f" while {last.reason}" if last and last.status is Status.PENDING else ""

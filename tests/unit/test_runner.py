@@ -182,12 +182,6 @@ HARD_ERROR_CASES = [
         "The security token included in the request is invalid.",
         ["credentials rejected (UnrecognizedClientException)"],
         id="unrecognized-client",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="aws.py:53 files UnrecognizedClientException (an invalid token) under "
-            "ACCESS_CODES, so the message says to grant the IAM action instead of fixing the "
-            "credentials",
-        ),
     ),
     pytest.param(
         "ExpiredTokenException",
