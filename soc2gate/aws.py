@@ -29,6 +29,7 @@ OPERATION_SERVICE = {
     "ListModels": "sagemaker",
     "DescribeLogStreams": "logs",
     "GetLogEvents": "logs",
+    "AssumeRole": "sts",
 }
 
 THROTTLING_CODES = frozenset(
@@ -78,6 +79,8 @@ class AwsClients:
         region: str | None = None,
         profile: str | None = None,
         max_attempts: int = 5,
+        role_arn: str | None = None,
+        session_name: str = "soc2gate",
     ) -> None:
         import os
 
@@ -105,9 +108,32 @@ class AwsClients:
         )
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self.role_arn = role_arn
+        if role_arn:
+            # Fleets: a target in another account. The STS call runs on first use, inside a
+            # check, so a refused AssumeRole is that target's ERROR, not a crash of the run.
+            self._session_name = session_name
+            self._assumed = False
+
+    def _assume_role(self) -> None:
+        import boto3
+
+        sts = self._session.client("sts", config=self._config)
+        creds = sts.assume_role(RoleArn=self.role_arn, RoleSessionName=self._session_name)[
+            "Credentials"
+        ]
+        self._session = boto3.session.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=self.region,
+        )
+        self._assumed = True
 
     def __call__(self, service: str) -> Any:
         with self._lock:
+            if self.role_arn and not self._assumed:
+                self._assume_role()
             client = self._clients.get(service)
             if client is None:
                 client = self._session.client(service, config=self._config)
