@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--config", metavar="FILE", help="YAML file with the same keys (snake_case)")
     for opt in OPTIONS:
+        if not opt.cli:
+            continue
         if opt.flag_bool:
             run.add_argument(
                 opt.flag, dest=opt.key, action="store_const", const=True, help=opt.help
@@ -111,6 +113,8 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
 
     values: dict[str, Any] = {}
     for opt in OPTIONS:
+        if not opt.cli:
+            continue
         raw = getattr(args, opt.key, None)
         if raw is None:
             continue

@@ -46,10 +46,18 @@ class GateConfig:
     endpoint_grace: float = 600.0
     junit: str | None = None
     summary: str | None = None
+    evidence: str | None = None
+    waivers: str | None = None
+    fail_only_fixable: bool = False
+    log_lines: int = 50
+    role_arn: str | None = None
     only: tuple[str, ...] = ()
     skip: tuple[str, ...] = ()
+    enable: tuple[str, ...] = ()
     concurrency: int = 8
     max_findings_shown: int = 10
+    #: Fleet: one mapping of option overrides per target (``name`` plus any per-target key).
+    targets: tuple[Mapping[str, Any], ...] = ()
 
     # ---- derived values -------------------------------------------------------------------
     def resolved_sha(self, environ: Mapping[str, str] | None = None) -> str | None:
@@ -133,16 +141,44 @@ def _severity(name: str, value: Any) -> Severity:
     return sev
 
 
-def _int(name: str, value: Any) -> int:
+def _whole(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool):
         raise ConfigError(f"{name}: expected an integer, got {value!r}")
     try:
         number = int(str(value).strip())
     except ValueError:
         raise ConfigError(f"{name}: expected an integer, got {value!r}") from None
-    if number < 1:
-        raise ConfigError(f"{name}: must be at least 1, got {number}")
+    if number < minimum:
+        raise ConfigError(f"{name}: must be at least {minimum}, got {number}")
     return number
+
+
+def _int(name: str, value: Any) -> int:
+    return _whole(name, value, 1)
+
+
+def _count(name: str, value: Any) -> int:
+    return _whole(name, value, 0)
+
+
+def _targets(name: str, value: Any) -> tuple[dict[str, Any], ...]:
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{name}: expected a non-empty list of target mappings")
+    out = []
+    for i, item in enumerate(value):
+        where = f"{name}[{i}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{where}: expected a mapping, got {_type(item)}")
+        entry = dict(item)
+        label = entry.pop("name", None)
+        bad = sorted(k for k in entry if k in RUN_LEVEL_KEYS)
+        if bad:
+            raise ConfigError(f"{where}: {bad[0]} applies to the whole run, not to one target")
+        parsed = parse_mapping(entry, where)
+        if label is not None:
+            parsed["name"] = _str(f"{where}.name", label)
+        out.append(parsed)
+    return tuple(out)
 
 
 def _env(name: str, value: Any) -> dict[str, str]:
@@ -182,6 +218,7 @@ class Option:
     repeat: bool = False  # flag may be given several times (list-valued)
     flag_bool: bool = False  # a CLI switch without a value
     metavar: str | None = None
+    cli: bool = True  # also a flag and an action input (False: config file only)
 
     @property
     def flag(self) -> str:
@@ -284,12 +321,32 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("only", _str_list, "run only this check id (repeatable)", repeat=True, metavar="CHECK"),
     Option("skip", _str_list, "skip this check id (repeatable)", repeat=True, metavar="CHECK"),
+    Option(
+        "enable",
+        _str_list,
+        "turn on a check that is off by default (repeatable)",
+        repeat=True,
+        metavar="CHECK",
+    ),
+    Option(
+        "targets",
+        _targets,
+        "fleet: list of targets, each a mapping of per-target keys (config file only)",
+        cli=False,
+    ),
     Option("concurrency", _int, "checks run at once (default 8)", metavar="N"),
     Option(
         "max_findings_shown", _int, "worst findings listed in a failure (default 10)", metavar="N"
     ),
 )
 OPTION_BY_KEY = {opt.key: opt for opt in OPTIONS}
+#: Keys that apply to a whole run; every other key may be set per fleet target.
+RUN_LEVEL_KEYS = frozenset(
+    {
+        "timeout", "junit", "summary", "evidence", "waivers", "only", "skip", "enable",
+        "concurrency", "max_findings_shown", "targets", "poll_min", "poll_max",
+    }
+)  # fmt: skip
 
 
 def parse_mapping(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -347,7 +404,7 @@ def validate(config: GateConfig) -> None:
     from soc2gate.registry import all_checks
 
     known = {check.id for check in all_checks()}
-    for key in ("only", "skip"):
+    for key in ("only", "skip", "enable"):
         for check_id in getattr(config, key):
             if check_id not in known:
                 close = difflib.get_close_matches(check_id, sorted(known), n=1)
@@ -369,14 +426,51 @@ def validate(config: GateConfig) -> None:
             raise ConfigError(
                 f"encryption: unknown type {enc!r} (expected one of {', '.join(DEFAULT_ENCRYPTION)})"
             )
+    if config.targets:
+        names = [name for name, _ in expand_targets(config)]  # validates each target
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigError(f"targets: two targets are named {dupes[0]!r}; give each a name")
+        return
+    validate_target(config, "")
+
+
+def validate_target(config: GateConfig, where: str) -> None:
+    """Rules for one target (the whole config when there is no fleet)."""
+    prefix = f"{where}: " if where else ""
     if not config.repository and (config.require_tags or config.scan_tag):
-        raise ConfigError("--require-tag/--scan-tag need --repository")
+        raise ConfigError(f"{prefix}--require-tag/--scan-tag need --repository")
     if config.require_immutable_tags and not config.repository:
-        raise ConfigError("--require-immutable-tags needs --repository")
+        raise ConfigError(f"{prefix}--require-immutable-tags needs --repository")
     if not config.repository and not config.endpoint and not config.model_name_contains:
         raise ConfigError(
-            "nothing to check: give --repository, --endpoint and/or --model-name-contains"
+            f"{prefix}nothing to check: give --repository, --endpoint and/or --model-name-contains"
         )
+
+
+def target_name(config: GateConfig, overrides: Mapping[str, Any]) -> str:
+    """A target's name: its ``name``, else region/endpoint-or-repository (+ role account)."""
+    if overrides.get("name"):
+        return str(overrides["name"])
+    what = config.endpoint or config.repository or config.model_name_contains or "?"
+    name = f"{config.region}/{what}" if config.region else what
+    if config.role_arn and config.role_arn.count(":") >= 4:
+        name = f"{config.role_arn.split(':')[4]}/{name}"
+    return name
+
+
+def expand_targets(config: GateConfig) -> list[tuple[str, GateConfig]]:
+    """(name, config) per target; one unnamed target when the run is not a fleet."""
+    if not config.targets:
+        return [("", config)]
+    out = []
+    for i, overrides in enumerate(config.targets):
+        values = {k: v for k, v in overrides.items() if k != "name"}
+        target = replace(config, targets=(), **values)
+        name = target_name(target, overrides)
+        validate_target(target, f"targets[{i}] ({name})")
+        out.append((name, target))
+    return out
 
 
 def config_keys() -> list[str]:
@@ -395,7 +489,7 @@ ACTION_DEFAULTS = {"junit": "soc2gate-junit.xml"}
 
 def action_input_names() -> list[str]:
     """Input names of action.yml, in order: one per option (its flag name), plus extras."""
-    names = [opt.flag[2:] for opt in OPTIONS if opt.key not in ACTION_EXCLUDED]
+    names = [opt.flag[2:] for opt in OPTIONS if opt.cli and opt.key not in ACTION_EXCLUDED]
     return names + list(ACTION_EXTRA_INPUTS)
 
 
@@ -407,7 +501,7 @@ def action_inputs(environ: Mapping[str, str]) -> tuple[dict[str, Any], str | Non
     """
     values: dict[str, Any] = {}
     for opt in OPTIONS:
-        if opt.key in ACTION_EXCLUDED:
+        if opt.key in ACTION_EXCLUDED or not opt.cli:
             continue
         name = opt.flag[2:]
         raw = environ.get(f"INPUT_{name.upper()}", "").strip()

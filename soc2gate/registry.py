@@ -23,6 +23,9 @@ class Registry:
             raise ValueError(f"check id {check.id!r} is not lower-kebab-case")
         if check.id in self._checks:
             raise DuplicateCheckError(f"duplicate check id {check.id!r}")
+        for dependency in check.depends_on:
+            if dependency not in self._checks:
+                raise ValueError(f"{check.id} depends on {dependency!r}, not registered before it")
         self._checks[check.id] = check
 
     def __iter__(self) -> Iterator[Check]:

@@ -48,8 +48,8 @@ def select_checks(config: GateConfig) -> list[tuple[Check, str | None]]:
             reason = "not selected (--only)"
         elif check.id in config.skip:
             reason = "skipped by --skip"
-        elif not check.default_enabled and check.id not in config.only:
-            reason = f"off by default: enable with --only {check.id}"
+        elif not check.default_enabled and check.id not in (*config.enable, *config.only):
+            reason = f"off by default: turn it on with --enable {check.id}"
         else:
             reason = check.skip_reason(config)
         selected.append((check, reason))
@@ -67,6 +67,14 @@ class _Live:
     last_line_at: float = float("-inf")
 
 
+@dataclass
+class _Job:
+    target: str
+    check: Check
+    ctx: CheckContext
+    live: _Live
+
+
 def run_gate(
     config: GateConfig,
     *,
@@ -80,27 +88,46 @@ def run_gate(
     """Run the gate and return its report. Never raises for AWS or check errors.
 
     ``sleep`` and ``clock`` are injectable so tests never wait for real. ``cancel`` (set by the
-    CLI on SIGINT/SIGTERM) stops waiting checks, which are then reported as ERROR.
+    CLI on SIGINT/SIGTERM) stops waiting checks, which are then reported as ERROR. ``clients``
+    replaces the AWS client factory (for every target of a fleet).
     """
-    env = dict(os.environ if environ is None else environ)
-    # Expand {sha} tags now: a missing SHA is a configuration error, not a check error.
-    config.expanded_tags(env)
-    config.gated_tag(env)
-    if clients is None:
-        from soc2gate.aws import AwsClients
+    from soc2gate.config import expand_targets
 
-        clients = AwsClients(region=config.region, profile=config.profile)
+    env = dict(os.environ if environ is None else environ)
+    targets = expand_targets(config)
+    for _name, target_config in targets:
+        # Expand {sha} tags now: a missing SHA is a configuration error, not a check error.
+        target_config.expanded_tags(env)
+        target_config.gated_tag(env)
     cancel = cancel or threading.Event()
     say = progress or (lambda line: None)
     started = clock()
     deadline = started + config.timeout
-    ctx = CheckContext(config=config, clients=clients, clock=clock, environ=env, started=started)
+    # Bounds the checks talking to AWS at once; a check waiting between polls holds no slot.
+    slots = threading.BoundedSemaphore(config.concurrency)
 
-    plan = select_checks(config)
-    live: dict[str, _Live] = {check.id: _Live() for check, skip in plan if skip is None}
-    results: dict[str, CheckResult] = {
-        check.id: check.skipped(skip) for check, skip in plan if skip is not None
-    }
+    jobs: list[_Job] = []
+    results: dict[tuple[str, str], CheckResult] = {}
+    order: list[tuple[str, str]] = []
+    for name, target_config in targets:
+        target_clients = clients or _clients_for(target_config, name)
+        ctx = CheckContext(
+            config=target_config,
+            clients=target_clients,
+            clock=clock,
+            environ=env,
+            started=started,
+            target=name,
+        )
+        for check, skip in select_checks(target_config):
+            order.append((name, check.id))
+            if skip is None:
+                ctx.expect(check.id)
+                jobs.append(_Job(name, check, ctx, _Live()))
+            else:
+                result = replace(check.skipped(skip), target=name)
+                results[(name, check.id)] = result
+                ctx.finish(result)
 
     def interruptible_sleep(seconds: float) -> None:
         if sleep is not None:
@@ -110,16 +137,31 @@ def run_gate(
         elif cancel.wait(seconds):
             raise Interrupted()
 
-    def work(check: Check) -> CheckResult:
-        return _poll(check, ctx, live[check.id], deadline, interruptible_sleep, say, cancel)
+    def work(job: _Job) -> CheckResult:
+        try:
+            for dependency in job.check.depends_on:
+                job.ctx.result_of(dependency, cancel)
+            result = _poll(
+                job.check, job.ctx, job.live, deadline, interruptible_sleep, say, cancel, slots
+            )
+            result = replace(result, target=job.target)
+        except Interrupted:
+            raise
+        except BaseException as exc:  # never leave a dependent waiting, never pass
+            result = replace(
+                job.check.error(f"internal error: {type(exc).__name__}: {exc}"), target=job.target
+            )
+        job.ctx.finish(result)
+        return result
 
-    runnable = [check for check, skip in plan if skip is None]
     interrupted = False
-    pool = cf.ThreadPoolExecutor(max_workers=max(1, min(config.concurrency, len(runnable) or 1)))
-    futures: dict[cf.Future[CheckResult], Check] = {}
+    # Dependencies are submitted before their dependents and the pool is FIFO, so a check that
+    # waits on another never waits on one that has not started.
+    pool = cf.ThreadPoolExecutor(max_workers=max(1, min(len(jobs), 256)))
+    futures: dict[cf.Future[CheckResult], _Job] = {}
     try:
-        for check in runnable:
-            futures[pool.submit(work, check)] = check
+        for job in jobs:
+            futures[pool.submit(work, job)] = job
         pending = set(futures)
         while pending:
             # A short timeout keeps the main thread responsive to SIGINT/SIGTERM.
@@ -130,25 +172,34 @@ def run_gate(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
-    submitted = {check.id: future for future, check in futures.items()}
-    for check in runnable:
-        state = live[check.id]
-        future = submitted.get(check.id)
+    submitted = {id(job): future for future, job in futures.items()}
+    for job in jobs:
+        future = submitted.get(id(job))
         finished = future is not None and future.done() and not future.cancelled()
         failure = future.exception() if finished and future is not None else None
         if finished and failure is None and future is not None:
-            results[check.id] = future.result()
-        elif failure is not None and not isinstance(failure, Interrupted):
-            results[check.id] = check.error(f"{type(failure).__name__}: {failure}")
-        else:
-            last = state.last
-            waited = f" while {last.reason}" if last and last.status is Status.PENDING else ""
-            results[check.id] = replace(
-                check.error(f"interrupted{waited}; the check did not finish"),
-                duration=clock() - (state.started or started),
-            )
-    ordered = tuple(results[check.id] for check, _ in plan)
+            results[(job.target, job.check.id)] = future.result()
+            continue
+        last = job.live.last
+        waited = f" while {last.reason}" if last and last.status is Status.PENDING else ""
+        results[(job.target, job.check.id)] = replace(
+            job.check.error(f"interrupted{waited}; the check did not finish"),
+            duration=clock() - (job.live.started or started),
+            target=job.target,
+        )
+    ordered = tuple(results[key] for key in order)
     return GateReport(results=ordered, duration=clock() - started, interrupted=interrupted)
+
+
+def _clients_for(config: GateConfig, target: str) -> Callable[[str], Any]:
+    from soc2gate.aws import AwsClients
+
+    session = "soc2gate" + (
+        f"-{''.join(c if c.isalnum() else '-' for c in target)}"[:50] if target else ""
+    )
+    return AwsClients(
+        region=config.region, profile=config.profile, role_arn=config.role_arn, session_name=session
+    )
 
 
 def _poll(
@@ -159,6 +210,7 @@ def _poll(
     sleep: Callable[[float], None],
     say: Progress,
     cancel: threading.Event,
+    slots: threading.BoundedSemaphore | None = None,
 ) -> CheckResult:
     """Run one check until it is not PENDING, the deadline passes, or errors persist."""
     from tenacity import RetryCallState, Retrying, retry_if_exception, retry_if_result
@@ -169,6 +221,7 @@ def _poll(
     config = ctx.config
     clock = ctx.clock
     state.started = clock()
+    label = f"{check.id} [{ctx.target}]" if ctx.target else check.id
     backoff = wait_random_exponential(
         multiplier=config.poll_min, min=config.poll_min, max=config.poll_max
     )
@@ -177,7 +230,11 @@ def _poll(
         if cancel.is_set():
             raise Interrupted()
         try:
-            result = check.run(ctx)
+            if slots is None:
+                result = check.run(ctx)
+            else:
+                with slots:
+                    result = check.run(ctx)
         except ConfigError:
             raise
         except Exception as exc:
@@ -195,7 +252,7 @@ def _poll(
         previous = state.last
         state.last = result
         if result.status is Status.PENDING and (previous is None or previous.state != result.state):
-            say(f"{check.id}: {one_line(result.state)}: {one_line(result.reason)}")
+            say(f"{label}: {one_line(result.state)}: {one_line(result.reason)}")
             state.last_line_at = clock()
         return result
 
@@ -212,13 +269,13 @@ def _poll(
         exc = outcome.exception() if outcome is not None and outcome.failed else None
         if exc is not None:
             say(
-                f"{check.id}: transient AWS error ({one_line(describe_error(exc), 200)}), "
+                f"{label}: transient AWS error ({one_line(describe_error(exc), 200)}), "
                 f"retry {state.transient}/{MAX_TRANSIENT_ERRORS} in {delay:.1f}s"
             )
         elif clock() - state.last_line_at >= HEARTBEAT_EVERY:
             last = state.last
             say(
-                f"{check.id}: still {one_line(last.state if last else '?')} "
+                f"{label}: still {one_line(last.state if last else '?')} "
                 f"(elapsed {elapsed}, next poll in {delay:.1f}s)"
             )
             state.last_line_at = clock()
@@ -254,7 +311,7 @@ def _poll(
         result = _timed_out(check, result, duration)
     if state.last_line_at > float("-inf"):  # it waited: say how the wait ended
         say(
-            f"{check.id}: {result.status.value} after {format_duration(duration)}: "
+            f"{label}: {result.status.value} after {format_duration(duration)}: "
             f"{one_line(result.reason, 300)}"
         )
     return replace(result, duration=duration)

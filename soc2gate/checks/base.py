@@ -25,11 +25,40 @@ class CheckContext:
     environ: Mapping[str, str]
     #: clock() when the run started: grace periods are measured from here.
     started: float = 0.0
+    #: The fleet target these checks run for ("" for a single-target run).
+    target: str = ""
     _memo: dict[Any, Any] = field(default_factory=dict)
     _memo_lock: threading.Lock = field(default_factory=threading.Lock)
+    _finished: dict[str, CheckResult] = field(default_factory=dict)
+    _events: dict[str, threading.Event] = field(default_factory=dict)
 
     def elapsed(self) -> float:
         return self.clock() - self.started
+
+    def expect(self, check_id: str) -> None:
+        """Runner: ``check_id`` will run for this target; dependents may wait for it."""
+        self._events.setdefault(check_id, threading.Event())
+
+    def finish(self, result: CheckResult) -> None:
+        """Runner: record a final result and wake the checks that depend on it."""
+        self._finished[result.check_id] = result
+        self._events.setdefault(result.check_id, threading.Event()).set()
+
+    def result_of(self, check_id: str, cancel: threading.Event | None = None) -> CheckResult | None:
+        """The final result of another check of this target, waiting for it if it runs.
+
+        None when that check is not part of this run. Only checks named in ``depends_on`` may be
+        asked for: the runner starts those first, so waiting cannot deadlock.
+        """
+        event = self._events.get(check_id)
+        if event is None:
+            return self._finished.get(check_id)
+        while not event.wait(0.1):
+            if cancel is not None and cancel.is_set():
+                from soc2gate.errors import Interrupted
+
+                raise Interrupted()
+        return self._finished.get(check_id)
 
     def memo(self, key: Any, fetch: Callable[[], Any]) -> Any:
         with self._memo_lock:
@@ -48,8 +77,10 @@ class Check:
     asserts: ClassVar[str]
     remediation: ClassVar[str]
     soc2: ClassVar[tuple[str, ...]]
-    #: Off unless selected with --only (for checks that need extra permissions).
+    #: Off unless turned on with --enable (for checks that need extra permissions).
     default_enabled: ClassVar[bool] = True
+    #: Checks whose final result this one reads through ``ctx.result_of`` (registered earlier).
+    depends_on: ClassVar[tuple[str, ...]] = ()
 
     def skip_reason(self, config: GateConfig) -> str | None:
         """None when configured; otherwise why the check is skipped (never a pass)."""
