@@ -7,8 +7,12 @@ moto server without any special flag.
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from typing import Any
+
+import botocore.exceptions
 
 from soc2gate import __version__
 from soc2gate.errors import ConfigError
@@ -54,6 +58,8 @@ ACCESS_CODES = frozenset(
         "AuthorizationError",
     }
 )
+#: Codes botocore's standard mode also treats as transient (besides throttling and 5xx).
+TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException"})
 TOKEN_CODES = frozenset(
     {
         "ExpiredToken",
@@ -65,6 +71,66 @@ TOKEN_CODES = frozenset(
         "SignatureDoesNotMatch",
     }
 )
+
+
+class TruncatedResponseError(botocore.exceptions.IncompleteReadError):
+    """The response body ended before its Content-Length: the connection dropped mid-answer.
+
+    botocore reads bodies with urllib3's length check off, so a cut-off JSON answer would
+    otherwise be parsed as ``{"message": "<half a body>"}``, a response with every field
+    missing, and the check would fail on a KeyError (or worse, read "nothing there").
+    """
+
+    fmt = (
+        "the {operation} response was cut off after {actual_bytes} of {expected_bytes} bytes "
+        "(connection dropped)"
+    )
+
+
+class MalformedResponseError(botocore.exceptions.BotoCoreError):
+    """A 2xx answer whose body is not the JSON object AWS sends (a wrong AWS_ENDPOINT_URL, a
+    captive portal or a broken proxy in between). botocore would hand it on as
+    ``{"message": body}``; the gate refuses to read anything from it."""
+
+    fmt = (
+        "{operation} answered HTTP {status} with a body that is not AWS JSON ({problem}): "
+        "check AWS_ENDPOINT_URL and any HTTP proxy between the gate and AWS"
+    )
+
+
+def _check_response_body(operation_model: Any, response_dict: Any, **_: Any) -> None:
+    """botocore ``before-parse`` hook: refuse truncated and non-JSON successful bodies."""
+    if operation_model.has_streaming_output:
+        return
+    body = response_dict.get("body")
+    if not isinstance(body, (bytes, bytearray)):
+        return
+    headers = response_dict.get("headers") or {}
+    declared = str(headers.get("content-length", "")).strip()
+    encoding = str(headers.get("content-encoding", "") or "identity").lower()
+    if declared.isdigit() and len(body) < int(declared) and encoding == "identity":
+        raise TruncatedResponseError(
+            operation=operation_model.name, actual_bytes=len(body), expected_bytes=int(declared)
+        )
+    status = int(response_dict.get("status_code") or 0)
+    if (
+        200 <= status < 300
+        and operation_model.service_model.protocol == "json"
+        and operation_model.output_shape is not None
+    ):
+        try:
+            parsed = json.loads(body)
+        except ValueError as exc:
+            problem = f"{type(exc).__name__} at byte {getattr(exc, 'pos', '?')} of {len(body)}"
+            raise MalformedResponseError(
+                operation=operation_model.name, status=status, problem=problem
+            ) from None
+        if not isinstance(parsed, dict):
+            raise MalformedResponseError(
+                operation=operation_model.name,
+                status=status,
+                problem=f"a JSON {type(parsed).__name__}, not an object",
+            )
 
 
 class AwsClients:
@@ -137,6 +203,7 @@ class AwsClients:
             client = self._clients.get(service)
             if client is None:
                 client = self._session.client(service, config=self._config)
+                client.meta.events.register("before-parse", _check_response_body)
                 self._clients[service] = client
             return client
 
@@ -167,7 +234,12 @@ def is_transient(exc: BaseException) -> bool:
     import botocore.exceptions as bex
 
     if isinstance(exc, bex.ClientError):
-        return error_code(exc) in THROTTLING_CODES or http_status(exc) in (429, 500, 502, 503, 504)
+        code = error_code(exc)
+        return (
+            code in THROTTLING_CODES
+            or code in TRANSIENT_CODES
+            or http_status(exc) in (429, 500, 502, 503, 504)
+        )
     transient_types: tuple[type[BaseException], ...] = (
         bex.ConnectionClosedError,
         bex.ReadTimeoutError,
@@ -177,13 +249,39 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, transient_types)
 
 
+# AWS's SignatureDoesNotMatch / InvalidSignatureException messages quote the canonical request,
+# and with it the x-amz-security-token header of the call: the session token must not reach a
+# CI log or a JUnit artifact. Everything from "The Canonical String ..." on is dropped, and any
+# token value that is left is replaced.
+_SIGNING_DETAILS = re.compile(
+    r"\s*The (?:Canonical String|String-to-Sign) for this request should have been.*",
+    re.IGNORECASE | re.DOTALL,
+)
+_TOKEN_VALUE = re.compile(
+    r"((?:x-amz-security-token|X-Amz-Security-Token|SessionToken|aws_session_token)"
+    r"[\"']?\s*[:=]\s*[\"']?)[^\s'\"&,;]+",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """An AWS error message without the signing details and credential values it may quote."""
+    return _TOKEN_VALUE.sub(r"\1<redacted>", _SIGNING_DETAILS.sub("", text)).strip()
+
+
+def aws_message(exc: BaseException) -> str:
+    """The message AWS sent with a ClientError, redacted (see ``redact``)."""
+    response = getattr(exc, "response", None) or {}
+    return redact(str(response.get("Error", {}).get("Message", "")))
+
+
 def describe_error(exc: BaseException) -> str:
     """One line that says what went wrong with an AWS call and what to do about it."""
     import botocore.exceptions as bex
 
     if isinstance(exc, bex.ClientError):
         code = error_code(exc)
-        message = str(exc.response.get("Error", {}).get("Message", "")).strip()
+        message = aws_message(exc)
         action = iam_action(exc)
         if code in ACCESS_CODES:
             return (
