@@ -101,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     from soc2gate.demo.cli import add_arguments
 
     add_arguments(demo)
+    verify = sub.add_parser(
+        "verify-evidence", help="check that an evidence record's SHA-256 matches its content"
+    )
+    verify.add_argument("path", metavar="PATH", help="evidence JSON written by --evidence")
     sub.add_parser(
         "action",
         help="GitHub Action entry point: reads INPUT_* variables, writes outputs and summary",
@@ -143,14 +147,23 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
 
     The JUnit file is written whatever happens after the run starts: failure, error, interrupt.
     """
+    from datetime import datetime, timezone
+
     from soc2gate.report import console, junit
     from soc2gate.runner import run_gate, stderr_progress
 
     github = github or os.environ.get("GITHUB_ACTIONS") == "true"
+    started_at = datetime.now(timezone.utc)
     report = run_gate(config, progress=None if quiet else stderr_progress)
+    finished_at = datetime.now(timezone.utc)
     code = int(_interrupt_code()) if report.interrupted else int(report.exit_code)
     if config.junit:
         junit.write(report, config.junit)
+    if config.evidence:
+        from soc2gate.report import evidence
+
+        record = evidence.build(report, config, os.environ, started_at, finished_at)
+        evidence.write(record, config.evidence)
     if config.summary:
         from soc2gate.report import github as github_report
 
@@ -158,8 +171,13 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
     console.print_report(report, sys.stdout)
     if github:
         _github_reports(report, config.junit or "", code)
-    if config.junit:
-        print(f"JUnit report: {config.junit}", file=sys.stdout)
+    for label, path in (
+        ("JUnit report", config.junit),
+        ("Summary", config.summary),
+        ("Evidence record", config.evidence),
+    ):
+        if path:
+            print(f"{label}: {path}", file=sys.stdout)
     return code
 
 
@@ -196,6 +214,17 @@ def cmd_action() -> int:
     file_values = load_yaml(config_file) if config_file else {}
     config = build_config(file_values, values)
     return execute(config, github=True)
+
+
+def cmd_verify_evidence(path: str) -> int:
+    from soc2gate.report import evidence
+
+    try:
+        intact, message = evidence.verify(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read evidence record {path}: {exc}") from None
+    print(message, file=sys.stdout if intact else sys.stderr)
+    return ExitCode.PASSED if intact else ExitCode.FAILED
 
 
 def cmd_list_checks() -> int:
@@ -237,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_list_checks()
         if args.command == "action":
             return cmd_action()
+        if args.command == "verify-evidence":
+            return cmd_verify_evidence(args.path)
         if args.command == "demo":
             from soc2gate.demo.cli import run_demo
 

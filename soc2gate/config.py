@@ -319,6 +319,38 @@ OPTIONS: tuple[Option, ...] = (
         "write the markdown summary (as in the GitHub step summary) to this path",
         metavar="PATH",
     ),
+    Option(
+        "evidence",
+        _str,
+        "write the SOC 2 evidence record (JSON with its SHA-256) to this path",
+        metavar="PATH",
+    ),
+    Option(
+        "waivers",
+        _str,
+        "waivers file of accepted findings, each with reason and expiry "
+        "(default: .soc2gate-waivers.yml when it exists)",
+        metavar="PATH",
+    ),
+    Option(
+        "fail_only_fixable",
+        _bool,
+        "only findings with a fix available fail (enhanced scanning's fixAvailable; basic "
+        "findings always count)",
+        metavar="true|false",
+    ),
+    Option(
+        "log_lines",
+        _count,
+        "CloudWatch log lines attached when the endpoint fails (default 50; 0 turns it off)",
+        metavar="N",
+    ),
+    Option(
+        "role_arn",
+        _str,
+        "assume this IAM role before checking (per target in a fleet)",
+        metavar="ARN",
+    ),
     Option("only", _str_list, "run only this check id (repeatable)", repeat=True, metavar="CHECK"),
     Option("skip", _str_list, "skip this check id (repeatable)", repeat=True, metavar="CHECK"),
     Option(

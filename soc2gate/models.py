@@ -97,6 +97,8 @@ class CheckResult:
     duration: float = 0.0
     #: For PENDING: the state the check is waiting on (e.g. "Creating", "IN_PROGRESS").
     state: str = ""
+    #: AWS operations the check called: (``service:Operation``, canonical JSON of the request).
+    calls: tuple[tuple[str, str], ...] = ()
 
     @property
     def name(self) -> str:

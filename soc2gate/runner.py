@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from soc2gate.checks.base import Check, CheckContext
@@ -67,6 +67,46 @@ class _Live:
     last_line_at: float = float("-inf")
 
 
+class _CallRecorder:
+    """Wraps a client factory and records, per check, the AWS operations it calls.
+
+    A botocore ``provide-client-params`` handler sees every call with its parameters; the check
+    running in the current thread receives the record (each check runs in its own thread).
+    """
+
+    def __init__(self, clients: Callable[[str], Any]) -> None:
+        self._clients = clients
+        self._hooked: set[int] = set()
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def bind(self, sink: set[tuple[str, str]] | None) -> None:
+        self._local.sink = sink
+
+    def __call__(self, service: str) -> Any:
+        client = self._clients(service)
+        events = getattr(getattr(client, "meta", None), "events", None)
+        if events is not None:
+            with self._lock:
+                if id(client) not in self._hooked:
+                    self._hooked.add(id(client))
+                    events.register("provide-client-params", self._record)
+        return client
+
+    def _record(self, params: Mapping[str, Any], model: Any, **_: Any) -> None:
+        import json
+
+        from soc2gate.aws import OPERATION_SERVICE
+        from soc2gate.report.evidence import redact
+
+        sink = getattr(self._local, "sink", None)
+        if sink is None:
+            return
+        prefix = OPERATION_SERVICE.get(model.name) or model.service_model.endpoint_prefix
+        request = json.dumps(redact(dict(params)), sort_keys=True, default=str)
+        sink.add((f"{prefix}:{model.name}", request))
+
+
 @dataclass
 class _Job:
     target: str
@@ -84,6 +124,7 @@ def run_gate(
     progress: Progress | None = stderr_progress,
     environ: Mapping[str, str] | None = None,
     cancel: threading.Event | None = None,
+    today: date | None = None,
 ) -> GateReport:
     """Run the gate and return its report. Never raises for AWS or check errors.
 
@@ -91,9 +132,12 @@ def run_gate(
     CLI on SIGINT/SIGTERM) stops waiting checks, which are then reported as ERROR. ``clients``
     replaces the AWS client factory (for every target of a fleet).
     """
+    from soc2gate import waivers as waiver_file
     from soc2gate.config import expand_targets
 
     env = dict(os.environ if environ is None else environ)
+    waivers_path = waiver_file.resolve_path(config.waivers)
+    accepted = waiver_file.load(waivers_path) if waivers_path else ()
     targets = expand_targets(config)
     for _name, target_config in targets:
         # Expand {sha} tags now: a missing SHA is a configuration error, not a check error.
@@ -110,7 +154,7 @@ def run_gate(
     results: dict[tuple[str, str], CheckResult] = {}
     order: list[tuple[str, str]] = []
     for name, target_config in targets:
-        target_clients = clients or _clients_for(target_config, name)
+        target_clients = _CallRecorder(clients or _clients_for(target_config, name))
         ctx = CheckContext(
             config=target_config,
             clients=target_clients,
@@ -118,6 +162,8 @@ def run_gate(
             environ=env,
             started=started,
             target=name,
+            waivers=accepted,
+            today=today or datetime.now(timezone.utc).date(),
         )
         for check, skip in select_checks(target_config):
             order.append((name, check.id))
@@ -138,19 +184,26 @@ def run_gate(
             raise Interrupted()
 
     def work(job: _Job) -> CheckResult:
+        calls: set[tuple[str, str]] = set()
+        recorder = job.ctx.clients
+        if isinstance(recorder, _CallRecorder):
+            recorder.bind(calls)
         try:
             for dependency in job.check.depends_on:
                 job.ctx.result_of(dependency, cancel)
             result = _poll(
                 job.check, job.ctx, job.live, deadline, interruptible_sleep, say, cancel, slots
             )
-            result = replace(result, target=job.target)
+            result = replace(result, target=job.target, calls=tuple(sorted(calls)))
         except Interrupted:
             raise
         except BaseException as exc:  # never leave a dependent waiting, never pass
             result = replace(
                 job.check.error(f"internal error: {type(exc).__name__}: {exc}"), target=job.target
             )
+        finally:
+            if isinstance(recorder, _CallRecorder):
+                recorder.bind(None)
         job.ctx.finish(result)
         return result
 

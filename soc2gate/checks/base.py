@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from typing import Any, ClassVar
 
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult, Finding, Status
+from soc2gate.waivers import Waiver
 
 
 @dataclass
@@ -27,6 +29,10 @@ class CheckContext:
     started: float = 0.0
     #: The fleet target these checks run for ("" for a single-target run).
     target: str = ""
+    #: Accepted findings (soc2gate.waivers), loaded once per run.
+    waivers: tuple[Waiver, ...] = ()
+    #: Today's date (UTC) for waiver expiry; injectable for tests.
+    today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).date())
     _memo: dict[Any, Any] = field(default_factory=dict)
     _memo_lock: threading.Lock = field(default_factory=threading.Lock)
     _finished: dict[str, CheckResult] = field(default_factory=dict)

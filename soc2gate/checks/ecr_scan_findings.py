@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from soc2gate import waivers as waiver_file
 from soc2gate.aws import error_code
 from soc2gate.checks._ecr import describe_repository, describe_tags, scanning_config
 from soc2gate.checks.base import Check, CheckContext
@@ -160,7 +161,10 @@ class EcrScanFindings(Check):
                 evidence=evidence,
             )
         findings = tuple(f for page in pages for f in page.findings)
-        return evaluate(findings, first.summary_counts, config, self, where, evidence, len(pages))
+        applied = waiver_file.apply(findings, ctx.waivers, repository, ctx.today)
+        return evaluate(
+            findings, first.summary_counts, config, self, where, evidence, len(pages), applied
+        )
 
     def _no_scan(
         self, ecr: Any, repository: str, tag: str, digest: str, evidence: dict[str, Any]
@@ -191,41 +195,82 @@ def evaluate(
     where: str,
     evidence: dict[str, Any],
     pages: int = 1,
+    applied: waiver_file.Applied | None = None,
 ) -> CheckResult:
-    """Pure decision: counts across all pages against --fail-on and the untriaged rule."""
+    """Pure decision: counts across all pages against --fail-on, the untriaged rule, waivers."""
+    applied = applied or waiver_file.Applied((), (), ())
     counts = count(findings, summary)
+    seen: Counter[Severity] = Counter(f.severity for f in findings)
     ordered = [s for s in RANKED_SEVERITIES if counts[s]] + [
         s for s in (Severity.UNDEFINED, Severity.UNTRIAGED) if counts[s]
     ]
     counts_text = ", ".join(f"{s.name} {counts[s]}" for s in ordered) or "no findings"
 
-    def failing(sev: Severity) -> bool:
+    def failing_severity(sev: Severity) -> bool:
         return sev >= config.fail_on if sev.ranked else config.fail_on_untriaged
 
-    bad = [f for f in findings if failing(f.severity)]
-    bad_counts = sum(counts[s] for s in counts if failing(s))
+    def failing(f: Finding) -> bool:
+        if not failing_severity(f.severity) or applied.is_waived(f):
+            return False
+        # --fail-only-fixable: enhanced findings without a fix don't fail; basic findings carry
+        # no fix information and always count (fail closed).
+        return not (config.fail_only_fixable and f.fix_available == "NO")
+
+    bad = [f for f in findings if failing(f)]
+    # Findings AWS counted but the pages did not hold can be neither waived nor judged: they fail.
+    unseen = sum(max(0, counts[s] - seen[s]) for s in counts if failing_severity(s))
+    bad_count = len(bad) + unseen
     worst = sorted(findings, key=Finding.sort_key)[: config.max_findings_shown]
     details = [f"counts ({pages} page(s)): {counts_text}"] + [
         f"{f.severity.name} {f.id} in {f.package or '?'} {f.version}".rstrip()
         + (f" (fix available: {f.fix_available})" if f.fix_available else "")
+        + (" [WAIVED]" if applied.is_waived(f) else "")
         for f in worst
     ]
-    evidence = {**evidence, "findingSeverityCounts": {s.name: counts[s] for s in ordered}}
-    if bad_counts:
+    if unseen:
+        details.append(f"{unseen} finding(s) counted by AWS were not in the pages: they fail")
+    details += [
+        f"WAIVED {f.severity.name} {f.id} in {f.package or '?'} by {w.label}: {w.reason}"
+        for f, w in applied.waived
+    ]
+    details += [f"warning: {w.label} matches no finding of this image" for w in applied.unused]
+    evidence = {
+        **evidence,
+        "findingSeverityCounts": {s.name: counts[s] for s in ordered},
+        "waived": [
+            {
+                "id": f.id,
+                "package": f.package,
+                "severity": f.severity.name,
+                "reason": w.reason,
+                "expires": w.expires.isoformat(),
+            }
+            for f, w in applied.waived
+        ],
+    }
+    problems: list[str] = []
+    if bad_count:
         top = sorted(bad, key=Finding.sort_key)[:3]
         shown = "; ".join(f"{f.id} {f.severity.name} in {f.package or '?'}" for f in top)
         rule = f"at or above {config.fail_on.name}"
         if config.fail_on_untriaged and any(not f.severity.ranked for f in bad):
             rule += " or unrated (UNDEFINED/UNTRIAGED)"
+        problems.append(
+            f"{bad_count} finding(s) {rule} in {where}: {counts_text}"
+            + (f". Worst: {shown}" if shown else "")
+        )
+    for w in applied.expired:
+        problems.append(f"{w.label} has expired: renew it with a new reason or fix the finding")
+    waived_note = f" ({len(applied.waived)} waived)" if applied.waived else ""
+    if problems:
         return check.failed(
-            f"{bad_counts} finding(s) {rule} in {where}: {counts_text}"
-            + (f". Worst: {shown}" if shown else ""),
+            "; ".join(problems) + waived_note,
             details=details,
             evidence=evidence,
             findings=worst,
         )
     return check.passed(
-        f"scan complete, nothing at or above {config.fail_on.name}: {counts_text}",
+        f"scan complete, nothing at or above {config.fail_on.name}{waived_note}: {counts_text}",
         details=details,
         evidence=evidence,
         findings=worst,

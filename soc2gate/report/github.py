@@ -66,7 +66,9 @@ def annotation_lines(report: GateReport) -> list[str]:
     return lines
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Inside a table cell only these change the rendering: emphasis, code, links, pipes, strike.
+# (<, > and & are HTML-escaped first.) Line-start syntax (#, -, +) cannot occur mid-row.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def md(text: object, limit: int = 1000) -> str:
@@ -117,8 +119,25 @@ def summary(report: GateReport, junit_path: str | None = None) -> str:
                 f"| {f.severity.name} | {md(f.id, 100)} | {md(f.package, 100)} | "
                 f"{md(f.version, 60)} | {md(f.fix_available or '-', 20)} |"
             )
+    waived = [
+        (r, w) for r in report.results for w in r.evidence.get("waived", []) if isinstance(w, dict)
+    ]
+    if waived:
+        out += [
+            "",
+            "### Waived findings",
+            "",
+            "| Check | Finding | Package | Severity | Expires | Reason |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for r, w in waived:
+            out.append(
+                f"| {md(r.name, 100)} | {md(w.get('id', ''), 100)} | {md(w.get('package', ''), 100)} "
+                f"| {md(w.get('severity', ''), 20)} | {md(w.get('expires', ''), 20)} "
+                f"| {md(w.get('reason', ''), 300)} |"
+            )
     if junit_path:
-        out += ["", f"JUnit report: `{md(junit_path, 300)}`"]
+        out += ["", f"JUnit report: {md(junit_path, 300)}"]
     text = "\n".join(out) + "\n"
     if len(text.encode("utf-8")) > SUMMARY_LIMIT:
         cut = text.encode("utf-8")[: SUMMARY_LIMIT - 200].decode("utf-8", "ignore")

@@ -41,7 +41,9 @@ def test_readme_documents_every_exit_code_and_flag() -> None:
         assert re.search(rf"^\| {code} \|", readme, re.M), f"exit code {code} not documented"
     assert ExitCode.TERMINATED == 143 and "143" in readme
     for opt in OPTIONS:
-        assert f"`{opt.flag}" in readme, f"{opt.flag} missing from README"
+        if opt.cli:
+            assert f"`{opt.flag}" in readme, f"{opt.flag} missing from README"
+        assert f"`{opt.key}`" in readme, f"config key {opt.key} missing from README"
 
 
 def test_readme_quick_start_has_exactly_the_two_commands_ci_uses() -> None:

@@ -1,0 +1,172 @@
+"""The SOC 2 evidence record: one JSON document per run, for auditors.
+
+It holds the tool version, the resolved config (secrets redacted), the commit SHA, the CI run,
+UTC timestamps, and per check the AWS operations called, the values the verdict used
+(redacted), the verdict, the reason and the SOC 2 criteria. Everything that depends on time is
+under ``timing``, so the same input gives the same document apart from that part. The document
+carries the SHA-256 of its canonical form (sorted keys, no whitespace, UTF-8, without the
+``sha256`` field); ``soc2gate verify-evidence`` recomputes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from soc2gate import __version__
+from soc2gate.config import GateConfig
+from soc2gate.models import GateReport
+
+FORMAT = "soc2gate-evidence/1"
+_SECRET_KEY = re.compile(
+    r"password|passwd|secret|token|credential|private[_-]?key|api[_-]?key", re.I
+)
+_AWS_KEY_ID = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
+REDACTED = "[redacted]"
+
+
+def redact(value: Any) -> Any:
+    """Replace values under secret-looking keys, and AWS access key ids anywhere."""
+    if isinstance(value, Mapping):
+        return {
+            str(k): (REDACTED if _SECRET_KEY.search(str(k)) else redact(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return _AWS_KEY_ID.sub(REDACTED, value)
+    if isinstance(value, Enum):
+        return value.name
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return str(value)
+
+
+def ci_run(environ: Mapping[str, str]) -> dict[str, str]:
+    """The CI run this gate ran in, when it can tell: GitHub Actions or CodeBuild."""
+    if environ.get("GITHUB_RUN_ID"):
+        server = environ.get("GITHUB_SERVER_URL", "https://github.com")
+        repo = environ.get("GITHUB_REPOSITORY", "")
+        run_id = environ["GITHUB_RUN_ID"]
+        return {
+            "system": "github-actions",
+            "run_id": run_id,
+            "run_attempt": environ.get("GITHUB_RUN_ATTEMPT", ""),
+            "workflow": environ.get("GITHUB_WORKFLOW", ""),
+            "ref": environ.get("GITHUB_REF", ""),
+            "url": f"{server}/{repo}/actions/runs/{run_id}" if repo else "",
+        }
+    if environ.get("CODEBUILD_BUILD_ID"):
+        build_id = environ["CODEBUILD_BUILD_ID"]
+        project = build_id.split(":", 1)[0]
+        region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION", "")
+        url = environ.get("CODEBUILD_PUBLIC_BUILD_URL") or (
+            f"https://console.aws.amazon.com/codesuite/codebuild/projects/{project}/build/"
+            f"{build_id.replace(':', '%3A')}/?region={region}"
+        )
+        return {
+            "system": "codebuild",
+            "run_id": build_id,
+            "arn": environ.get("CODEBUILD_BUILD_ARN", ""),
+            "url": url,
+        }
+    return {}
+
+
+def _config(config: GateConfig) -> dict[str, Any]:
+    return {f.name: redact(getattr(config, f.name)) for f in dataclasses.fields(config)}
+
+
+def build(
+    report: GateReport,
+    config: GateConfig,
+    environ: Mapping[str, str],
+    started_at: datetime,
+    finished_at: datetime,
+) -> dict[str, Any]:
+    from soc2gate.registry import all_checks
+
+    soc2 = {c.id: list(c.soc2) for c in all_checks()}
+    checks = []
+    for r in report.results:
+        checks.append(
+            {
+                "id": r.check_id,
+                "target": r.target,
+                "title": r.title,
+                "status": r.status.value,
+                "reason": r.reason,
+                "soc2_criteria": soc2.get(r.check_id, []),
+                "remediation": r.remediation,
+                "aws_operations": [
+                    {"operation": op, "request": json.loads(request)} for op, request in r.calls
+                ],
+                "evidence": redact(dict(r.evidence)),
+                "details": [str(d) for d in r.details],
+            }
+        )
+    document: dict[str, Any] = {
+        "format": FORMAT,
+        "tool": {"name": "soc2gate", "version": __version__},
+        "run": {
+            "result": report.result,
+            "exit_code": int(report.exit_code),
+            "commit_sha": config.resolved_sha(environ) or "",
+            "ci": ci_run(environ),
+        },
+        "config": _config(config),
+        "checks": checks,
+        "timing": {
+            "started_at": started_at.isoformat(),
+            "finished_at": finished_at.isoformat(),
+            "duration_seconds": round(report.duration, 3),
+            "check_seconds": {r.name: round(r.duration, 3) for r in report.results},
+        },
+    }
+    document["sha256"] = digest(document)
+    return document
+
+
+def canonical(document: Mapping[str, Any]) -> bytes:
+    body = {k: v for k, v in document.items() if k != "sha256"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def digest(document: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical(document)).hexdigest()
+
+
+def write(document: Mapping[str, Any], path: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".soc2gate-", suffix=".json", dir=directory)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2, sort_keys=True, ensure_ascii=False)
+        handle.write("\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def verify(path: str) -> tuple[bool, str]:
+    """(intact, one-line explanation). Raises OSError/ValueError when the file can't be read."""
+    with open(path, encoding="utf-8") as handle:
+        document = json.load(handle)
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        return False, f"{path} is not a soc2gate evidence record ({FORMAT})"
+    claimed = document.get("sha256")
+    actual = digest(document)
+    if claimed != actual:
+        return (
+            False,
+            f"{path} was modified: it claims sha256 {claimed}, its content hashes to {actual}",
+        )
+    return True, f"{path} is intact: sha256 {actual}"
