@@ -1,0 +1,846 @@
+"""The six measurements of issue 7. Each returns table rows; a broken premise raises ``Broken``.
+
+Every measurement starts its own ``MotoWorld`` (moto's server on 127.0.0.1, in this process)
+seeded from the scenario library, so the gate, the guide's commands and the floor all read the
+same deployment over the same loopback HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import re
+import sys
+import tempfile
+import threading
+import time
+import types
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from harness import (
+    BENCH,
+    Broken,
+    Probe,
+    Proc,
+    Samples,
+    clean_env,
+    ensure_awscli,
+    expect_ok,
+    gate_command,
+    interleaved,
+    run_proc,
+)
+
+from soc2gate.demo import scenarios as sc
+
+#: Every operation the gate, the guide and the floor call (the probe hooks each one).
+OPERATIONS = (
+    "DescribeRepositories",
+    "GetRegistryScanningConfiguration",
+    "BatchGetRepositoryScanningConfiguration",
+    "DescribeImages",
+    "DescribeImageScanFindings",
+    "ListImages",
+    "BatchGetImage",
+    "GetDownloadUrlForLayer",
+    "DescribeEndpoint",
+    "DescribeEndpointConfig",
+    "DescribeModel",
+    "ListModels",
+    "ListEndpointConfigs",
+    "ListEndpoints",
+    "DescribeLogStreams",
+    "GetLogEvents",
+    "FilterLogEvents",
+    "DescribeLogGroups",
+    "AssumeRole",
+    "GetCallerIdentity",
+)
+#: Which earlier call's answer a call needs (its input comes from that answer). Used to find the
+#: longest chain of *dependent* calls among the calls a check really makes.
+DEPENDS_ON = {
+    "DescribeImageScanFindings": ("DescribeImages", "DescribeImageScanFindings"),  # digest, page
+    "DescribeEndpointConfig": ("DescribeEndpoint",),  # EndpointConfigName
+    "DescribeModel": ("DescribeEndpointConfig", "ListModels"),  # ModelName
+    "BatchGetImage": ("DescribeImages",),
+    "GetDownloadUrlForLayer": ("BatchGetImage",),
+    "GetLogEvents": ("DescribeLogStreams", "GetLogEvents"),
+}
+FLOOR_SCRIPT = (
+    "import boto3\n"
+    f"boto3.client('ecr').describe_repositories(repositoryNames=[{sc.REPOSITORY!r}])\n"
+    f"boto3.client('sagemaker').describe_endpoint(EndpointName={sc.ENDPOINT!r})\n"
+)
+IMPORT_BOTO3 = "import boto3"
+
+
+@dataclass
+class Row:
+    key: str
+    measure: str
+    baseline: str
+    ours: str
+    ratio: str
+    target: str
+    met: bool | None
+    note: str = ""
+
+
+@dataclass
+class Context:
+    quick: bool
+    seed: int
+    say: Callable[[str], None]
+    tmp: Path
+    #: Filled by measurement 1, used by 6 (first-call times of the same runs).
+    first_call: dict[str, Samples] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def n(self, full: int, quick: int) -> int:
+        return quick if self.quick else full
+
+
+# ---- shared setup ------------------------------------------------------------------------------
+
+
+@contextmanager
+def world_env(world: Any) -> Iterator[dict[str, str]]:
+    """os.environ pointed at the world (for the gate run in this process); restored after."""
+    env = clean_env(world.env())
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        yield env
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextmanager
+def ready_world(scenario: str = "healthy") -> Iterator[tuple[Any, Probe, dict[str, str]]]:
+    """A world with the scenario's deployment already settled (scan done, endpoint final)."""
+    from soc2gate.demo.world import MotoWorld
+
+    with MotoWorld() as world:
+        item = sc.SCENARIOS[scenario]
+        item.setup(world)
+        for _op, _n, action in item.triggers:
+            action(world)
+        probe = Probe(world, OPERATIONS)
+        with world_env(world) as env:
+            yield world, probe, env
+        if probe.unhooked():
+            raise Broken(f"the probe missed operations {sorted(probe.unhooked())}")
+
+
+def gate_flags(world: Any) -> list[str]:
+    """The scenario library's ``soc2gate run`` flags, with the default polling and timeout."""
+    args = sc.SCENARIOS["healthy"].gate_args(world)
+    out: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("--poll-min", "--poll-max", "--timeout"):
+            skip = True
+        else:
+            out.append(arg)
+    return out
+
+
+def gate_config(**overrides: Any) -> Any:
+    """The same gate as ``gate_flags``, as a GateConfig for ``run_gate`` in this process."""
+    from soc2gate import GateConfig, Severity
+
+    values: dict[str, Any] = {
+        "region": sc.REGION,
+        "repository": sc.REPOSITORY,
+        "require_tags": (sc.TAG_DEV_LATEST, sc.TAG_DEV_SHA_TEMPLATE, sc.TAG_LATEST),
+        "commit_sha": sc.COMMIT_SHA,
+        "fail_on": Severity.HIGH,
+        "require_env": {"SOC2_COMPLIANT": "true", "SECURITY_HARDENED": "true"},
+        "endpoint": sc.ENDPOINT,
+        "instance_types": (sc.INSTANCE_TYPE,),
+    }
+    values.update(overrides)
+    return GateConfig(**values)
+
+
+def _x(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+# ---- 1. full verdict vs the guide's commands -------------------------------------------------
+
+
+def verdict(ctx: Context) -> list[Row]:
+    aws = ensure_awscli(ctx.say)
+    with ready_world() as (world, probe, env):
+        guide_env = {**env, "PATH": f"{aws.parent}{os.pathsep}{env.get('PATH', '')}"}
+        junit = ctx.tmp / "verdict-junit.xml"
+        commands: dict[str, tuple[list[str], dict[str, str], Sequence[str]]] = {
+            "guide": (
+                ["bash", str(BENCH / "guide.sh")],
+                guide_env,
+                ("SOC 2 endpoint is ready for testing!", sc.MODEL_NAME),
+            ),
+            "gate": (
+                [*gate_command(), "run", *gate_flags(world), "--junit", str(junit)],
+                env,
+                ("is InService",),
+            ),
+            "floor": ([sys.executable, "-c", FLOOR_SCRIPT], env, ()),
+        }
+        calls: dict[str, int] = {}
+        cpu: dict[str, Samples] = {name: Samples() for name in commands}
+        rss: dict[str, Samples] = {name: Samples() for name in commands}
+        first = {name: Samples() for name in commands}
+
+        def runner(name: str) -> Callable[[], float]:
+            cmd, cmd_env, contains = commands[name]
+
+            def run() -> float:
+                probe.reset()
+                before = sum(world.calls.values())
+                proc = expect_ok(run_proc(cmd, cmd_env), name, contains=contains)
+                calls[name] = sum(world.calls.values()) - before
+                cpu[name].add(proc.cpu)
+                rss[name].add(proc.maxrss_mb)
+                if probe.first_call is not None:
+                    first[name].add(probe.first_call - proc.started)
+                return proc.wall
+
+            return run
+
+        # The guide takes seconds a run: fewer repeats of it, the same interleaving.
+        repeat = ctx.n(10, 2)
+        guide_repeat = ctx.n(5, 1)
+        samples = interleaved(
+            {name: runner(name) for name in ("gate", "floor")}, repeat, warmup=ctx.n(1, 1)
+        )
+        samples["guide"] = interleaved(
+            {"guide": runner("guide")}, guide_repeat, warmup=ctx.n(1, 0)
+        )["guide"]
+    ctx.first_call.update({k: v for k, v in first.items() if v.values})
+    ctx.raw["verdict"] = {
+        name: {
+            "wall": s.values,
+            "cpu": cpu[name].values,
+            "rss_mb": rss[name].values,
+            "calls": calls.get(name),
+        }
+        for name, s in samples.items()
+    }
+    guide, gate, floor = samples["guide"], samples["gate"], samples["floor"]
+    speedup = guide.median / gate.median
+    vs_floor = gate.median / floor.median
+    return [
+        Row(
+            "1a",
+            "full verdict, ready deployment: guide's commands vs `soc2gate run` (whole process)",
+            f"guide: {guide.spread()}, 16 aws processes, {calls['guide']} calls",
+            f"{gate.spread()}, {calls['gate']} calls",
+            f"{speedup:.1f}x faster",
+            ">= 8x faster",
+            speedup >= 8,
+            f"a bare boto3 process is {guide.median / floor.median:.1f}x faster than the guide",
+        ),
+        Row(
+            "1b",
+            "full verdict vs the floor (bare boto3: import, 2 clients, 1 call each)",
+            f"floor: {floor.spread()}, {calls['floor']} calls",
+            gate.spread(),
+            _x(vs_floor),
+            "<= 1.25x",
+            vs_floor <= 1.25,
+            f"CPU: gate {cpu['gate'].median:.2f} s, floor {cpu['floor'].median:.2f} s; "
+            f"peak RSS gate {rss['gate'].median:.0f} MB, floor {rss['floor'].median:.0f} MB",
+        ),
+    ]
+
+
+# ---- 2. detection lag ----------------------------------------------------------------------------
+
+
+class SimClock:
+    """Simulated seconds: ``sleep`` advances them at once. The gate's injected clock and sleep.
+
+    Valid while one thread sleeps at a time (only sagemaker-endpoint-status waits here; the
+    other checks finish in their first round): a second sleeping thread is reported as broken.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleepers: set[int] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleepers.add(threading.get_ident())
+            self.now += max(0.0, seconds)
+
+    def reset(self) -> None:
+        self.now = 0.0
+        self.sleepers.clear()
+
+
+def lag(ctx: Context) -> list[Row]:
+    from soc2gate import Status, run_gate
+    from soc2gate.aws import AwsClients
+
+    trials = ctx.n(200, 12)
+    rng = random.Random(ctx.seed)
+    # The endpoint turns InService uniformly within the guide's endpoint phase (minutes 7-12 of
+    # its timeline, i.e. within 5 minutes after the gate starts waiting), never at t=0.
+    moments = [rng.uniform(30.0, 330.0) for _ in range(trials)]
+    sim = SimClock()
+    state = {"at": math.inf, "flipped": False}
+    results: dict[str, dict[str, list[float]]] = {}
+
+    with ready_world() as (world, probe, _env):
+        config = gate_config()
+        clients = AwsClients(region=sc.REGION)
+        client = world.client("sagemaker")
+        waiter_delay = client.get_waiter("endpoint_in_service").config.delay
+
+        def flip() -> None:
+            # Runs right before a DescribeEndpoint is answered: InService from the moment on.
+            if not state["flipped"] and sim() >= state["at"]:
+                world.set_endpoint(sc.ENDPOINT, status="InService")
+                state["flipped"] = True
+
+        probe.callbacks["DescribeEndpoint"] = flip
+
+        def ours() -> None:
+            report = run_gate(config, clients=clients, sleep=sim.sleep, clock=sim, progress=None)
+            status = {r.check_id: r.status for r in report.results}
+            if status.get("sagemaker-endpoint-status") is not Status.PASS or report.exit_code:
+                raise Broken(f"gate did not pass on InService: {report.results}")
+            if abs(report.duration - sim.now) > 1e-9:
+                raise Broken("run_gate did not use the injected clock")
+
+        def guide_loop() -> None:
+            # The guide's `while true; ... sleep 30` loop: the status, then sleep 30.
+            while True:
+                status = client.describe_endpoint(EndpointName=sc.ENDPOINT)["EndpointStatus"]
+                if status in ("InService", "Failed"):
+                    return
+                sim.sleep(30)
+
+        def waiter() -> None:
+            # botocore's own EndpointInService waiter, its real code; only its sleep is simulated.
+            import botocore.waiter
+
+            saved = botocore.waiter.time
+            botocore.waiter.time = types.SimpleNamespace(sleep=sim.sleep)  # type: ignore[assignment]
+            try:
+                client.get_waiter("endpoint_in_service").wait(EndpointName=sc.ENDPOINT)
+            finally:
+                botocore.waiter.time = saved  # type: ignore[assignment]
+
+        policies = {"soc2gate": ours, "guide-loop": guide_loop, "waiter": waiter}
+        random.seed(ctx.seed)  # tenacity's jitter uses the random module
+        for name, policy in policies.items():
+            out: dict[str, list[float]] = {"lag": [], "calls": [], "duration": []}
+            for moment in moments:
+                world.set_endpoint(sc.ENDPOINT, status="Creating")
+                sim.reset()
+                state.update(at=moment, flipped=False)
+                before = world.calls["DescribeEndpoint"]
+                policy()
+                if not state["flipped"]:
+                    raise Broken(f"{name}: finished before the endpoint was InService")
+                if len(sim.sleepers) > 1:
+                    raise Broken(f"{name}: {len(sim.sleepers)} threads slept on the sim clock")
+                out["lag"].append(sim.now - moment)
+                out["calls"].append(world.calls["DescribeEndpoint"] - before)
+                out["duration"].append(sim.now)
+            results[name] = out
+        probe.callbacks.clear()
+    ctx.raw["lag"] = {"moments": moments, **results}
+
+    def summary(name: str) -> tuple[Samples, float]:
+        data = results[name]
+        per_min = sum(data["calls"]) / (sum(data["duration"]) / 60.0)
+        return Samples(list(data["lag"])), per_min
+
+    ours_lag, ours_rate = summary("soc2gate")
+    loop_lag, loop_rate = summary("guide-loop")
+    wait_lag, wait_rate = summary("waiter")
+    base = f"guide loop p50 {loop_lag.median:.1f} s / waiter (Delay {waiter_delay}) p50 {wait_lag.median:.1f} s"
+    return [
+        Row(
+            "2a",
+            f"detection lag p50 ({trials} trials, InService at U(30,330) s, simulated clock)",
+            base,
+            f"{ours_lag.median:.2f} s",
+            f"{ours_lag.median / loop_lag.median:.2f}x",
+            "<= 3 s",
+            ours_lag.median <= 3,
+        ),
+        Row(
+            "2b",
+            "detection lag max",
+            f"guide loop {loop_lag.high:.1f} s / waiter {wait_lag.high:.1f} s",
+            f"{ours_lag.high:.2f} s (p90 {ours_lag.quantile(0.9):.2f} s)",
+            f"{ours_lag.high / loop_lag.high:.2f}x",
+            "<= 8 s",
+            ours_lag.high <= 8,
+        ),
+        Row(
+            "2c",
+            "DescribeEndpoint calls per minute while waiting (all trials)",
+            f"guide loop {loop_rate:.1f} / waiter {wait_rate:.1f}",
+            f"{ours_rate:.1f}",
+            f"{ours_rate / loop_rate:.1f}x",
+            "<= 20/min",
+            ours_rate <= 20,
+            "ours includes the 2 DescribeEndpoint of the config/model checks",
+        ),
+    ]
+
+
+# ---- 3. latency-bound run --------------------------------------------------------------------
+
+
+def dependent_chain(ops: Sequence[str]) -> int:
+    """Longest path through ``ops`` (in call order) where each call needs an earlier answer."""
+    depth: list[int] = []
+    for i, op in enumerate(ops):
+        needs = DEPENDS_ON.get(op, ())
+        depth.append(1 + max((depth[j] for j in range(i) if ops[j] in needs), default=0))
+    return max(depth, default=0)
+
+
+def latency(ctx: Context) -> list[Row]:
+    from soc2gate import run_gate
+    from soc2gate.runner import select_checks
+
+    delay = 0.1
+    with ready_world() as (world, probe, env):
+        config = gate_config()
+        # The calls each check makes, alone, in order: its sequential chain and its dependent one.
+        per_check: dict[str, list[str]] = {}
+        for check, skip in select_checks(config):
+            if skip is not None:
+                continue
+            log = probe.record()
+            report = run_gate(replace(config, only=(check.id,)), progress=None)
+            if report.exit_code:
+                raise Broken(f"{check.id} alone did not pass: {report.results}")
+            per_check[check.id] = [op for _t, op in log]
+        probe.reset()
+        chain = max(dependent_chain(ops) for ops in per_check.values())
+        sequential = max(len(ops) for ops in per_check.values())
+        longest = max(per_check, key=lambda k: dependent_chain(per_check[k]))
+
+        def in_process(seconds: float) -> Callable[[], float]:
+            def run() -> float:
+                probe.delay = seconds
+                start = time.perf_counter()
+                report = run_gate(config, progress=None)  # fresh AWS clients, as a process has
+                wall = time.perf_counter() - start
+                probe.delay = 0.0
+                if report.exit_code:
+                    raise Broken(f"gate failed under latency: {report.results}")
+                return wall
+
+            return run
+
+        before = sum(world.calls.values())
+        in_process(0.0)()
+        total_calls = sum(world.calls.values()) - before
+        runs = interleaved(
+            {"0ms": in_process(0.0), "100ms": in_process(delay)}, ctx.n(7, 2), warmup=0
+        )
+        rows_extra: list[Row] = []
+        if not ctx.quick:
+            cmd = [*gate_command(), "run", *gate_flags(world)]
+
+            def process(seconds: float) -> Callable[[], float]:
+                def run() -> float:
+                    probe.delay = seconds
+                    try:
+                        return expect_ok(run_proc(cmd, env), "gate").wall
+                    finally:
+                        probe.delay = 0.0
+
+                return run
+
+            procs = interleaved({"0ms": process(0.0), "100ms": process(delay)}, 5, warmup=1)
+            added = procs["100ms"].median - procs["0ms"].median
+            rows_extra.append(
+                Row(
+                    "3b",
+                    "latency-bound, whole process: wall added by +100 ms/call vs the chain",
+                    f"chain {chain} x 100 ms = {chain * delay:.2f} s",
+                    f"+{added:.2f} s ({procs['0ms'].median:.2f} -> {procs['100ms'].median:.2f} s)",
+                    _x(added / (chain * delay)),
+                    "<= 1.5x",
+                    added / (chain * delay) <= 1.5,
+                )
+            )
+    ctx.raw["latency"] = {
+        "per_check": per_check,
+        "chain": chain,
+        "in_process": {k: v.values for k, v in runs.items()},
+    }
+    wall = runs["100ms"]
+    ratio = wall.median / (chain * delay)
+    sum_all = total_calls * delay
+    return [
+        Row(
+            "3a",
+            "latency-bound (+100 ms every call): run_gate wall vs longest dependent chain",
+            f"chain {chain} calls ({longest}: {' > '.join(per_check[longest])}) = "
+            f"{chain * delay:.2f} s; sum of all {total_calls} calls {sum_all:.1f} s",
+            f"{wall.spread()} (0 ms: {runs['0ms'].median:.2f} s)",
+            _x(ratio),
+            "<= 1.5x",
+            ratio <= 1.5,
+            f"longest sequential chain in the code: {sequential} calls",
+        ),
+        *rows_extra,
+    ]
+
+
+# ---- 4. scale of findings --------------------------------------------------------------------
+
+
+def many_findings(count: int) -> list[dict[str, Any]]:
+    from soc2gate.demo.world import finding
+
+    severities = ("MEDIUM", "LOW", "INFORMATIONAL", "MEDIUM", "LOW")
+    return [
+        finding(
+            f"CVE-2099-{i:05d}",
+            severities[i % len(severities)],
+            package=f"libpkg{i % 613}",
+            version=f"1.{i % 97}.{i % 13}-0ubuntu{i % 5}",
+            fixed_in=f"1.{i % 97}.{i % 13 + 1}" if i % 3 else None,
+            fix_available="YES" if i % 3 else "NO",
+        )
+        for i in range(count)
+    ]
+
+
+def findings(ctx: Context) -> list[Row]:
+    count, page_size = ctx.n(10_000, 2_000), 1000
+    pages = math.ceil(count / page_size)
+    with ready_world() as (world, _probe, env):
+        world.set_registry_scanning("ENHANCED", sc.ENHANCED_RULES)
+        digest = world.resolve_digest(sc.REPOSITORY, sc.TAG_DEV_LATEST)
+        cmd = [*gate_command(), "run", *gate_flags(world)]
+        big = many_findings(count)
+        procs: dict[str, list[Proc]] = {"none": [], "many": []}
+        calls: dict[str, int] = {}
+        for _round in range(ctx.n(5, 1)):
+            for label, items in (("none", []), ("many", big)):
+                world.set_scan(
+                    sc.REPOSITORY, digest, "ACTIVE", findings=items, enhanced=True, page_size=1000
+                )
+                before = world.calls["DescribeImageScanFindings"]
+                proc = expect_ok(
+                    run_proc(cmd, env), f"gate with {len(items)} findings", contains=("PASS",)
+                )
+                calls[label] = world.calls["DescribeImageScanFindings"] - before
+                procs[label].append(proc)
+    cpu_none = Samples([p.cpu for p in procs["none"]])
+    cpu_many = Samples([p.cpu for p in procs["many"]])
+    rss_many = Samples([p.maxrss_mb for p in procs["many"]])
+    rss_none = Samples([p.maxrss_mb for p in procs["none"]])
+    extra_cpu = cpu_many.median - cpu_none.median
+    ctx.raw["findings"] = {
+        "count": count,
+        "cpu_none": cpu_none.values,
+        "cpu_many": cpu_many.values,
+        "rss_none": rss_none.values,
+        "rss_many": rss_many.values,
+        "wall_many": [p.wall for p in procs["many"]],
+        "calls": calls,
+    }
+    what = f"{count:,} enhanced findings, {pages} pages of {page_size}"
+    return [
+        Row(
+            "4a",
+            f"findings scale ({what}): DescribeImageScanFindings calls",
+            f"{pages} pages",
+            str(calls["many"]),
+            f"{calls['many'] / pages:.2f}x",
+            "<= 11",
+            calls["many"] <= 11,
+        ),
+        Row(
+            "4b",
+            "findings scale: gate process CPU beyond the same run with 0 findings",
+            f"0 findings: {cpu_none.spread()} CPU",
+            f"{cpu_many.spread()} CPU",
+            f"+{extra_cpu:.2f} s",
+            "<= 1 s",
+            extra_cpu <= 1.0,
+            "CPU = user+sys of the gate process (wait4); the moto server's is not counted",
+        ),
+        Row(
+            "4c",
+            "findings scale: gate process peak RSS",
+            f"0 findings: {rss_none.median:.0f} MB",
+            f"{rss_many.median:.0f} MB",
+            _x(rss_many.median / rss_none.median),
+            "<= 100 MB",
+            rss_many.median <= 100,
+        ),
+    ]
+
+
+# ---- 5. fleet ----------------------------------------------------------------------------------
+
+
+def fleet_supported() -> bool:
+    from soc2gate.config import OPTION_BY_KEY
+
+    return "targets" in OPTION_BY_KEY
+
+
+def _add_target(world: Any, i: int) -> tuple[str, str]:
+    from soc2gate.demo.world import variant
+
+    repo = f"{sc.REPOSITORY}-{i:02d}"
+    endpoint = f"{sc.ENDPOINT}-{i:02d}"
+    model = f"{sc.MODEL_PREFIX}-fleet{i:02d}-20261126093000"
+    config = f"{sc.MODEL_PREFIX}-fleet{i:02d}-config-20261126093000"
+    world.create_repository(repo, scan_on_push=True)
+    digest = world.push_image(repo, list(sc.TAGS), sc.CONTAINER_USER, revision=f"fleet-{i}")
+    world.set_scan(repo, digest, "COMPLETE", findings=sc.BASIC_FINDINGS)
+    world.create_model(model, sc.MODEL_ENV, image=world.image_uri(repo, tag=sc.TAG_DEV_SHA))
+    world.create_endpoint_config(config, [variant(model, sc.INSTANCE_TYPE)])
+    world.create_endpoint(endpoint, config, status="InService")
+    return repo, endpoint
+
+
+def _fleet_file(path: Path, targets: Sequence[tuple[str, str]], junit: Path) -> Path:
+    document = {
+        "region": sc.REGION,
+        "require_tags": [sc.TAG_DEV_LATEST, sc.TAG_DEV_SHA_TEMPLATE, sc.TAG_LATEST],
+        "commit_sha": sc.COMMIT_SHA,
+        "fail_on": "HIGH",
+        "require_env": {"SOC2_COMPLIANT": "true", "SECURITY_HARDENED": "true"},
+        "instance_types": [sc.INSTANCE_TYPE],
+        "junit": str(junit),
+        "targets": [
+            {"name": f"t{i:02d}", "repository": repo, "endpoint": endpoint}
+            for i, (repo, endpoint) in enumerate(targets)
+        ],
+    }
+    path.write_text(json.dumps(document, indent=2))  # JSON is YAML
+    return path
+
+
+def _junit_cases(path: Path) -> tuple[int, int]:
+    root = ET.parse(path).getroot()
+    cases = root.findall(".//testcase")
+    bad = [c for c in cases if c.find("failure") is not None or c.find("error") is not None]
+    return len(cases), len(bad)
+
+
+def _parallel(cmds: Sequence[Sequence[str]], env: Mapping[str, str]) -> float:
+    """Wall time of N processes started together (each must exit 0)."""
+    import subprocess
+
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            list(c),
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for c in cmds
+    ]
+    codes = [p.wait(timeout=600) for p in procs]
+    wall = time.perf_counter() - start
+    if any(codes):
+        raise Broken(f"parallel gates exited {sorted(set(codes))}")
+    return wall
+
+
+def fleet(ctx: Context) -> list[Row]:
+    size = ctx.n(50, 4)
+    native = fleet_supported()
+    with ready_world() as (world, _probe, env):
+        targets = [_add_target(world, i) for i in range(size)]
+        rows: list[Row] = []
+        samples: dict[int, Samples] = {}
+        cpu: dict[int, Samples] = {}
+        rss: dict[int, Samples] = {}
+        calls: dict[int, int] = {}
+        if native:
+            for n in (1, size):
+                samples[n], cpu[n], rss[n] = Samples(), Samples(), Samples()
+            for round_ in range(ctx.n(3, 1) + 1):
+                for n in (1, size):
+                    junit = ctx.tmp / f"fleet-{n}.xml"
+                    path = _fleet_file(ctx.tmp / f"fleet-{n}.yml", targets[:n], junit)
+                    before = sum(world.calls.values())
+                    proc = expect_ok(
+                        run_proc([*gate_command(), "run", "--config", str(path)], env, timeout=600),
+                        f"fleet of {n}",
+                    )
+                    calls[n] = sum(world.calls.values()) - before
+                    cases, bad = _junit_cases(junit)
+                    if cases != 6 * n or bad:
+                        raise Broken(f"fleet of {n}: {cases} test cases, {bad} not passing")
+                    if round_:  # the first round warms up
+                        samples[n].add(proc.wall)
+                        cpu[n].add(proc.cpu)
+                        rss[n].add(proc.maxrss_mb)
+            label = f"one `soc2gate run` with targets: [{size} targets]"
+        else:
+
+            def cmd(repo: str, endpoint: str) -> list[str]:
+                args = gate_flags(world)
+                args[args.index("--repository") + 1] = repo
+                args[args.index("--endpoint") + 1] = endpoint
+                return [*gate_command(), "run", *args]
+
+            for n in (1, size):
+                samples[n] = Samples()
+            for round_ in range(ctx.n(3, 1) + 1):
+                for n in (1, size):
+                    wall = _parallel([cmd(r, e) for r, e in targets[:n]], env)
+                    if round_:
+                        samples[n].add(wall)
+            label = f"EQUIVALENT, not the fleet: {size} parallel single-target processes"
+    one, many = samples[1], samples[size]
+    ratio = many.median / one.median
+    ctx.raw["fleet"] = {
+        "native": native,
+        "size": size,
+        "one": one.values,
+        "many": many.values,
+        "cpu": {str(k): v.values for k, v in cpu.items()},
+        "rss": {str(k): v.values for k, v in rss.items()},
+        "calls": calls,
+    }
+    note = ""
+    if native:
+        note = (
+            f"CPU {cpu[1].median:.2f} -> {cpu[size].median:.2f} s, peak RSS {rss[1].median:.0f} -> "
+            f"{rss[size].median:.0f} MB, calls {calls[1]} -> {calls[size]}"
+        )
+    rows.append(
+        Row(
+            "5",
+            f"fleet: 1 vs {size} endpoints ({label})",
+            f"1 target: {one.spread()}",
+            f"{size} targets: {many.spread()}",
+            _x(ratio),
+            "<= 5x",
+            ratio <= 5,
+            note,
+        )
+    )
+    return rows
+
+
+# ---- 6. start-up -------------------------------------------------------------------------------
+
+#: Modules each command does not use (imported needlessly if they show up).
+NOT_NEEDED = {
+    "--version": re.compile(
+        r"^(soc2gate\.(?!cli$)[\w.]+|boto3|botocore|tenacity|yaml|junit_xml|moto|concurrent"
+        r"|dataclasses|inspect|logging|typing|difflib)(\.|$)"
+    ),
+}
+
+
+def importtime(args: Sequence[str], env: Mapping[str, str]) -> list[tuple[str, int, int]]:
+    """(module, self us, cumulative us) for each import ``python -X importtime`` reports."""
+    proc = run_proc([sys.executable, "-X", "importtime", "-m", "soc2gate", *args], env)
+    out = []
+    for line in proc.output.splitlines():
+        match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)", line)
+        if match:
+            out.append((match.group(4), int(match.group(1)), int(match.group(2))))
+    return out
+
+
+def startup(ctx: Context) -> list[Row]:
+    env = clean_env({})
+    version = [*gate_command(), "--version"]
+    runs = interleaved(
+        {
+            "version": lambda: expect_ok(run_proc(version, env), "--version").wall,
+            "boto3": lambda: (
+                expect_ok(run_proc([sys.executable, "-c", IMPORT_BOTO3], env), "import boto3").wall
+            ),
+            "python": lambda: expect_ok(run_proc([sys.executable, "-c", "pass"], env), "py").wall,
+        },
+        ctx.n(15, 3),
+    )
+    imports = importtime(["--version"], env)
+    needless = [
+        (name, cumulative)
+        for name, _self, cumulative in imports
+        if NOT_NEEDED["--version"].match(name) and "." not in name.replace("soc2gate.", "", 1)
+    ]
+    total_needless = sum(c for n, c in needless if n.startswith("soc2gate."))
+    ctx.raw["startup"] = {k: v.values for k, v in runs.items()}
+    ctx.raw["importtime_version"] = imports
+    ctx.raw["needless_version"] = needless
+    v, b = runs["version"], runs["boto3"]
+    rows = [
+        Row(
+            "6a",
+            "start-up: `soc2gate --version` vs `python -c 'import boto3'`",
+            f"import boto3: {b.spread()} (bare python {runs['python'].median:.3f} s)",
+            v.spread(digits=3),
+            _x(v.median / b.median),
+            "<= 1x (the floor)",
+            v.median <= b.median,
+            "imported for --version but not used: "
+            + (", ".join(f"{n} {c / 1000:.0f} ms" for n, c in needless[:8]) or "nothing")
+            + f" (soc2gate modules: {total_needless / 1000:.0f} ms cumulative)",
+        )
+    ]
+    first = ctx.first_call
+    if "gate" in first and "floor" in first:
+        gate, floor = first["gate"], first["floor"]
+        rows.append(
+            Row(
+                "6b",
+                "start-up: time to the first API call, `soc2gate run` vs bare boto3",
+                f"bare boto3 first call: {floor.spread(digits=3)}; import boto3 {b.median:.3f} s",
+                gate.spread(digits=3),
+                f"{gate.median / floor.median:.2f}x bare ({gate.median / b.median:.2f}x import)",
+                "<= 1.25x bare boto3",
+                gate.median <= 1.25 * floor.median,
+            )
+        )
+    return rows
+
+
+MEASURES: dict[str, Callable[[Context], list[Row]]] = {
+    "verdict": verdict,
+    "lag": lag,
+    "latency": latency,
+    "findings": findings,
+    "fleet": fleet,
+    "startup": startup,
+}
+
+
+def scratch_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="soc2gate-bench-"))
