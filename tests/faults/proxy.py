@@ -5,6 +5,7 @@ Point the gate at ``FaultProxy.url`` (AWS_ENDPOINT_URL) and the proxy forwards e
 
 * at a configurable ``rate`` (seeded RNG), with one of ``kinds`` picked at random, for every
   operation or only for ``ops``: the transient faults a real network and a busy AWS produce;
+  and, at ``latency_rate``, the real answer but late;
 * deterministically, for one operation: the n-th call (``fail_nth``) or every call
   (``always``), with any kind or a canned ``Reply`` (AccessDenied, ExpiredToken, a malformed
   body...);
@@ -33,15 +34,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 #: Faults a healthy but busy AWS and a flaky network produce; a correct client rides them out.
-TRANSIENT_KINDS: tuple[str, ...] = (
+TRANSIENT_ERRORS: tuple[str, ...] = (
     "throttle",  # 400 {"__type": "ThrottlingException"}: botocore backs off and retries
     "429",  # a bare 429 from a load balancer: no AWS error code, only the status
     "500",  # 500 InternalFailure
     "503",  # 503 with an HTML body, as a front end sends it
     "reset",  # the connection is reset (RST) without any response
     "truncate",  # the real response with a Content-Length larger than the body sent
-    "latency",  # the real response, late
 )
+#: The same plus "latency": the real response, late (also available as ``latency_rate``).
+TRANSIENT_KINDS: tuple[str, ...] = (*TRANSIENT_ERRORS, "latency")
 #: Kinds that answer without the request reaching moto (so moto's call counters skip them).
 _ANSWERS_ALONE = frozenset({"throttle", "429", "500", "503", "reset"})
 
@@ -129,10 +131,11 @@ class FaultProxy:
         upstream: str,
         *,
         rate: float = 0.0,
-        kinds: Collection[str] = TRANSIENT_KINDS,
+        kinds: Collection[str] = TRANSIENT_ERRORS,
         ops: Collection[str] | None = None,
         seed: int = 0,
         latency: tuple[float, float] = (0.05, 0.3),
+        latency_rate: float = 0.0,
     ) -> None:
         unknown = set(kinds) - set(TRANSIENT_KINDS)
         if unknown:
@@ -144,6 +147,7 @@ class FaultProxy:
         self.kinds = tuple(kinds)
         self.ops = None if ops is None else frozenset(ops)
         self.latency = latency
+        self.latency_rate = latency_rate
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._nth: dict[tuple[str, int], Any] = {}
@@ -246,6 +250,13 @@ class FaultProxy:
                 and self._rng.random() < self.rate
             ):
                 action = self._rng.choice(self.kinds)
+            if (
+                action is None
+                and self.latency_rate > 0
+                and (self.ops is None or op in self.ops)
+                and self._rng.random() < self.latency_rate
+            ):
+                action = "latency"
             delay = self._rng.uniform(*self.latency)
         if action == "latency":
             action = ("latency", delay)
