@@ -42,7 +42,9 @@ def all_checks() -> tuple[Check, ...]:
     """Every check, in report order."""
     global _REGISTRY
     if _REGISTRY is None:
+        from soc2gate.checks.deployed_image_scanned import DeployedImageScanned
         from soc2gate.checks.ecr_image_tags import EcrImageTags
+        from soc2gate.checks.ecr_image_user import EcrImageUser
         from soc2gate.checks.ecr_repository_config import EcrRepositoryConfig
         from soc2gate.checks.ecr_scan_findings import EcrScanFindings
         from soc2gate.checks.sagemaker_endpoint_config import SagemakerEndpointConfig
@@ -54,9 +56,12 @@ def all_checks() -> tuple[Check, ...]:
             EcrRepositoryConfig,
             EcrImageTags,
             EcrScanFindings,
+            EcrImageUser,
             SagemakerModelEnv,
             SagemakerEndpointConfig,
             SagemakerEndpointStatus,
+            # Reads ecr-scan-findings' result (depends_on), so it is registered after it.
+            DeployedImageScanned,
         ):
             registry.register(check_class())
         _REGISTRY = registry

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import ipaddress
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,3 +161,217 @@ def describe_tags(ecr: Any, repository: str, tags: tuple[str, ...]) -> dict[str,
                     all_tags=image_tags,
                 )
     return found
+
+
+# ---- image references ------------------------------------------------------------------------
+
+# <account>.dkr.ecr.<region>.amazonaws.com, its FIPS and China forms, and the dual-stack
+# <account>.dkr-ecr.<region>.on.aws: different host names for the same registry.
+_ECR_HOST = re.compile(
+    r"^(?P<account>\d{12})\.dkr[.-]ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)"
+    r"\.(?:amazonaws\.com(?:\.cn)?|on\.aws)$"
+)
+_SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class ImageUri:
+    """``registry/repository[:tag][@digest]``, as SageMaker models and DeployedImages name it."""
+
+    text: str
+    registry: str
+    repository: str
+    tag: str
+    digest: str
+
+    @property
+    def registry_key(self) -> tuple[str, ...]:
+        """What identifies the registry: (account, region) for ECR, else the host name."""
+        match = _ECR_HOST.match(self.registry.lower())
+        if match:
+            return ("ecr", match["account"], match["region"])
+        return ("host", self.registry.lower())
+
+    @property
+    def where(self) -> str:
+        """The repository, without tag or digest."""
+        return f"{self.registry}/{self.repository}"
+
+    def same_repository(self, other: ImageUri) -> bool:
+        return self.registry_key == other.registry_key and self.repository == other.repository
+
+
+def parse_image_uri(text: str) -> ImageUri | None:
+    """None when ``text`` has no registry host and repository (e.g. ``python:3``)."""
+    value = text.strip()
+    name, _, digest = value.partition("@")
+    tag = ""
+    # A tag follows the last ':' after the last '/' (an earlier ':' is the registry's port).
+    if name.rfind(":") > name.rfind("/"):
+        name, _, tag = name.rpartition(":")
+    registry, _, repository = name.partition("/")
+    if not registry or not repository:
+        return None
+    if "." not in registry and ":" not in registry and registry != "localhost":
+        return None
+    return ImageUri(value, registry, repository, tag, digest.lower())
+
+
+def short_digest(digest: str) -> str:
+    """``sha256:`` and the first 12 hex digits: enough to tell two images apart in one line."""
+    algorithm, _, hex_part = digest.partition(":")
+    return f"{algorithm}:{hex_part[:12]}" if hex_part else digest
+
+
+# ---- manifests and the config blob ------------------------------------------------------------
+
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+IMAGE_MANIFEST_TYPES = (DOCKER_MANIFEST, OCI_MANIFEST)
+INDEX_TYPES = (DOCKER_LIST, OCI_INDEX)
+#: An image config is a few kilobytes; anything much larger is not one.
+CONFIG_BLOB_LIMIT = 1024 * 1024
+
+
+class ManifestError(Exception):
+    """BatchGetImage answered, but not with a manifest this gate can read."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    digest: str
+    media_type: str
+    body: dict[str, Any]
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_TYPES or "manifests" in self.body
+
+    @property
+    def config_digest(self) -> str:
+        return str((self.body.get("config") or {}).get("digest", ""))
+
+    @property
+    def config_size(self) -> int:
+        size = (self.body.get("config") or {}).get("size")
+        return size if isinstance(size, int) else -1
+
+
+def get_manifest(ecr: Any, repository: str, image_id: dict[str, str]) -> Manifest | None:
+    """The manifest (or index) of one image; None when the image does not exist."""
+    response = ecr.batch_get_image(
+        repositoryName=repository,
+        imageIds=[image_id],
+        acceptedMediaTypes=[*IMAGE_MANIFEST_TYPES, *INDEX_TYPES],
+    )
+    images = response.get("images") or []
+    if not images:
+        failure: dict[str, Any] = next(iter(response.get("failures") or []), {})
+        code = str(failure.get("failureCode", ""))
+        if code == "ImageNotFound":
+            return None
+        reason = failure.get("failureReason") or "no image and no failure in the answer"
+        raise ManifestError(f"BatchGetImage {code or 'failed'}: {reason}")
+    image = images[0]
+    try:
+        body = json.loads(image.get("imageManifest") or "")
+    except ValueError:
+        raise ManifestError("BatchGetImage returned a manifest that is not JSON") from None
+    if not isinstance(body, dict):
+        raise ManifestError("BatchGetImage returned a manifest that is not a JSON object")
+    media_type = str(image.get("imageManifestMediaType") or body.get("mediaType") or "")
+    digest = str((image.get("imageId") or {}).get("imageDigest") or image_id.get("imageDigest", ""))
+    return Manifest(digest=digest, media_type=media_type, body=body)
+
+
+def platform_of(entry: dict[str, Any]) -> str:
+    platform = entry.get("platform") or {}
+    text = f"{platform.get('os', '?')}/{platform.get('architecture', '?')}"
+    return text + (f"/{platform['variant']}" if platform.get("variant") else "")
+
+
+def pick_platform(index: Manifest, os: str = "linux", architecture: str = "amd64") -> str | None:
+    """Digest of the index entry for ``os``/``architecture``, or None."""
+    for entry in index.body.get("manifests") or []:
+        platform = entry.get("platform") or {} if isinstance(entry, dict) else {}
+        if platform.get("os") == os and platform.get("architecture") == architecture:
+            return str(entry.get("digest", "")) or None
+    return None
+
+
+class BlobError(Exception):
+    """The config blob could not be downloaded (scheme, size, HTTP or network error)."""
+
+
+class DigestMismatch(BlobError):
+    """What was downloaded is not the blob the manifest names."""
+
+
+_LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def _allowed_url(url: str) -> bool:
+    # ECR hands out https (S3 pre-signed) URLs. Plain http is accepted only on loopback, for a
+    # local ECR stand-in (moto); file:, ftp: and the rest never reach urllib.
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(
+        self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str
+    ) -> Any:
+        if not _allowed_url(newurl):
+            raise BlobError(f"refusing a redirect to {_redacted_url(newurl)}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _redacted_url(url: str) -> str:
+    # Pre-signed URLs carry a signature in the query string: never print it.
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def download_blob(
+    url: str, digest: str, limit: int = CONFIG_BLOB_LIMIT, timeout: float = 30.0
+) -> bytes:
+    """GET a blob from a GetDownloadUrlForLayer URL; its sha256 must be ``digest``."""
+    if not _SHA256.match(digest):
+        raise BlobError(f"cannot verify a blob named {digest!r}: only sha256 digests are supported")
+    if not _allowed_url(url):
+        raise BlobError(f"refusing to download from {_redacted_url(url)} (https only)")
+    opener = urllib.request.build_opener(_CheckedRedirects)
+    request = urllib.request.Request(url, headers={"Accept": "*/*"})
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise BlobError(f"blob is {declared} bytes, over the {limit}-byte limit")
+            data = response.read(limit + 1)
+    except BlobError:
+        raise
+    except urllib.error.HTTPError as exc:
+        raise BlobError(f"HTTP {exc.code} {exc.reason} from {_redacted_url(url)}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        why = getattr(exc, "reason", None) or exc
+        raise BlobError(f"{type(exc).__name__} from {_redacted_url(url)}: {why}") from None
+    if len(data) > limit:
+        raise BlobError(f"blob is over the {limit}-byte limit")
+    actual = "sha256:" + hashlib.sha256(data).hexdigest()
+    if actual != digest:
+        raise DigestMismatch(
+            f"the downloaded config blob hashes to {actual}, not {digest}: it is not the "
+            "image's config (tampered with or corrupted on the way)"
+        )
+    return data

@@ -171,3 +171,14 @@ def newest_model_containing(sagemaker: Any, text: str) -> tuple[str | None, int]
     # whose UTC offset changes across DST, so string order is not time order.
     matches.sort(key=lambda item: (_instant(item[0]), item[1]), reverse=True)
     return matches[0][1], len(matches)
+
+
+def endpoint_models(ctx: CheckContext, endpoint: Endpoint) -> tuple[Model, ...]:
+    """The models behind the endpoint's current (and pending) config, each once, in order."""
+    names = dict.fromkeys(
+        v.model_name
+        for config_name in current_config_names(endpoint)
+        for v in describe_endpoint_config(ctx, config_name)
+        if v.model_name
+    )
+    return tuple(describe_model(ctx, name) for name in names)

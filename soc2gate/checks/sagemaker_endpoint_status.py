@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from soc2gate.checks._sagemaker import Endpoint, describe_endpoint
+from dataclasses import replace
+
+from soc2gate.checks import _logs
+from soc2gate.checks._sagemaker import Endpoint, describe_endpoint, endpoint_models
 from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
 from soc2gate.durations import format_duration
@@ -32,7 +35,28 @@ class SagemakerEndpointStatus(Check):
         endpoint = describe_endpoint(ctx.clients("sagemaker"), name)
         if endpoint is None:
             return endpoint_missing(self, ctx, name)
-        return evaluate(self, endpoint)
+        result = evaluate(self, endpoint)
+        if ENDPOINT_STATUS.classify(endpoint.status) is Verdict.FAILURE and ctx.config.log_lines:
+            lines = _logs.excerpt(
+                ctx.clients("logs"), name, ctx.config.log_lines, _secrets(ctx, endpoint)
+            )
+            result = replace(result, details=(*result.details, *lines))
+        return result
+
+
+def _secrets(ctx: CheckContext, endpoint: Endpoint) -> set[str]:
+    """Model environment values to redact from the log excerpt (best effort).
+
+    The pattern rules in ``_logs.redact`` apply either way; this only adds the exact values
+    (e.g. a password whose key name gives nothing away). Failing to read the models must not
+    change the verdict, so any error here just means "no extra values".
+    """
+    try:
+        models = endpoint_models(ctx, endpoint)
+    except Exception:
+        return set()
+    environments = [c.environment for m in models for c in m.containers]
+    return _logs.model_secrets(environments, ctx.config.require_env)
 
 
 def endpoint_missing(check: Check, ctx: CheckContext, name: str) -> CheckResult:

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from soc2gate.demo.world import Action, MotoWorld, finding, variant
+from soc2gate.checks._ecr import short_digest
+from soc2gate.demo.world import Action, MotoWorld, build_image, finding, variant
 
 # ---- the guide's names --------------------------------------------------------------------------
 
@@ -40,6 +41,16 @@ TAG_DEV_SHA = TAG_DEV_SHA_TEMPLATE.format(sha=COMMIT_SHA)
 TAG_LATEST = "soc2-latest"
 TAGS = (TAG_DEV_LATEST, TAG_DEV_SHA, TAG_LATEST)
 CONTAINER_USER = "1000"
+#: The unhardened image of the same service: a model pointing here is not the gated image.
+FOREIGN_REPOSITORY = "defender-image-analyzer"
+FOREIGN_TAG = "latest"
+#: A rebuild of this commit pushed over the same tags after the endpoint had deployed the
+#: first build (tag-moved): same layers, another config, another digest.
+FIRST_BUILD_CREATED = "2026-11-26T09:12:00Z"
+GATED_DIGEST = build_image(CONTAINER_USER, revision=COMMIT_SHA).digest
+FIRST_BUILD_DIGEST = build_image(
+    CONTAINER_USER, revision=COMMIT_SHA, created=FIRST_BUILD_CREATED
+).digest
 #: A secret in the model environment; the gate must never print it.
 SECRET_ENV_KEY = "DB_PASSWORD"
 SECRET_VALUE = "demo-Pa55w0rd-9c1f27e4"
@@ -121,6 +132,8 @@ HEALTHY_LOGS = (
     '169.254.178.2 - - "GET /ping HTTP/1.1" 200 1 "-" "AHC/2.0"',
 )
 FAILURE_LOGS = (
+    f"[DEBUG] environment: SOC2_COMPLIANT=true {SECRET_ENV_KEY}={SECRET_VALUE}",
+    f"[INFO] connecting to the feature store as svc-analyzer with {SECRET_VALUE}",
     "Traceback (most recent call last):",
     '  File "/opt/program/serve.py", line 41, in load_model',
     "PermissionError: [Errno 13] Permission denied: '/opt/ml/model/model.joblib'",
@@ -202,6 +215,8 @@ class _Spec:
     env: dict[str, str] = field(default_factory=lambda: dict(MODEL_ENV))
     instance_type: str = INSTANCE_TYPE
     endpoint: str = "in-service"  # in-service | failed | absent
+    user: str = CONTAINER_USER  # config.User of the gated image
+    deployed: str = "gated"  # what the endpoint runs: gated | first-build | foreign
 
 
 def _now() -> datetime:
@@ -232,8 +247,19 @@ def _setup(spec: _Spec) -> Callable[[MotoWorld], None]:
                 enhanced=spec.enhanced,
             )
 
+        if spec.deployed == "first-build":
+            # The first build of this commit; the endpoint deploys it (see _in_service), then
+            # the rebuild below moves every tag away from it.
+            world.push_image(
+                REPOSITORY,
+                list(spec.tags),
+                CONTAINER_USER,
+                revision=COMMIT_SHA,
+                created=FIRST_BUILD_CREATED,
+            )
+
         # This commit's build, just pushed: its scan has not finished.
-        digest = world.push_image(REPOSITORY, list(spec.tags), CONTAINER_USER, revision=COMMIT_SHA)
+        digest = world.push_image(REPOSITORY, list(spec.tags), spec.user, revision=COMMIT_SHA)
         if spec.scan_missing:
             world.set_scan_not_found(REPOSITORY, old_digest)
             world.set_scan_not_found(REPOSITORY, digest)
@@ -251,11 +277,13 @@ def _setup(spec: _Spec) -> Callable[[MotoWorld], None]:
             image=world.image_uri(REPOSITORY, tag=old_tag),
             created_at=_now() - timedelta(hours=19),
         )
+        image = world.image_uri(REPOSITORY, tag=TAG_DEV_SHA)
+        if spec.deployed == "foreign":
+            world.create_repository(FOREIGN_REPOSITORY, scan_on_push=False)
+            world.push_image(FOREIGN_REPOSITORY, [FOREIGN_TAG], "", revision=OLDER_COMMIT_SHA)
+            image = world.image_uri(FOREIGN_REPOSITORY, tag=FOREIGN_TAG)
         world.create_model(
-            MODEL_NAME,
-            spec.env,
-            image=world.image_uri(REPOSITORY, tag=TAG_DEV_SHA),
-            created_at=_now() - timedelta(minutes=2),
+            MODEL_NAME, spec.env, image=image, created_at=_now() - timedelta(minutes=2)
         )
         world.create_endpoint_config(
             OLDER_ENDPOINT_CONFIG, [variant(OLDER_MODEL_NAME, INSTANCE_TYPE)]
@@ -287,13 +315,20 @@ def _container_starting(world: MotoWorld) -> None:
     world.put_endpoint_logs(ENDPOINT, STARTUP_LOGS)
 
 
-def _in_service(world: MotoWorld) -> None:
-    world.put_endpoint_logs(ENDPOINT, HEALTHY_LOGS)
-    world.set_endpoint(
-        ENDPOINT,
-        status="InService",
-        deployed_images=[world.deployed_image(REPOSITORY, TAG_DEV_SHA)],
-    )
+def _in_service(spec: _Spec) -> Action:
+    """InService, with DeployedImages naming what SageMaker resolved at deploy time."""
+
+    def action(world: MotoWorld) -> None:
+        world.put_endpoint_logs(ENDPOINT, HEALTHY_LOGS)
+        if spec.deployed == "foreign":
+            deployed = world.deployed_image(FOREIGN_REPOSITORY, FOREIGN_TAG)
+        elif spec.deployed == "first-build":
+            deployed = world.deployed_image(REPOSITORY, TAG_DEV_SHA, digest=FIRST_BUILD_DIGEST)
+        else:
+            deployed = world.deployed_image(REPOSITORY, TAG_DEV_SHA)
+        world.set_endpoint(ENDPOINT, status="InService", deployed_images=[deployed])
+
+    return action
 
 
 def _failed(world: MotoWorld) -> None:
@@ -342,7 +377,7 @@ def _timeline(spec: _Spec) -> tuple[Step, ...]:
     if spec.endpoint == "failed":
         steps.append((11.0, "min 12: container failed the /ping health check: Failed", _failed))
     else:
-        steps.append((13.0, "min 15: health checks pass: endpoint InService", _in_service))
+        steps.append((13.0, "min 15: health checks pass: endpoint InService", _in_service(spec)))
     return tuple(steps)
 
 
@@ -351,7 +386,7 @@ def _triggers(spec: _Spec) -> tuple[Trigger, ...]:
     # DescribeEndpoint (several checks read the endpoint in the first round).
     out: list[Trigger] = [("DescribeImageScanFindings", 2, _scan_done(spec))]
     if spec.endpoint == "in-service":
-        out.append(("DescribeEndpoint", 4, _both(_container_starting, _in_service)))
+        out.append(("DescribeEndpoint", 4, _both(_container_starting, _in_service(spec))))
     elif spec.endpoint == "failed":
         out.append(("DescribeEndpoint", 4, _both(_container_starting, _failed)))
     return tuple(out)
@@ -473,6 +508,31 @@ SCENARIOS: dict[str, Scenario] = {
             replace(_HEALTHY, endpoint="absent"),
             test_args=("--endpoint-grace", "0.5s"),
             demo_args=("--endpoint-grace", "8s"),
+        ),
+        _scenario(
+            "tag-moved",
+            "a rebuild moved the tags after the endpoint deployed the first build: the scan "
+            "passed the rebuild, the endpoint runs the other digest: fails",
+            1,
+            short_digest(FIRST_BUILD_DIGEST),
+            replace(_HEALTHY, deployed="first-build"),
+        ),
+        _scenario(
+            "foreign-image",
+            f"the model and the endpoint run {FOREIGN_REPOSITORY}, not the gated repository: fails",
+            1,
+            "not the gated repository",
+            replace(_HEALTHY, deployed="foreign"),
+        ),
+        _scenario(
+            "root-user",
+            "the image's config has an empty User (runs as root), with --enable ecr-image-user: "
+            "fails",
+            1,
+            "runs as root",
+            replace(_HEALTHY, user=""),
+            test_args=("--enable", "ecr-image-user"),
+            demo_args=("--enable", "ecr-image-user"),
         ),
     )
 }

@@ -195,6 +195,74 @@ class PushedImage:
     layer_digests: list[str]
 
 
+#: The ``created`` time of images the world pushes (fixed, so digests are reproducible).
+DEFAULT_IMAGE_CREATED = "2026-11-26T09:25:00Z"
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """An image's manifest and config blob, and their digests (see ``build_image``)."""
+
+    manifest: dict[str, Any]
+    manifest_bytes: bytes
+    digest: str
+    config: dict[str, Any]
+    config_bytes: bytes
+    config_digest: str
+
+
+def build_image(
+    user: str = "1000",
+    *,
+    revision: str,
+    env: Mapping[str, str] | None = None,
+    created: str = DEFAULT_IMAGE_CREATED,
+) -> BuiltImage:
+    """The schema2 image ``MotoWorld.push_image`` pushes: same inputs, same digest."""
+    config: dict[str, Any] = {
+        "architecture": "amd64",
+        "os": "linux",
+        "created": created,
+        "config": {
+            "User": user,
+            "Env": [f"{k}={v}" for k, v in (env or {}).items()]
+            + ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+            "Entrypoint": ["python", "-m", "serve"],
+            "WorkingDir": "/opt/program",
+            "Labels": {"org.opencontainers.image.revision": revision},
+        },
+        "rootfs": {"type": "layers", "diff_ids": []},
+        "history": [{"created_by": "COPY /opt/program /opt/program"}],
+    }
+    layers: list[dict[str, Any]] = []
+    for i, size in enumerate((29_536_921, 14_872_110, 3_219_004)):
+        blob_digest = "sha256:" + hashlib.sha256(f"{revision}/layer/{i}".encode()).hexdigest()
+        diff_id = "sha256:" + hashlib.sha256(f"{revision}/diff/{i}".encode()).hexdigest()
+        config["rootfs"]["diff_ids"].append(diff_id)
+        layers.append(
+            {
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                "size": size,
+                "digest": blob_digest,
+            }
+        )
+    config_bytes = json.dumps(config, separators=(",", ":"), sort_keys=True).encode()
+    config_digest = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": len(config_bytes),
+            "digest": config_digest,
+        },
+        "layers": layers,
+    }
+    manifest_bytes = json.dumps(manifest, indent=3).encode()
+    digest = "sha256:" + hashlib.sha256(manifest_bytes).hexdigest()
+    return BuiltImage(manifest, manifest_bytes, digest, config, config_bytes, config_digest)
+
+
 # ---- timeline ----------------------------------------------------------------------------------
 
 
@@ -478,59 +546,48 @@ class MotoWorld:
         *,
         revision: str | None = None,
         env: Mapping[str, str] | None = None,
+        created: str = DEFAULT_IMAGE_CREATED,
     ) -> str:
         """Push a schema2 image (config blob + layers) under all ``tags``; returns its digest.
 
         Tags already on another image move to this one; the other image stays, untagged if it
-        lost its last tag (moto would delete it). ``revision`` varies the image content.
+        lost its last tag (moto would delete it). ``revision`` varies the image content, and so
+        does ``created`` (a rebuild of the same commit); ``build_image`` gives the same digest
+        without a world.
         """
         revision = revision or hashlib.sha1("|".join(tags).encode()).hexdigest()
-        config = {
-            "architecture": "amd64",
-            "os": "linux",
-            "created": "2026-11-26T09:25:00Z",
-            "config": {
-                "User": user,
-                "Env": [f"{k}={v}" for k, v in (env or {}).items()]
-                + ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-                "Entrypoint": ["python", "-m", "serve"],
-                "WorkingDir": "/opt/program",
-                "Labels": {"org.opencontainers.image.revision": revision},
-            },
-            "rootfs": {"type": "layers", "diff_ids": []},
-            "history": [{"created_by": "COPY /opt/program /opt/program"}],
-        }
-        layers: list[dict[str, Any]] = []
-        for i, size in enumerate((29_536_921, 14_872_110, 3_219_004)):
-            blob_digest = "sha256:" + hashlib.sha256(f"{revision}/layer/{i}".encode()).hexdigest()
-            diff_id = "sha256:" + hashlib.sha256(f"{revision}/diff/{i}".encode()).hexdigest()
-            config["rootfs"]["diff_ids"].append(diff_id)  # type: ignore[index]
-            layers.append(
-                {
-                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                    "size": size,
-                    "digest": blob_digest,
-                }
-            )
-        config_bytes = json.dumps(config, separators=(",", ":"), sort_keys=True).encode()
-        config_digest = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-            "config": {
-                "mediaType": "application/vnd.docker.container.image.v1+json",
-                "size": len(config_bytes),
-                "digest": config_digest,
-            },
-            "layers": layers,
-        }
-        manifest_bytes = json.dumps(manifest, indent=3).encode()
-        digest = "sha256:" + hashlib.sha256(manifest_bytes).hexdigest()
+        built = build_image(user, revision=revision, env=env, created=created)
+        config, config_bytes, config_digest = built.config, built.config_bytes, built.config_digest
+        manifest, manifest_bytes, digest = built.manifest, built.manifest_bytes, built.digest
+        layers = manifest["layers"]
         manifest_text = manifest_bytes.decode()
 
         backend = self._ecr_backend()
         with self._lock:
             repository = backend.repositories[repo]
+            self._put_manifest(repo, tags, manifest_text, digest)
+            repository.layers[config_digest] = len(config_bytes)
+            for layer in layers:
+                repository.layers[layer["digest"]] = layer["size"]
+            self._blobs[config_digest] = config_bytes
+            self._pushed[(repo, digest)] = PushedImage(
+                repo,
+                digest,
+                manifest,
+                manifest_bytes,
+                config,
+                config_bytes,
+                config_digest,
+                [lay["digest"] for lay in layers],
+            )
+        return digest
+
+    def _put_manifest(
+        self, repo: str, tags: Sequence[str], manifest_text: str, digest: str
+    ) -> None:
+        """PutImage under every tag, moving tags off other images (which stay, maybe untagged)."""
+        repository = self._ecr_backend().repositories[repo]
+        with self._lock:
             if not repository.is_tag_immutable():
                 for image in repository.images:
                     if image.get_image_digest() == digest:
@@ -553,21 +610,39 @@ class MotoWorld:
                     imageTag=tag,
                     imageDigest=digest,
                 )
-            repository.layers[config_digest] = len(config_bytes)
-            for layer in layers:
-                repository.layers[layer["digest"]] = layer["size"]
-            self._blobs[config_digest] = config_bytes
-            self._pushed[(repo, digest)] = PushedImage(
-                repo,
-                digest,
-                manifest,
-                manifest_bytes,
-                config,
-                config_bytes,
-                config_digest,
-                [lay["digest"] for lay in layers],
+
+    def push_index(self, repo: str, tags: list[str], platforms: Mapping[str, str]) -> str:
+        """Push an OCI image index under ``tags``; returns its digest.
+
+        ``platforms`` maps ``os/architecture`` (e.g. ``linux/arm64``) to the digest of an image
+        already pushed here with ``push_image``.
+        """
+        entries = []
+        for platform, child in platforms.items():
+            os_name, _, architecture = platform.partition("/")
+            pushed = self.pushed(repo, child)
+            entries.append(
+                {
+                    "mediaType": pushed.manifest["mediaType"],
+                    "digest": child,
+                    "size": len(pushed.manifest_bytes),
+                    "platform": {"os": os_name, "architecture": architecture},
+                }
             )
+        index = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": entries,
+        }
+        index_bytes = json.dumps(index, indent=3).encode()
+        digest = "sha256:" + hashlib.sha256(index_bytes).hexdigest()
+        self._put_manifest(repo, tags, index_bytes.decode(), digest)
         return digest
+
+    def serve_blob(self, digest: str, data: bytes) -> None:
+        """Answer downloads of blob ``digest`` with ``data`` (e.g. to tamper with a config)."""
+        with self._lock:
+            self._blobs[digest] = data
 
     def pushed(self, repo: str, digest: str) -> PushedImage:
         """The manifest / config blob pushed for ``digest`` (KeyError if not pushed here)."""

@@ -1,0 +1,251 @@
+"""deployed-image-scanned: what serves traffic is the image that passed the scan.
+
+ecr-scan-findings judges the digest a *tag* points at when the gate runs. The endpoint runs the
+digest SageMaker resolved when it deployed (``DeployedImages[].ResolvedImage``). The two differ
+when the tag moved in between (a later push, a re-tag) or when a model names another
+repository, and then the scan verdict says nothing about what is serving. This check ties them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from soc2gate.checks._ecr import (
+    ImageUri,
+    describe_repository,
+    describe_tags,
+    parse_image_uri,
+    short_digest,
+)
+from soc2gate.checks._sagemaker import Endpoint, describe_endpoint, endpoint_models
+from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.sagemaker_endpoint_status import endpoint_missing
+from soc2gate.config import GateConfig
+from soc2gate.models import CheckResult, Status
+from soc2gate.polling import ENDPOINT_STATUS, Verdict
+
+SCAN_CHECK = "ecr-scan-findings"
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """The image ecr-scan-findings passed."""
+
+    repository: ImageUri  # the gated repository (no tag, no digest)
+    tag: str
+    digest: str
+
+
+@dataclass(frozen=True)
+class ModelImage:
+    """One model container's Image, with the digest it names or its tag resolves to."""
+
+    where: str  # "<model> PrimaryContainer"
+    image: str
+    digest: str  # "" when it could not be resolved
+    note: str = ""  # why not, or how it was resolved
+
+
+class DeployedImageScanned(Check):
+    id = "deployed-image-scanned"
+    title = "The endpoint runs the image that passed the scan"
+    asserts = (
+        "Every DeployedImages[].ResolvedImage of the endpoint, and every Image of the models "
+        "behind its current config (tags resolved through ECR), is in the gated repository "
+        "and has the digest ecr-scan-findings evaluated and passed."
+    )
+    remediation = (
+        "Deploy by digest (repository@sha256:...) the image the gate scanned, or re-run the gate "
+        "after the tag stopped moving; make the model's Image point at the gated repository. "
+        "Update the endpoint with a new endpoint config so SageMaker resolves the image again."
+    )
+    soc2 = ("CC8.1", "CC7.1")
+    depends_on = (SCAN_CHECK,)
+
+    def skip_reason(self, config: GateConfig) -> str | None:
+        if not config.endpoint:
+            return "not configured: no --endpoint given"
+        if not config.repository:
+            return "not configured: no --repository given"
+        if not (config.scan_tag or config.require_tags):
+            return "not configured: no --scan-tag or --require-tag given"
+        return None
+
+    def run(self, ctx: CheckContext) -> CheckResult:
+        config = ctx.config
+        repository = config.repository or ""
+        scan = ctx.result_of(SCAN_CHECK)
+        if scan is None or scan.status is not Status.PASS:
+            return scan_not_passed(self, scan)
+        digest = str(scan.evidence.get("imageDigest") or "")
+        tag = str(scan.evidence.get("tag") or config.gated_tag(ctx.environ) or "")
+        if not digest:
+            return self.error(f"{SCAN_CHECK} passed but did not record the digest it evaluated")
+
+        name = config.endpoint or ""
+        endpoint = describe_endpoint(ctx.clients("sagemaker"), name)
+        if endpoint is None:
+            return endpoint_missing(self, ctx, name)
+        verdict = ENDPOINT_STATUS.classify(endpoint.status)
+        where = f"endpoint {endpoint.name} is {endpoint.status}"
+        if verdict is Verdict.WAIT:
+            # DeployedImages is filled (or, during an update, replaced) once the endpoint is
+            # InService: what it says before then is not what will serve.
+            return self.pending(endpoint.status, f"{where}; DeployedImages settle when InService")
+        if verdict is Verdict.UNKNOWN:
+            return self.error(f"{where}, a state this gate does not know: cannot verify its images")
+        if not endpoint.deployed_images:
+            if verdict is Verdict.SUCCESS:
+                return self.error(
+                    f"{where} but reports no DeployedImages: cannot verify which image serves "
+                    "traffic (the caller may lack sagemaker:DescribeEndpoint detail, or the "
+                    "variant has no container image)"
+                )
+            return self.error(
+                f"{where} and reports no DeployedImages: nothing deployed to verify "
+                "(see sagemaker-endpoint-status)"
+            )
+
+        repo = describe_repository(ctx.clients("ecr"), repository)
+        if repo is None:
+            return self.failed(f"repository {repository} not found: nothing to compare against")
+        gated = parse_image_uri(repo.uri)
+        if gated is None:
+            return self.error(f"cannot parse the repository URI {repo.uri!r} from ECR")
+        scanned = Scanned(repository=gated, tag=tag, digest=digest)
+        models = endpoint_models(ctx, endpoint)
+        images = [
+            resolve_model_image(ctx, scanned, f"{m.name} {c.where}", c.image)
+            for m in models
+            for c in m.containers
+        ]
+        return evaluate(self, endpoint, scanned, images)
+
+
+def scan_not_passed(check: Check, scan: CheckResult | None) -> CheckResult:
+    """Without a passed scan there is nothing the deployed image may match."""
+    if scan is None:
+        return check.error(f"{SCAN_CHECK} is not part of this run: no scanned digest to compare")
+    if scan.status is Status.FAIL:
+        digest = scan.evidence.get("imageDigest")
+        what = f" ({short_digest(str(digest))})" if digest else ""
+        return check.failed(
+            f"the gated image{what} did not pass {SCAN_CHECK}, so no deployed image can be "
+            f"approved: {scan.reason}"
+        )
+    if scan.status is Status.SKIPPED:
+        return check.error(
+            f"{SCAN_CHECK} was skipped ({scan.reason}): without a scanned digest the deployed "
+            f"image cannot be verified; run {SCAN_CHECK} or skip this check too"
+        )
+    return check.error(f"{SCAN_CHECK} was not evaluated ({scan.status.value}): {scan.reason}")
+
+
+def resolve_model_image(ctx: CheckContext, scanned: Scanned, where: str, image: str) -> ModelImage:
+    """A digest-form Image is taken as is; a tag in the gated repository is resolved in ECR."""
+    uri = parse_image_uri(image) if image else None
+    if uri is None or uri.digest or not uri.same_repository(scanned.repository):
+        # Another repository is a mismatch whatever its tag points at: no need to ask ECR.
+        return ModelImage(where, image, uri.digest if uri else "")
+    tag = uri.tag or "latest"
+    ref = describe_tags(ctx.clients("ecr"), uri.repository, (tag,))[tag]
+    if ref is None:
+        return ModelImage(where, image, "", f"tag {tag!r} not found in {uri.repository}")
+    return ModelImage(where, image, ref.digest, f"tag {tag} resolved in ECR")
+
+
+def evaluate(
+    check: Check, endpoint: Endpoint, scanned: Scanned, model_images: Sequence[ModelImage]
+) -> CheckResult:
+    """Pure decision over the deployed images, the model images and the scanned digest."""
+    problems: list[str] = []
+    details = [
+        f"scanned: {scanned.repository.where}@{scanned.digest} (tag {scanned.tag}, passed "
+        f"{SCAN_CHECK})"
+    ]
+    for variant, specified, resolved in endpoint.deployed_images:
+        label = f"variant {variant}"
+        details.append(f"deployed {variant}: {resolved or '(no ResolvedImage)'} from {specified}")
+        problem = _compare(label, resolved, scanned, "runs")
+        if problem:
+            problems.append(problem)
+    for model_image in model_images:
+        how = f" ({model_image.note})" if model_image.note else ""
+        shown = model_image.digest or "unresolved"
+        details.append(f"model {model_image.where}: {model_image.image} -> {shown}{how}")
+        if not model_image.image:
+            problems.append(f"model {model_image.where} names no Image to compare")
+            continue
+        problem = _compare(
+            f"model {model_image.where}",
+            model_image.image,
+            scanned,
+            "points at",
+            resolved_digest=model_image.digest,
+            unresolved=model_image.note,
+        )
+        if problem:
+            problems.append(problem)
+    evidence: dict[str, Any] = {
+        "repositoryUri": scanned.repository.where,
+        "scannedTag": scanned.tag,
+        "scannedDigest": scanned.digest,
+        "deployedImages": [
+            {"variant": v, "specifiedImage": s, "resolvedImage": r}
+            for v, s, r in endpoint.deployed_images
+        ],
+        "modelImages": [
+            {"container": m.where, "image": m.image, "digest": m.digest} for m in model_images
+        ],
+    }
+    if problems:
+        reason = "; ".join(problems[:3])
+        if len(problems) > 3:
+            reason += f" (+{len(problems) - 3} more)"
+        return check.failed(reason, details=[*problems[3:], *details], evidence=evidence)
+    count = len(endpoint.deployed_images)
+    return check.passed(
+        f"endpoint {endpoint.name} runs {short_digest(scanned.digest)} from "
+        f"{scanned.repository.repository} ({count} deployed image(s), {len(model_images)} "
+        f"model image(s)), the digest {SCAN_CHECK} passed",
+        details=details,
+        evidence=evidence,
+    )
+
+
+def _compare(
+    label: str,
+    image: str,
+    scanned: Scanned,
+    verb: str,
+    *,
+    resolved_digest: str | None = None,
+    unresolved: str = "",
+) -> str | None:
+    """The problem with one image, or None when it is the scanned one."""
+    uri = parse_image_uri(image)
+    if uri is None:
+        return f"{label}: {image!r} is not a registry/repository image reference"
+    if not uri.same_repository(scanned.repository):
+        digest = uri.digest or resolved_digest or ""
+        what = f"{short_digest(digest)} from " if digest else ""
+        gated = scanned.repository
+        # Name the registry only when it differs: the account or region is the news then.
+        other = uri.repository if uri.registry_key == gated.registry_key else uri.where
+        ours = gated.repository if uri.registry_key == gated.registry_key else gated.where
+        return (
+            f"{label} {verb} {what}{other}, not the gated repository {ours} "
+            f"(scanned {short_digest(scanned.digest)})"
+        )
+    digest = uri.digest or resolved_digest or ""
+    if not digest:
+        return f"{label}: cannot resolve {image}: {unresolved or 'no digest'}"
+    if digest != scanned.digest:
+        return (
+            f"{label} {verb} {short_digest(digest)}, but {SCAN_CHECK} passed "
+            f"{short_digest(scanned.digest)} (tag {scanned.tag}): the tag moved or another build "
+            "was deployed"
+        )
+    return None
