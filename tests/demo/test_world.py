@@ -26,6 +26,10 @@ from soc2gate.demo import scenarios
 from soc2gate.demo.scenarios import (
     ENDPOINT,
     ENDPOINT_CONFIG,
+    FIRST_BUILD_DIGEST,
+    FOREIGN_REPOSITORY,
+    FOREIGN_TAG,
+    GATED_DIGEST,
     MODEL_NAME,
     MODEL_PREFIX,
     OLDER_MODEL_NAME,
@@ -40,6 +44,7 @@ from soc2gate.demo.world import (
     SCAN_STATUSES,
     MotoWorld,
     aws_error,
+    build_image,
     fail_calls,
     finding,
     variant,
@@ -592,7 +597,10 @@ def test_scenario_setup_and_triggers_run(world: MotoWorld, name: str) -> None:
     digest = tags["imageDetails"][0]["imageDigest"]
     assert TAG_DEV_SHA in tags["imageDetails"][0]["imageTags"]
     model = sm.describe_model(ModelName=MODEL_NAME)
-    assert model["PrimaryContainer"]["Image"].endswith(f":{TAG_DEV_SHA}")
+    if name == "foreign-image":
+        assert model["PrimaryContainer"]["Image"].endswith(f"/{FOREIGN_REPOSITORY}:{FOREIGN_TAG}")
+    else:
+        assert model["PrimaryContainer"]["Image"].endswith(f"/{REPOSITORY}:{TAG_DEV_SHA}")
 
     # Drive the triggers the way a polling gate would.
     image_id = {"imageDigest": digest}
@@ -618,6 +626,18 @@ def test_scenario_setup_and_triggers_run(world: MotoWorld, name: str) -> None:
     final = {"endpoint-failed": "Failed", "endpoint-not-found": "NOT_FOUND"}.get(name, "InService")
     assert endpoint[0] == ("NOT_FOUND" if final == "NOT_FOUND" else "Creating")
     assert endpoint[-1] == final
+    if final == "InService":
+        # What the endpoint runs: the gated digest, except where the scenario says otherwise.
+        resolved = sm.describe_endpoint(EndpointName=ENDPOINT)["ProductionVariants"][0][
+            "DeployedImages"
+        ][0]["ResolvedImage"]
+        expected = world.image_uri(REPOSITORY, digest=digest)
+        if name == "tag-moved":
+            expected = world.image_uri(REPOSITORY, digest=FIRST_BUILD_DIGEST)
+        elif name == "foreign-image":
+            foreign = world.resolve_digest(FOREIGN_REPOSITORY, FOREIGN_TAG)
+            expected = world.image_uri(FOREIGN_REPOSITORY, digest=foreign)
+        assert resolved == expected
     world.check()
 
 
@@ -677,4 +697,69 @@ def test_gate_args_carry_the_guide_flags() -> None:
         "enhanced-paged",
         "enhanced-paged-high",
         "endpoint-not-found",
+        "tag-moved",
+        "foreign-image",
+        "root-user",
     } <= set(SCENARIOS)
+    root = " ".join(SCENARIOS["root-user"].gate_args(FakeWorld()))  # type: ignore[arg-type]
+    assert "--enable ecr-image-user" in root
+    assert "--enable" not in joined
+
+
+# ---- issue 6: images the gate can compare and read ----------------------------------------------
+
+
+def test_build_image_gives_the_digest_push_image_pushes(world: MotoWorld) -> None:
+    world.create_repository(REPO)
+    digest = world.push_image(REPO, ["a-tag"], "0:0", revision="r1", created="2026-01-01T00:00:00Z")
+    built = build_image("0:0", revision="r1", created="2026-01-01T00:00:00Z")
+    assert built.digest == digest
+    assert built.config_digest == world.pushed(REPO, digest).config_digest
+    assert build_image("0:0", revision="r1").digest != digest  # created changes the image
+
+
+def test_scenario_digests_are_the_ones_pushed(world: MotoWorld) -> None:
+    SCENARIOS["healthy"].setup(world)
+    assert world.resolve_digest(REPOSITORY, TAG_DEV_SHA) == GATED_DIGEST
+
+
+def test_tag_moved_leaves_the_first_build_untagged_in_the_repository(world: MotoWorld) -> None:
+    SCENARIOS["tag-moved"].setup(world)
+    assert world.resolve_digest(REPOSITORY, TAG_DEV_LATEST) == GATED_DIGEST != FIRST_BUILD_DIGEST
+    ecr = world.client("ecr")
+    untagged = ecr.list_images(repositoryName=REPOSITORY, filter={"tagStatus": "UNTAGGED"})
+    assert untagged["imageIds"] == [{"imageDigest": FIRST_BUILD_DIGEST}]
+
+
+def test_root_user_scenario_pushes_an_empty_user(world: MotoWorld) -> None:
+    SCENARIOS["root-user"].setup(world)
+    digest = world.resolve_digest(REPOSITORY, TAG_DEV_LATEST)
+    assert world.pushed(REPOSITORY, digest).config["config"]["User"] == ""
+
+
+def test_push_index_serves_an_oci_index_by_tag(world: MotoWorld) -> None:
+    world.create_repository(REPO)
+    amd = world.push_image(REPO, ["amd"], "1000", revision="amd")
+    arm = world.push_image(REPO, ["arm"], "0", revision="arm")
+    index = world.push_index(REPO, ["multi"], {"linux/arm64": arm, "linux/amd64": amd})
+    ecr = world.client("ecr")
+    image = ecr.batch_get_image(repositoryName=REPO, imageIds=[{"imageTag": "multi"}])["images"][0]
+    assert image["imageId"]["imageDigest"] == index
+    assert image["imageManifestMediaType"] == "application/vnd.oci.image.index.v1+json"
+    assert "sha256:" + hashlib.sha256(image["imageManifest"].encode()).hexdigest() == index
+    body = json.loads(image["imageManifest"])
+    assert [(m["platform"]["architecture"], m["digest"]) for m in body["manifests"]] == [
+        ("arm64", arm),
+        ("amd64", amd),
+    ]
+
+
+def test_serve_blob_replaces_what_the_download_url_returns(world: MotoWorld) -> None:
+    digest = _image(world)
+    config_digest = world.pushed(REPO, digest).config_digest
+    world.serve_blob(config_digest, b'{"config": {"User": "0"}}')
+    url = world.client("ecr").get_download_url_for_layer(
+        repositoryName=REPO, layerDigest=config_digest
+    )["downloadUrl"]
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        assert resp.read() == b'{"config": {"User": "0"}}'
