@@ -88,18 +88,20 @@ class TruncatedResponseError(botocore.exceptions.IncompleteReadError):
 
 
 class MalformedResponseError(botocore.exceptions.BotoCoreError):
-    """A 2xx answer whose body is not the JSON object AWS sends (a wrong AWS_ENDPOINT_URL, a
-    captive portal or a broken proxy in between). botocore would hand it on as
-    ``{"message": body}``; the gate refuses to read anything from it."""
+    """A 2xx answer the gate cannot read: not a JSON object, or values of the wrong type for the
+    operation's output shape. AWS never sends that; a wrong AWS_ENDPOINT_URL, a captive portal
+    or a broken proxy in between does. botocore would hand a non-JSON body on as
+    ``{"message": body}`` (every field missing), and crash deep in its parser on a wrong type;
+    the gate refuses to read anything from such an answer and says which call it was."""
 
     fmt = (
-        "{operation} answered HTTP {status} with a body that is not AWS JSON ({problem}): "
-        "check AWS_ENDPOINT_URL and any HTTP proxy between the gate and AWS"
+        "{operation} answered HTTP {status} with a body that is not the AWS JSON it should be "
+        "({problem}): check AWS_ENDPOINT_URL and any HTTP proxy between the gate and AWS"
     )
 
 
 def _check_response_body(operation_model: Any, response_dict: Any, **_: Any) -> None:
-    """botocore ``before-parse`` hook: refuse truncated and non-JSON successful bodies."""
+    """botocore ``before-parse`` hook: refuse truncated and unreadable successful bodies."""
     if operation_model.has_streaming_output:
         return
     body = response_dict.get("body")
@@ -113,24 +115,31 @@ def _check_response_body(operation_model: Any, response_dict: Any, **_: Any) -> 
             operation=operation_model.name, actual_bytes=len(body), expected_bytes=int(declared)
         )
     status = int(response_dict.get("status_code") or 0)
-    if (
-        200 <= status < 300
-        and operation_model.service_model.protocol == "json"
-        and operation_model.output_shape is not None
-    ):
-        try:
-            parsed = json.loads(body)
-        except ValueError as exc:
-            problem = f"{type(exc).__name__} at byte {getattr(exc, 'pos', '?')} of {len(body)}"
-            raise MalformedResponseError(
-                operation=operation_model.name, status=status, problem=problem
-            ) from None
-        if not isinstance(parsed, dict):
-            raise MalformedResponseError(
-                operation=operation_model.name,
-                status=status,
-                problem=f"a JSON {type(parsed).__name__}, not an object",
-            )
+    protocol = operation_model.service_model.protocol
+    if not (200 <= status < 300 and protocol == "json" and operation_model.output_shape):
+        return
+
+    def malformed(problem: str) -> MalformedResponseError:
+        return MalformedResponseError(
+            operation=operation_model.name, status=status, problem=problem
+        )
+
+    try:
+        parsed = json.loads(body)
+    except ValueError as exc:
+        raise malformed(
+            f"{type(exc).__name__} at byte {getattr(exc, 'pos', '?')} of {len(body)}"
+        ) from None
+    if not isinstance(parsed, dict):
+        raise malformed(f"a JSON {type(parsed).__name__}, not an object")
+    # A value of the wrong type (a string where a list belongs...) makes botocore's parser
+    # raise AttributeError/TypeError from deep inside; parse once here to name the call instead.
+    import botocore.parsers
+
+    try:
+        botocore.parsers.create_parser(protocol).parse(response_dict, operation_model.output_shape)
+    except Exception as exc:
+        raise malformed(f"{type(exc).__name__}: {exc}"[:200]) from None
 
 
 class AwsClients:
@@ -301,6 +310,8 @@ def describe_error(exc: BaseException) -> str:
         )
     if isinstance(exc, bex.EndpointConnectionError):
         return f"cannot reach the AWS endpoint: {exc} (check AWS_ENDPOINT_URL, region, network)"
+    if isinstance(exc, (TruncatedResponseError, MalformedResponseError)):
+        return str(exc)
     if isinstance(exc, bex.ParamValidationError):
         return f"invalid request parameters: {exc}"
     if isinstance(exc, bex.BotoCoreError):

@@ -38,10 +38,14 @@ class SoakRun:
     requests: int
     injected: dict[str, int] = field(default_factory=dict)
     tail: str = ""
+    #: A Python traceback on stderr (stdout may quote one from the endpoint's logs).
+    crashed: bool = False
 
     @property
     def same(self) -> bool:
-        return self.code == self.expected_exit and self.text_ok and self.junit_ok
+        return (
+            self.code == self.expected_exit and self.text_ok and self.junit_ok and not self.crashed
+        )
 
     @property
     def false_pass(self) -> bool:
@@ -88,6 +92,7 @@ def run_one(scenario: str, rep: int, rate: float, latency_rate: float, base_seed
         requests=sum(proxy.calls.values()),
         injected=dict(proxy.injected),
         tail=run.stdout[-3000:] + "\n--- stderr ---\n" + run.stderr[-3000:],
+        crashed="Traceback (most recent call last)" in run.stderr,
     )
 
 
