@@ -511,8 +511,8 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         _scenario(
             "tag-moved",
-            "a rebuild moved the tags after the endpoint deployed the first build: the scan "
-            "passed the rebuild, the endpoint runs the other digest: fails",
+            "a rebuild moved the tags after the endpoint deployed the first build, so the "
+            "endpoint runs a digest the scan did not pass: fails",
             1,
             short_digest(FIRST_BUILD_DIGEST),
             replace(_HEALTHY, deployed="first-build"),

@@ -129,6 +129,14 @@ def test_failed_endpoint_shows_redacted_log_lines_in_the_junit_failure(
     assert world.calls["GetLogEvents"] >= 1
 
 
+def test_log_lines_flag_sets_how_many_lines(world: MotoWorld, tmp_path: Path) -> None:
+    run = gate(world, tmp_path, "endpoint-failed", "--log-lines", "2")
+    assert run.code == 1, run.output
+    body = case(run, STATUS)[2]
+    assert "last 2 CloudWatch log lines" in body
+    assert "[ERROR] Shutting down: Master\n  [ERROR] Reason: Worker failed to boot." in body
+
+
 def test_unreadable_logs_are_noted_and_the_verdict_stands(world: MotoWorld, tmp_path: Path) -> None:
     denied = aws_error(
         "AccessDeniedException", "not authorized to perform: logs:DescribeLogStreams"
