@@ -21,9 +21,10 @@ class SagemakerEndpointStatus(Check):
         "Failed and other terminal states fail at once with AWS's FailureReason."
     )
     remediation = (
-        "Read the FailureReason and the endpoint's CloudWatch logs "
-        "(/aws/sagemaker/Endpoints/<endpoint>): image pull errors need ECR permissions on the "
-        "SageMaker execution role, health check failures need the container to answer /ping."
+        "Read the FailureReason and the endpoint's CloudWatch log lines attached to this failure "
+        "(/aws/sagemaker/Endpoints/<endpoint>, --log-lines): image pull errors need ECR "
+        "permissions on the SageMaker execution role, health check failures need the container "
+        "to answer /ping."
     )
     soc2 = ("CC8.1", "A1.2")
 
