@@ -83,6 +83,9 @@ class _CallRecorder:
     def bind(self, sink: set[tuple[str, str]] | None) -> None:
         self._local.sink = sink
 
+    def current_sink(self) -> set[tuple[str, str]] | None:
+        return getattr(self._local, "sink", None)
+
     def __call__(self, service: str) -> Any:
         client = self._clients(service)
         events = getattr(getattr(client, "meta", None), "events", None)

@@ -67,12 +67,22 @@ class CheckContext:
         return self._finished.get(check_id)
 
     def memo(self, key: Any, fetch: Callable[[], Any]) -> Any:
+        """``fetch()`` once per run and key. The AWS calls the fetch made are credited to every
+        check that uses the value, so the evidence record does not depend on which check ran
+        first."""
+        sink: set[Any] | None = getattr(self.clients, "current_sink", lambda: None)()
         with self._memo_lock:
             if key in self._memo:
-                return self._memo[key]
+                value, calls = self._memo[key]
+                if sink is not None:
+                    sink.update(calls)
+                return value
+        before = set(sink) if sink is not None else set()
         value = fetch()
+        calls = (set(sink) - before) if sink is not None else set()
         with self._memo_lock:
-            return self._memo.setdefault(key, value)
+            value, _ = self._memo.setdefault(key, (value, calls))
+            return value
 
 
 class Check:

@@ -23,6 +23,8 @@ class ScanPage:
     findings: tuple[Finding, ...]
     summary_counts: Mapping[str, int]
     next_token: str | None
+    #: False when AWS sent no imageScanFindings at all: a finished scan with nothing to read.
+    has_findings: bool = True
 
 
 def parse_basic(item: Mapping[str, Any]) -> Finding:
@@ -69,6 +71,7 @@ def parse_page(response: Mapping[str, Any]) -> ScanPage:
         findings=tuple(parse_basic(f) for f in body.get("findings") or []) + tuple(enhanced),
         summary_counts=dict(body.get("findingSeverityCounts") or {}),
         next_token=response.get("nextToken"),
+        has_findings="imageScanFindings" in response,
     )
 
 
@@ -158,6 +161,13 @@ class EcrScanFindings(Check):
         if verdict is Verdict.UNKNOWN:
             return self.error(
                 f"unknown scan status {first.status!r} for {where} (known: {SCAN_STATUS.known()})",
+                evidence=evidence,
+            )
+        if not all(page.has_findings for page in pages):
+            # "COMPLETE" with no findings section is not "no findings": it could not be read.
+            return self.error(
+                f"scan of {where} is {first.status} but AWS returned no imageScanFindings; "
+                "the findings could not be read, so the image is not verified",
                 evidence=evidence,
             )
         findings = tuple(f for page in pages for f in page.findings)
