@@ -195,8 +195,8 @@ class FaultProxy:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("FaultProxy is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def start(self) -> FaultProxy:
         proxy = self

@@ -275,11 +275,6 @@ CASES: list[Case] = [
             "DescribeImageScanFindings", _drop("imageScanFindings")
         ),
         check="ecr-scan-findings",
-        known_bug=(
-            "soc2gate/checks/ecr_scan_findings.py:62 parse_page reads a missing imageScanFindings "
-            "as `or {}`, so a COMPLETE scan whose findings and counts were never seen passes as "
-            "'no findings'; it should be ERROR naming imageScanFindings"
-        ),
     ),
 ]
 CASE_BY_ID = {case.id: case for case in CASES}
