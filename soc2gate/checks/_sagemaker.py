@@ -20,6 +20,8 @@ class Endpoint:
     creation_time: str
     last_modified_time: str
     deployed_images: tuple[tuple[str, str, str], ...]  # (variant, specified, resolved)
+    #: Every production and shadow variant the endpoint reports ("shadow " before a shadow's).
+    variants: tuple[str, ...] = ()
 
 
 def _iso(value: Any) -> str:
@@ -43,13 +45,15 @@ def describe_endpoint(sagemaker: Any, name: str) -> Endpoint | None:
         if is_endpoint_missing(exc):
             return None
         raise
+    # Shadow variants serve a copy of live traffic with their own images: they count too.
+    variants = [
+        (prefix + str(v.get("VariantName", "")), v)
+        for prefix, key in (("", "ProductionVariants"), ("shadow ", "ShadowProductionVariants"))
+        for v in resp.get(key) or []
+    ]
     images = tuple(
-        (
-            str(v.get("VariantName", "")),
-            str(i.get("SpecifiedImage", "")),
-            str(i.get("ResolvedImage", "")),
-        )
-        for v in resp.get("ProductionVariants") or []
+        (name, str(i.get("SpecifiedImage", "")), str(i.get("ResolvedImage", "")))
+        for name, v in variants
         for i in v.get("DeployedImages") or []
     )
     return Endpoint(
@@ -64,6 +68,7 @@ def describe_endpoint(sagemaker: Any, name: str) -> Endpoint | None:
         creation_time=_iso(resp.get("CreationTime")),
         last_modified_time=_iso(resp.get("LastModifiedTime")),
         deployed_images=images,
+        variants=tuple(name for name, _ in variants),
     )
 
 

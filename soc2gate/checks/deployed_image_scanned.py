@@ -100,12 +100,18 @@ class DeployedImageScanned(Check):
             if verdict is Verdict.SUCCESS:
                 return self.error(
                     f"{where} but reports no DeployedImages: cannot verify which image serves "
-                    "traffic (the caller may lack sagemaker:DescribeEndpoint detail, or the "
-                    "variant has no container image)"
+                    "traffic"
                 )
             return self.error(
                 f"{where} and reports no DeployedImages: nothing deployed to verify "
                 "(see sagemaker-endpoint-status)"
+            )
+        reported = {variant for variant, _, _ in endpoint.deployed_images}
+        unverified = [v for v in endpoint.variants if v not in reported]
+        if unverified:
+            return self.error(
+                f"{where} but variant(s) {', '.join(unverified)} report no DeployedImages: "
+                "cannot verify every image that serves traffic"
             )
 
         repo = describe_repository(ctx.clients("ecr"), repository)

@@ -515,3 +515,50 @@ def test_parse_image_uri(text, registry, repository, tag, digest) -> None:
 @pytest.mark.parametrize("text", ["", "python:3", "img", "/repo"])
 def test_parse_image_uri_refuses_references_without_a_registry(text: str) -> None:
     assert parse_image_uri(text) is None
+
+
+def variant_images(name: str, *resolved: str) -> dict[str, Any]:
+    return {
+        "VariantName": name,
+        "DeployedImages": [
+            {"SpecifiedImage": f"{REPO_URI}:{TAG}", "ResolvedImage": r} for r in resolved
+        ],
+    }
+
+
+def test_a_variant_without_deployed_images_is_not_a_pass(aws: StubbedAws) -> None:
+    response = sm_endpoint()
+    response["ProductionVariants"] = [variant_images("Blue", at(DIGEST)), variant_images("Green")]
+    aws.respond("sagemaker", "describe_endpoint", response, {"EndpointName": ENDPOINT})
+    result = CHECK.run(ctx_with(aws, scan_result(Status.PASS)))
+    assert result.status is Status.ERROR
+    assert "variant(s) Green report no DeployedImages" in result.reason
+
+
+def test_shadow_variants_run_images_too(aws: StubbedAws) -> None:
+    response = endpoint_response("InService", at(DIGEST))
+    response["ShadowProductionVariants"] = [variant_images("Canary", at(OTHER_DIGEST))]
+    aws.respond("sagemaker", "describe_endpoint", response, {"EndpointName": ENDPOINT})
+    aws.respond("ecr", "describe_repositories", ecr_repository(), {"repositoryNames": [REPO]})
+    aws.respond(
+        "sagemaker",
+        "describe_endpoint_config",
+        sm_endpoint_config("cfg-1", [variant(model="model-1")]),
+        {"EndpointConfigName": "cfg-1"},
+    )
+    aws.respond(
+        "sagemaker",
+        "describe_model",
+        {
+            "ModelName": "model-1",
+            "ModelArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/model-1",
+            "CreationTime": sm_endpoint()["CreationTime"],
+            "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/sagemaker-exec",
+            "PrimaryContainer": {"Image": at(DIGEST), "Environment": GOOD_ENV},
+        },
+        {"ModelName": "model-1"},
+    )
+    result = CHECK.run(ctx_with(aws, scan_result(Status.PASS)))
+    assert result.status is Status.FAIL
+    assert f"variant shadow Canary runs {short_digest(OTHER_DIGEST)}" in result.reason
+    aws.assert_done()
