@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from soc2gate import __version__
@@ -142,43 +142,91 @@ def cmd_run(args: argparse.Namespace) -> int:
     return execute(config, quiet=args.quiet)
 
 
+REPORT_OPTIONS = (
+    ("junit", "JUnit report"),
+    ("summary", "Summary"),
+    ("evidence", "Evidence record"),
+)
+
+
+def check_report_paths(config: GateConfig) -> None:
+    """Refuse, before any AWS call, a report path that cannot be written (exit 2)."""
+    for key, label in REPORT_OPTIONS:
+        path = getattr(config, key)
+        if not path:
+            continue
+        target = os.path.abspath(path)
+        if os.path.isdir(target):
+            raise ConfigError(f"--{key} {path}: is a directory, expected a file path")
+        parent = os.path.dirname(target)
+        probe = parent
+        while not os.path.exists(probe):  # the nearest existing ancestor must be a directory
+            probe = os.path.dirname(probe)
+        if not os.path.isdir(probe):
+            raise ConfigError(f"--{key} {path}: {probe} is not a directory")
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise ConfigError(f"--{key} {path}: {probe} is not writable ({label} cannot be saved)")
+
+
 def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) -> int:
     """Run the gate, write every report, print the table; return the exit code.
 
     The JUnit file is written whatever happens after the run starts: failure, error, interrupt.
+    A report that cannot be written after all makes a passing run exit 3: the run's outcome
+    could not be recorded where the pipeline expects it.
     """
     from datetime import datetime, timezone
 
     from soc2gate.report import console, junit
     from soc2gate.runner import run_gate, stderr_progress
 
+    check_report_paths(config)
     github = github or os.environ.get("GITHUB_ACTIONS") == "true"
     started_at = datetime.now(timezone.utc)
     report = run_gate(config, progress=None if quiet else stderr_progress)
     finished_at = datetime.now(timezone.utc)
     code = int(_interrupt_code()) if report.interrupted else int(report.exit_code)
-    if config.junit:
-        junit.write(report, config.junit)
-    if config.evidence:
-        from soc2gate.report import evidence
-
-        record = evidence.build(report, config, os.environ, started_at, finished_at)
-        evidence.write(record, config.evidence)
-    if config.summary:
-        from soc2gate.report import github as github_report
-
-        _write_text(config.summary, github_report.summary(report, config.junit))
+    writers: dict[str, Callable[[str], None]] = {
+        "junit": lambda path: junit.write(report, path),
+        "evidence": lambda path: _write_evidence(report, config, path, started_at, finished_at),
+        "summary": lambda path: _write_summary(report, config, path),
+    }
+    written = []
+    for key, label in REPORT_OPTIONS:
+        path = getattr(config, key)
+        if not path:
+            continue
+        try:
+            writers[key](path)
+            written.append((label, path))
+        except OSError as exc:
+            print(
+                f"soc2gate: error: cannot write {label} {path}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
+            if code == ExitCode.PASSED:
+                code = ExitCode.ERROR
     console.print_report(report, sys.stdout)
     if github:
         _github_reports(report, config.junit or "", code)
-    for label, path in (
-        ("JUnit report", config.junit),
-        ("Summary", config.summary),
-        ("Evidence record", config.evidence),
-    ):
-        if path:
-            print(f"{label}: {path}", file=sys.stdout)
+    for label, path in written:
+        print(f"{label}: {path}", file=sys.stdout)
     return code
+
+
+def _write_evidence(
+    report: GateReport, config: GateConfig, path: str, started_at: Any, finished_at: Any
+) -> None:
+    from soc2gate.report import evidence
+
+    record = evidence.build(report, config, os.environ, started_at, finished_at)
+    evidence.write(record, path)
+
+
+def _write_summary(report: GateReport, config: GateConfig, path: str) -> None:
+    from soc2gate.report import github as github_report
+
+    _write_text(path, github_report.summary(report, config.junit))
 
 
 def _write_text(path: str, text: str) -> None:

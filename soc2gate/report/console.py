@@ -17,6 +17,14 @@ _MARK = {
 }
 
 
+def _shown(details: tuple[str, ...], head: int = 10, tail: int = 50) -> list[str]:
+    """All details when short; else the first and the last ones (log tails hold the error)."""
+    if len(details) <= head + tail:
+        return list(details)
+    skipped = len(details) - head - tail
+    return [*details[:head], f"... {skipped} more lines in the JUnit report ...", *details[-tail:]]
+
+
 def render(report: GateReport, width: int = 120) -> str:
     rows = [
         (_MARK[r.status], r.name, format_duration(r.duration), r.reason) for r in report.results
@@ -32,7 +40,7 @@ def render(report: GateReport, width: int = 120) -> str:
         if r.status in (Status.FAIL, Status.ERROR):
             lines.append("")
             lines.append(f"{_MARK[r.status]} {one_line(r.name, 80)}: {one_line(r.reason, 2000)}")
-            lines += [f"    - {one_line(d, 300)}" for d in r.details[:12]]
+            lines += [f"    - {one_line(d, 300)}" for d in _shown(r.details)]
             if r.remediation:
                 lines.append(f"    How to fix: {one_line(r.remediation, 600)}")
     counts = {

@@ -103,6 +103,20 @@ def summary(report: GateReport, junit_path: str | None = None) -> str:
             out.append(f"- **{md(r.name, 200)}**: {md(r.reason, 2000)}")
             if r.remediation:
                 out.append(f"  - How to fix: {md(r.remediation, 1000)}")
+        for r in bad:
+            if r.details:
+                # HTML-escaped inside <pre>: a hostile "</pre>" or "|" stays text.
+                # Colons as entities too, so no line of the file can read as "::command".
+                body = html.escape("\n".join(clean(d, 2000) for d in r.details[-120:]))
+                body = body.replace(":", "&#58;")
+                out += [
+                    "",
+                    f"<details><summary>{html.escape(one_line(r.name, 200))}: details</summary>",
+                    "",
+                    f"<pre>{body}</pre>",
+                    "",
+                    "</details>",
+                ]
     findings: list[Finding] = sorted(
         {f for r in report.results for f in r.findings}, key=Finding.sort_key
     )[:20]

@@ -17,9 +17,9 @@ ID_FORMAT = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 SOC2_CRITERION = re.compile(r"^(CC[1-9]\.[1-9]|A1\.[1-3]|C1\.[1-2]|PI1\.[1-5]|P[1-8]\.[1-9])$")
 
 
-def test_there_are_six_checks_with_unique_ids() -> None:
+def test_there_are_eight_checks_with_unique_ids() -> None:
     ids = [c.id for c in CHECKS]
-    assert len(ids) == len(set(ids)) == 6
+    assert len(ids) == len(set(ids)) == 8
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)
@@ -92,7 +92,14 @@ def test_all_checks_is_stable_and_in_report_order() -> None:
         "ecr-repository-config",
         "ecr-image-tags",
         "ecr-scan-findings",
+        "ecr-image-user",
         "sagemaker-model-env",
         "sagemaker-endpoint-config",
         "sagemaker-endpoint-status",
+        "deployed-image-scanned",
     ]
+    # Only the image-user check is off by default; a dependency is registered before its user.
+    assert [c.id for c in CHECKS if not c.default_enabled] == ["ecr-image-user"]
+    for check in CHECKS:
+        for dependency in check.depends_on:
+            assert [c.id for c in CHECKS].index(dependency) < [c.id for c in CHECKS].index(check.id)

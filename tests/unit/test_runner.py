@@ -279,6 +279,9 @@ def test_exit_codes_are_distinct_and_documented() -> None:
 
 ALL_IDS = [c.id for c in all_checks()]
 ECR_IDS = ["ecr-repository-config", "ecr-image-tags", "ecr-scan-findings"]
+USER_CHECK = "ecr-image-user"  # off by default: skipped unless --enable
+OFF_BY_DEFAULT = {USER_CHECK: "off by default: turn it on with --enable ecr-image-user"}
+DEPLOYED = "deployed-image-scanned"
 SM_IDS = ["sagemaker-model-env", "sagemaker-endpoint-config", "sagemaker-endpoint-status"]
 
 # (case, config, {check id: words in the skip reason} for the checks that must be SKIPPED)
@@ -286,7 +289,11 @@ SKIP_CASES = [
     (
         "endpoint-only",
         GateConfig(endpoint=ENDPOINT),
-        dict.fromkeys(ECR_IDS, "not configured: no --repository given"),
+        {
+            **dict.fromkeys(ECR_IDS, "not configured: no --repository given"),
+            **OFF_BY_DEFAULT,
+            DEPLOYED: "not configured",
+        },
     ),
     (
         "repository-without-tags",
@@ -296,6 +303,8 @@ SKIP_CASES = [
             "ecr-scan-findings": "not configured: no --scan-tag or --require-tag given",
             **dict.fromkeys(SM_IDS[1:], "not configured: no --endpoint given"),
             "sagemaker-model-env": "no --endpoint or --model-name-contains",
+            **OFF_BY_DEFAULT,
+            DEPLOYED: "not configured",
         },
     ),
     (
@@ -314,7 +323,12 @@ SKIP_CASES = [
     (
         "skip",
         GateConfig(endpoint=ENDPOINT, skip=("sagemaker-model-env", "sagemaker-endpoint-config")),
-        {**dict.fromkeys(ECR_IDS, "not configured"), **dict.fromkeys(SM_IDS[:2], "--skip")},
+        {
+            **dict.fromkeys(ECR_IDS, "not configured"),
+            **dict.fromkeys(SM_IDS[:2], "--skip"),
+            **OFF_BY_DEFAULT,
+            DEPLOYED: "not configured",
+        },
     ),
 ]
 
@@ -428,5 +442,7 @@ def test_whole_gate_against_moto_with_default_clients(clock: FakeClock) -> None:
         "sagemaker-model-env": Status.PASS,
         "sagemaker-endpoint-config": Status.PASS,
         "sagemaker-endpoint-status": Status.PASS,
+        "ecr-image-user": Status.SKIPPED,  # off by default
+        "deployed-image-scanned": Status.SKIPPED,  # no gated tag
     }
     assert report.exit_code == ExitCode.PASSED
