@@ -75,7 +75,10 @@ def describe_repository(ecr: Any, name: str) -> Repository | None:
         if error_code(exc) == "RepositoryNotFoundException":
             return None
         raise
-    repo = response["repositories"][0]
+    repositories = response.get("repositories") or []
+    if not repositories:
+        raise RuntimeError(f"DescribeRepositories answered without the repository {name!r}")
+    repo = repositories[0]
     encryption = repo.get("encryptionConfiguration") or {}
     return Repository(
         name=repo["repositoryName"],

@@ -163,6 +163,12 @@ class EcrScanFindings(Check):
                 f"unknown scan status {first.status!r} for {where} (known: {SCAN_STATUS.known()})",
                 evidence=evidence,
             )
+        changed = [p.status for p in pages[1:] if p.status != first.status]
+        if changed:
+            # The scan moved on (e.g. a rescan started) while its pages were read: read again.
+            return self.pending(
+                changed[0], f"scan of {where} went {first.status} -> {changed[0]} while paging"
+            )
         if not all(page.has_findings for page in pages):
             # "COMPLETE" with no findings section is not "no findings": it could not be read.
             return self.error(

@@ -263,7 +263,7 @@ CASES: list[Case] = [
     Case(
         id="empty-repositories",
         fault="DescribeRepositories answers repositories: []",
-        expect="internal error in check ecr-repository-config: IndexError",
+        expect="internal error in check ecr-repository-config: RuntimeError: DescribeRepositories answered without the repository",
         arrange=lambda proxy: proxy.rewrite("DescribeRepositories", _set("repositories", [])),
         check="ecr-repository-config",
     ),

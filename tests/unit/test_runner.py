@@ -211,7 +211,9 @@ def test_exception_inside_a_check_is_an_error(aws: StubbedAws, clock: FakeClock)
     aws.respond("ecr", "describe_repositories", {"repositories": []})
     result = run_one("ecr-repository-config", GateConfig(repository=REPO), aws, clock)
     assert result.status is Status.ERROR
-    assert result.reason.startswith("internal error in check ecr-repository-config: IndexError")
+    assert result.reason.startswith(
+        "internal error in check ecr-repository-config: RuntimeError: DescribeRepositories answered without the repository"
+    )
     assert aws.calls == ["DescribeRepositories"]
 
 
