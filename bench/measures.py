@@ -275,73 +275,76 @@ def verdict(ctx: Context) -> list[Row]:
 class SimClock:
     """Simulated seconds for ``run_gate``'s injected ``clock`` and ``sleep`` (a discrete-event clock).
 
-    A thread that sleeps is parked with its wake-up time. A separate thread advances the clock
-    to the earliest wake-up only when every worker thread of the gate is parked: asleep here,
-    idle in the pool, or waiting for another check's result (``result_of``). A thread doing an
-    AWS call or computing is running, and time stands still until it parks. So several checks can
-    wait at once and each sees the same clock, as in a real run, with no real waiting.
+    Each check's polling loop (``soc2gate.runner._poll``, wrapped while a trial runs) is
+    tracked: active from its start until it sleeps here or returns. A sleeping check is parked
+    with its wake-up time, and the clock jumps to the earliest wake-up only when no check is
+    active and none is about to start (a check still waiting for a dependency that has not
+    finished counts as parked). A check doing an AWS call or computing is active, so time
+    stands still until it parks: several checks can wait at once and all see one clock, as in a
+    real run, with no real waiting.
     """
 
     def __init__(self) -> None:
         self.now = 0.0
         self._cond = threading.Condition()
         self._wake: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._advance, name="sim-clock", daemon=True)
-        self.advances = 0
-
-    def __enter__(self) -> SimClock:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        self._check_of: dict[int, str] = {}
+        self._state: dict[str, str] = {}
+        self._deps: dict[str, tuple[str, ...]] = {}
 
     def __call__(self) -> float:
         return self.now
 
-    def reset(self) -> None:
+    def begin(self, deps: Mapping[str, tuple[str, ...]]) -> None:
+        """A new trial: these checks will run (check id -> the checks it waits for)."""
         with self._cond:
             if self._wake:
-                raise Broken("sim clock reset while threads sleep")
+                raise Broken("sim clock reset while checks sleep")
             self.now = 0.0
+            self._deps = dict(deps)
+            self._state = dict.fromkeys(deps, "pending")
+            self._check_of.clear()
+
+    def wrap(self, poll: Callable[..., Any]) -> Callable[..., Any]:
+        def tracked(check: Any, *args: Any, **kwargs: Any) -> Any:
+            me = threading.get_ident()
+            with self._cond:
+                self._check_of[me] = check.id
+                self._state[check.id] = "active"
+            try:
+                return poll(check, *args, **kwargs)
+            finally:
+                with self._cond:
+                    self._state[check.id] = "done"
+                    self._advance()
+
+        return tracked
 
     def sleep(self, seconds: float) -> None:
         me = threading.get_ident()
+        give_up = time.monotonic() + 60.0
         with self._cond:
             self._wake[me] = self.now + max(0.0, seconds)
+            self._state[self._check_of.get(me, "?")] = "asleep"
+            self._advance()
             while me in self._wake:
-                self._cond.wait()
-
-    def _parked(self, ident: int, frame: Any) -> bool:
-        if ident in self._wake:
-            return True
-        names = []
-        while frame is not None and len(names) < 12:
-            names.append(frame.f_code.co_name)
-            frame = frame.f_back
-        # Idle pool worker (blocked in its queue), or a check waiting for another's result.
-        return bool(names) and (names[0] == "_worker" or "result_of" in names)
+                if not self._cond.wait(1.0) and time.monotonic() > give_up:
+                    raise Broken("simulated clock stuck: a check never parked")
 
     def _advance(self) -> None:
-        while not self._stop.wait(0.0003):
-            with self._cond:
-                if not self._wake:
-                    continue
-                frames = sys._current_frames()
-                workers = [
-                    t.ident
-                    for t in threading.enumerate()
-                    if t.name.startswith("ThreadPoolExecutor") and t.ident is not None
-                ]
-                if not all(self._parked(i, frames.get(i)) for i in workers):
-                    continue
-                self.now = min(self._wake.values())
-                for ident in [i for i, at in self._wake.items() if at <= self.now]:
-                    del self._wake[ident]
-                self.advances += 1
-                self._cond.notify_all()
+        if not self._wake:
+            return
+        for check_id, state in self._state.items():
+            if state == "active":
+                return
+            deps = self._deps.get(check_id, ())
+            if state == "pending" and all(self._state.get(d, "done") == "done" for d in deps):
+                return  # about to start
+        self.now = min(self._wake.values())
+        for ident in [i for i, at in self._wake.items() if at <= self.now]:
+            del self._wake[ident]
+            self._state[self._check_of.get(ident, "?")] = "active"
+        self._cond.notify_all()
 
 
 class StepClock:
@@ -373,7 +376,11 @@ def lag(ctx: Context) -> list[Row]:
     results: dict[str, dict[str, list[float]]] = {}
     waiting: dict[str, int] = {}
 
-    with ready_world() as (world, probe, _env), SimClock() as sim:
+    from soc2gate import runner
+    from soc2gate.registry import all_checks
+
+    sim = SimClock()
+    with ready_world() as (world, probe, _env):
         step = StepClock()
         config = gate_config()
         clients = AwsClients(region=sc.REGION)
@@ -389,8 +396,19 @@ def lag(ctx: Context) -> list[Row]:
 
         probe.callbacks["DescribeEndpoint"] = flip
 
+        deps = {c.id: c.depends_on for c in all_checks()}
+        runnable = {c.id: deps[c.id] for c, skip in runner.select_checks(config) if skip is None}
+
         def ours() -> None:
-            report = run_gate(config, clients=clients, sleep=sim.sleep, clock=sim, progress=None)
+            sim.begin(runnable)
+            original = runner._poll
+            runner._poll = sim.wrap(original)  # type: ignore[assignment]
+            try:
+                report = run_gate(
+                    config, clients=clients, sleep=sim.sleep, clock=sim, progress=None
+                )
+            finally:
+                runner._poll = original  # type: ignore[assignment]
             status = {r.check_id: r.status for r in report.results}
             if status.get("sagemaker-endpoint-status") is not Status.PASS or report.exit_code:
                 raise Broken(f"gate did not pass on InService: {report.results}")
@@ -430,7 +448,8 @@ def lag(ctx: Context) -> list[Row]:
             state["clock"] = clock
             for moment in moments:
                 world.set_endpoint(sc.ENDPOINT, status="Creating", deployed_images=[])
-                clock.reset()
+                if clock is step:
+                    step.reset()
                 state.update(at=moment, flipped=False)
                 before = world.calls["DescribeEndpoint"]
                 policy()

@@ -11,7 +11,7 @@ measures and the results.
 Needs soc2gate with its demo extra (moto's server); when this interpreter lacks them, the project
 venv is made with ``dev.py`` (as ``python3 dev.py demo`` does) and this script re-runs in it. The
 guide's commands need PyPI's awscli, installed on first use into ``$SOC2GATE_BENCH_VENV``
-(default bench/.venv). Exit code: 0 when every measurement ran (missed targets included), 1 when
+(default ~/.cache/soc2gate-bench/awscli). Exit code: 0 when every measurement ran (missed targets included), 1 when
 something is broken (a gate run with the wrong verdict, a failed install, an exception).
 """
 
