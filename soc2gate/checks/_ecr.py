@@ -14,6 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from soc2gate.aws import error_code
+from soc2gate.config import GateConfig
+
+
+def gated_image_unconfigured(config: GateConfig) -> str | None:
+    """Why checks of the gated image (--scan-tag, else the first --require-tag) are skipped."""
+    if not config.repository:
+        return "not configured: no --repository given"
+    if not (config.scan_tag or config.require_tags):
+        return "not configured: no --scan-tag or --require-tag given"
+    return None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from soc2gate.checks._ecr import (
     ImageUri,
     describe_repository,
     describe_tags,
+    gated_image_unconfigured,
     parse_image_uri,
     short_digest,
 )
@@ -67,11 +68,7 @@ class DeployedImageScanned(Check):
     def skip_reason(self, config: GateConfig) -> str | None:
         if not config.endpoint:
             return "not configured: no --endpoint given"
-        if not config.repository:
-            return "not configured: no --repository given"
-        if not (config.scan_tag or config.require_tags):
-            return "not configured: no --scan-tag or --require-tag given"
-        return None
+        return gated_image_unconfigured(config)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         config = ctx.config

@@ -19,6 +19,7 @@ from soc2gate.checks._ecr import (
     Manifest,
     ManifestError,
     download_blob,
+    gated_image_unconfigured,
     get_manifest,
     pick_platform,
     platform_of,
@@ -47,11 +48,7 @@ class EcrImageUser(Check):
     default_enabled = False
 
     def skip_reason(self, config: GateConfig) -> str | None:
-        if not config.repository:
-            return "not configured: no --repository given"
-        if not (config.scan_tag or config.require_tags):
-            return "not configured: no --scan-tag or --require-tag given"
-        return None
+        return gated_image_unconfigured(config)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         repository = ctx.config.repository or ""

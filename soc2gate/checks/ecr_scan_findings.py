@@ -9,7 +9,12 @@ from typing import Any
 
 from soc2gate import waivers as waiver_file
 from soc2gate.aws import error_code
-from soc2gate.checks._ecr import describe_repository, describe_tags, scanning_config
+from soc2gate.checks._ecr import (
+    describe_repository,
+    describe_tags,
+    gated_image_unconfigured,
+    scanning_config,
+)
 from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
 from soc2gate.models import RANKED_SEVERITIES, CheckResult, Finding, Severity
@@ -121,11 +126,7 @@ class EcrScanFindings(Check):
     soc2 = ("CC7.1", "CC3.2")
 
     def skip_reason(self, config: GateConfig) -> str | None:
-        if not config.repository:
-            return "not configured: no --repository given"
-        if not (config.scan_tag or config.require_tags):
-            return "not configured: no --scan-tag or --require-tag given"
-        return None
+        return gated_image_unconfigured(config)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         config = ctx.config
