@@ -71,7 +71,8 @@ def run_proc(
             subprocess.run(
                 [*spawner, *(str(c) for c in cmd)],
                 env=dict(env),
-                cwd=cwd,
+                # Not the checkout: `python -m soc2gate` there would import ./soc2gate first.
+                cwd=cwd or tempfile.gettempdir(),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

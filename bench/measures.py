@@ -971,7 +971,10 @@ NOT_NEEDED = {
 
 def importtime(args: Sequence[str], env: Mapping[str, str]) -> list[tuple[str, int, int]]:
     """(module, self us, cumulative us) for each import ``python -X importtime`` reports."""
-    proc = run_proc([sys.executable, "-X", "importtime", "-m", "soc2gate", *args], env)
+    command = gate_command()
+    if command[0] == sys.executable:  # python -m soc2gate
+        command = command[1:]
+    proc = run_proc([sys.executable, "-X", "importtime", *command, *args], env)
     out = []
     for line in proc.output.splitlines():
         match = re.match(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)", line)

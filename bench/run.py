@@ -106,7 +106,11 @@ def main(argv: list[str]) -> int:
         else:
             _say(f"{name}: done in {time.monotonic() - t0:.1f} s")
 
+    import soc2gate
+
     info = harness.machine()
+    where = Path(soc2gate.__file__).resolve().parent.parent
+    tree = harness.git_state() if where == ROOT else f"{where} (not this checkout)"
     versions = harness.package_versions(["soc2gate", "boto3", "botocore", "moto", "tenacity"])
     print(
         f"soc2gate benchmark{' (--quick: tiny sizes, not the recorded numbers)' * args.quick}: "
@@ -115,7 +119,7 @@ def main(argv: list[str]) -> int:
     print(
         "versions: "
         + ", ".join(f"{k} {v}" for k, v in versions.items())
-        + f"; soc2gate tree at {harness.git_state()}"
+        + f"; soc2gate code: {tree}"
     )
     print()
     print(table(rows, args.quick))
@@ -132,7 +136,7 @@ def main(argv: list[str]) -> int:
                 {
                     "machine": info,
                     "versions": versions,
-                    "tree": harness.git_state(),
+                    "tree": tree,
                     "quick": args.quick,
                     "rows": [r.__dict__ for r in rows],
                     "raw": ctx.raw,
