@@ -8,7 +8,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from soc2gate import __version__
@@ -183,7 +184,8 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
     check_report_paths(config)
     github = github or os.environ.get("GITHUB_ACTIONS") == "true"
     started_at = datetime.now(timezone.utc)
-    report = run_gate(config, progress=None if quiet else stderr_progress)
+    with _SIGNALS.run() as cancel:
+        report = run_gate(config, progress=None if quiet else stderr_progress, cancel=cancel)
     finished_at = datetime.now(timezone.utc)
     code = int(_interrupt_code()) if report.interrupted else int(report.exit_code)
     writers: dict[str, Callable[[str], None]] = {
@@ -285,23 +287,58 @@ def cmd_list_checks() -> int:
     return ExitCode.PASSED
 
 
-_last_signal = {"name": "SIGINT"}
+class _Signals:
+    """SIGINT/SIGTERM handling without asynchronous exceptions while checks run.
+
+    During a run a signal only sets ``cancel``: the runner stops waiting, marks unfinished
+    checks as errors, and the reports are written. (A KeyboardInterrupt raised at an arbitrary
+    point of the main thread can leave a future's lock held and hang the worker pool.) Before
+    or after a run, or on a second signal, it interrupts at once.
+    """
+
+    def __init__(self) -> None:
+        self.cancel = threading.Event()
+        self.name = ""
+        self.running = False
+
+    def handle(self, signum: int, frame: Any) -> None:
+        self.name = signal.Signals(signum).name
+        if self.running and not self.cancel.is_set():
+            self.cancel.set()
+            return
+        raise Interrupted(self.name)
+
+    @contextmanager
+    def run(self) -> Iterator[threading.Event]:
+        self.running = True
+        try:
+            yield self.cancel
+        finally:
+            self.running = False
+
+
+_SIGNALS = _Signals()
 
 
 def _interrupt_code() -> ExitCode:
-    return ExitCode.TERMINATED if _last_signal["name"] == "SIGTERM" else ExitCode.INTERRUPTED
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    _last_signal["name"] = "SIGTERM"
-    raise Interrupted("SIGTERM")
+    return ExitCode.TERMINATED if _SIGNALS.name == "SIGTERM" else ExitCode.INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``soc2gate`` command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    previous = {}
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _on_sigterm)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, _SIGNALS.handle)
+    try:
+        return _main(argv)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _main(argv: list[str]) -> int:
     try:
         parser = build_parser()
         try:

@@ -220,6 +220,9 @@ def run_gate(
             futures[pool.submit(work, job)] = job
         pending = set(futures)
         while pending:
+            if cancel.is_set():  # the CLI's signal handler asks to stop waiting
+                interrupted = True
+                break
             # A short timeout keeps the main thread responsive to SIGINT/SIGTERM.
             _done, pending = cf.wait(pending, timeout=0.25)
     except (KeyboardInterrupt, Interrupted):
@@ -227,6 +230,8 @@ def run_gate(
         cancel.set()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    # Workers may all stop on the cancel before the loop looks at it again.
+    interrupted = interrupted or cancel.is_set()
 
     submitted = {id(job): future for future, job in futures.items()}
     for job in jobs:
