@@ -223,7 +223,7 @@ def verdict(ctx: Context) -> list[Row]:
             return run
 
         # The guide takes seconds a run: fewer repeats of it, the same interleaving.
-        repeat = ctx.n(10, 2)
+        repeat = ctx.n(15, 2)
         guide_repeat = ctx.n(5, 1)
         samples = interleaved(
             {name: runner(name) for name in ("gate", "floor")}, repeat, warmup=ctx.n(1, 1)
@@ -669,7 +669,7 @@ def latency(ctx: Context) -> list[Row]:
 
                 return run
 
-            procs = interleaved({"0ms": process(0.0), "100ms": process(delay)}, 7, warmup=1)
+            procs = interleaved({"0ms": process(0.0), "100ms": process(delay)}, 11, warmup=1)
             added = procs["100ms"].median - procs["0ms"].median
             rows_extra.append(
                 Row(
