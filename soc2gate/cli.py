@@ -339,6 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    if argv == ["--version"]:  # answered before building the parser: no import it doesn't need
+        print(f"soc2gate {__version__}")
+        return ExitCode.PASSED
     try:
         parser = build_parser()
         try:

@@ -156,8 +156,19 @@ def run_gate(
     jobs: list[_Job] = []
     results: dict[tuple[str, str], CheckResult] = {}
     order: list[tuple[str, str]] = []
+    # Targets that share region, profile and role share one set of clients: building boto3
+    # clients per target would load the service models 50 times for a fleet of 50.
+    recorders: dict[tuple[Any, ...], _CallRecorder] = {}
     for name, target_config in targets:
-        target_clients = _CallRecorder(clients or _clients_for(target_config, name))
+        key = (
+            target_config.region,
+            target_config.profile,
+            target_config.role_arn,
+            name if target_config.role_arn else "",  # an assumed session is named per target
+        )
+        if key not in recorders:
+            recorders[key] = _CallRecorder(clients or _clients_for(target_config, name))
+        target_clients = recorders[key]
         ctx = CheckContext(
             config=target_config,
             clients=target_clients,

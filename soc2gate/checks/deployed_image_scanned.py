@@ -27,6 +27,7 @@ from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult, Status
 from soc2gate.polling import ENDPOINT_STATUS, Verdict
 
+STATUS_CHECK = "sagemaker-endpoint-status"
 SCAN_CHECK = "ecr-scan-findings"
 
 
@@ -63,7 +64,8 @@ class DeployedImageScanned(Check):
         "Update the endpoint with a new endpoint config so SageMaker resolves the image again."
     )
     soc2 = ("CC8.1", "CC7.1")
-    depends_on = (SCAN_CHECK,)
+    # Waiting on the endpoint check too: one poller of DescribeEndpoint per run, not two.
+    depends_on = (SCAN_CHECK, STATUS_CHECK)
 
     def skip_reason(self, config: GateConfig) -> str | None:
         if not config.endpoint:
@@ -80,6 +82,12 @@ class DeployedImageScanned(Check):
         tag = str(scan.evidence.get("tag") or config.gated_tag(ctx.environ) or "")
         if not digest:
             return self.error(f"{SCAN_CHECK} passed but did not record the digest it evaluated")
+        status = ctx.result_of(STATUS_CHECK)
+        if status is not None and status.status not in (Status.PASS, Status.SKIPPED):
+            return self.error(
+                f"the endpoint is not InService ({STATUS_CHECK} is {status.status.value}): "
+                "no deployed image to verify"
+            )
 
         name = config.endpoint or ""
         endpoint = describe_endpoint(ctx.clients("sagemaker"), name)
