@@ -889,18 +889,22 @@ def fleet(ctx: Context) -> list[Row]:
         cpu: dict[int, Samples] = {}
         rss: dict[int, Samples] = {}
         calls: dict[int, int] = {}
+        server: dict[int, Samples] = {}
         if native:
             for n in (1, size):
-                samples[n], cpu[n], rss[n] = Samples(), Samples(), Samples()
-            for round_ in range(ctx.n(3, 1) + 1):
+                samples[n], cpu[n], rss[n], server[n] = Samples(), Samples(), Samples(), Samples()
+            for round_ in range(ctx.n(5, 1) + 1):
                 for n in (1, size):
                     junit = ctx.tmp / f"fleet-{n}.xml"
                     path = _fleet_file(ctx.tmp / f"fleet-{n}.yml", targets[:n], junit)
                     before = sum(world.calls.values())
+                    # This process's CPU while the gate runs is moto's server answering it.
+                    served = time.process_time()
                     proc = expect_ok(
                         run_proc([*gate_command(), "run", "--config", str(path)], env, timeout=600),
                         f"fleet of {n}",
                     )
+                    served = time.process_time() - served
                     calls[n] = sum(world.calls.values()) - before
                     cases, bad = _junit_cases(junit)
                     if cases != per_target * n or bad:
@@ -909,6 +913,7 @@ def fleet(ctx: Context) -> list[Row]:
                         samples[n].add(proc.wall)
                         cpu[n].add(proc.cpu)
                         rss[n].add(proc.maxrss_mb)
+                        server[n].add(served)
             label = f"one `soc2gate run` with targets: [{size} targets]"
         else:
 
@@ -920,7 +925,7 @@ def fleet(ctx: Context) -> list[Row]:
 
             for n in (1, size):
                 samples[n] = Samples()
-            for round_ in range(ctx.n(3, 1) + 1):
+            for round_ in range(ctx.n(5, 1) + 1):
                 for n in (1, size):
                     wall = _parallel([cmd(r, e) for r, e in targets[:n]], env)
                     if round_:
@@ -935,13 +940,16 @@ def fleet(ctx: Context) -> list[Row]:
         "many": many.values,
         "cpu": {str(k): v.values for k, v in cpu.items()},
         "rss": {str(k): v.values for k, v in rss.items()},
+        "server_cpu": {str(k): v.values for k, v in server.items()},
         "calls": calls,
     }
     note = ""
     if native:
         note = (
-            f"CPU {cpu[1].median:.2f} -> {cpu[size].median:.2f} s, peak RSS {rss[1].median:.0f} -> "
-            f"{rss[size].median:.0f} MB, calls {calls[1]} -> {calls[size]}"
+            f"gate CPU {cpu[1].median:.2f} -> {cpu[size].median:.2f} s "
+            f"({cpu[size].median / cpu[1].median:.1f}x), moto server CPU "
+            f"{server[1].median:.2f} -> {server[size].median:.2f} s, peak RSS "
+            f"{rss[1].median:.0f} -> {rss[size].median:.0f} MB, calls {calls[1]} -> {calls[size]}"
         )
     rows.append(
         Row(
