@@ -35,6 +35,7 @@ class CheckContext:
     today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).date())
     _memo: dict[Any, Any] = field(default_factory=dict)
     _memo_lock: threading.Lock = field(default_factory=threading.Lock)
+    _memo_in_flight: dict[Any, threading.Event] = field(default_factory=dict)
     _finished: dict[str, CheckResult] = field(default_factory=dict)
     _events: dict[str, threading.Event] = field(default_factory=dict)
 
@@ -69,20 +70,32 @@ class CheckContext:
     def memo(self, key: Any, fetch: Callable[[], Any]) -> Any:
         """``fetch()`` once per run and key. The AWS calls the fetch made are credited to every
         check that uses the value, so the evidence record does not depend on which check ran
-        first."""
+        first. A second caller while the first is fetching waits for it rather than calling
+        AWS again (on a slow link that repeat would sit on the run's critical path)."""
         sink: set[Any] | None = getattr(self.clients, "current_sink", lambda: None)()
-        with self._memo_lock:
-            if key in self._memo:
-                value, calls = self._memo[key]
-                if sink is not None:
-                    sink.update(calls)
-                return value
-        before = set(sink) if sink is not None else set()
-        value = fetch()
-        calls = (set(sink) - before) if sink is not None else set()
-        with self._memo_lock:
-            value, _ = self._memo.setdefault(key, (value, calls))
+        while True:
+            with self._memo_lock:
+                if key in self._memo:
+                    value, calls = self._memo[key]
+                    if sink is not None:
+                        sink.update(calls)
+                    return value
+                in_flight = self._memo_in_flight.get(key)
+                if in_flight is None:
+                    in_flight = self._memo_in_flight[key] = threading.Event()
+                    break
+            in_flight.wait()  # the other fetch finished (or failed: then fetch here)
+        try:
+            before = set(sink) if sink is not None else set()
+            value = fetch()
+            calls = (set(sink) - before) if sink is not None else set()
+            with self._memo_lock:
+                self._memo[key] = (value, calls)
             return value
+        finally:
+            with self._memo_lock:
+                self._memo_in_flight.pop(key, None)
+            in_flight.set()
 
 
 class Check:
