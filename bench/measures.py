@@ -100,6 +100,8 @@ class Context:
     seed: int
     say: Callable[[str], None]
     tmp: Path
+    #: The awscli install when it runs beside other measurements (--quick), else None.
+    awscli: Any = None
     #: Filled by measurement 1, used by 6 (first-call times of the same runs).
     first_call: dict[str, Samples] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
@@ -184,7 +186,7 @@ def _x(value: float) -> str:
 
 
 def verdict(ctx: Context) -> list[Row]:
-    aws = ensure_awscli(ctx.say)
+    aws = ctx.awscli.result() if ctx.awscli is not None else ensure_awscli(ctx.say)
     with ready_world() as (world, probe, env):
         guide_env = {**env, "PATH": f"{aws.parent}{os.pathsep}{env.get('PATH', '')}"}
         junit = ctx.tmp / "verdict-junit.xml"

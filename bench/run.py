@@ -89,8 +89,17 @@ def main(argv: list[str]) -> int:
     # verdict's runs give startup its time-to-first-call numbers.
     if "startup" in names and "verdict" in names:
         names = [n for n in names if n != "startup"] + ["startup"]
-
     ctx = measures.Context(quick=args.quick, seed=args.seed, say=_say, tmp=measures.scratch_dir())
+    if args.quick and "verdict" in names:
+        # A first install of awscli (about 20 s) overlaps the other measurements, which a
+        # smoke run does not record; a full run installs first so nothing else competes.
+        from concurrent.futures import ThreadPoolExecutor
+
+        ctx.awscli = ThreadPoolExecutor(1).submit(harness.ensure_awscli, _say)
+        names = [n for n in names if n not in ("verdict", "startup")] + [
+            n for n in ("verdict", "startup") if n in names
+        ]
+
     rows: list = []
     broken: list[str] = []
     started = time.monotonic()
