@@ -104,7 +104,15 @@ class MalformedResponseError(botocore.exceptions.BotoCoreError):
 TRIAL_PARSE_LIMIT = 64 * 1024
 
 
-def _check_response_body(operation_model: Any, response_dict: Any, **_: Any) -> None:
+#: Operations whose decoded JSON is handed on as is, without botocore's shape parsing: pages of
+#: up to 1,000 findings, where botocore would walk every member and build 4 datetimes per
+#: finding that the gate never reads (BENCHMARKS.md, row 4b).
+RAW_JSON_OPERATIONS = frozenset({"DescribeImageScanFindings"})
+
+
+def _check_response_body(
+    operation_model: Any, response_dict: Any, customized_response_dict: Any = None, **_: Any
+) -> None:
     """botocore ``before-parse`` hook: refuse truncated and unreadable successful bodies."""
     if operation_model.has_streaming_output:
         return
@@ -136,6 +144,11 @@ def _check_response_body(operation_model: Any, response_dict: Any, **_: Any) -> 
         ) from None
     if not isinstance(parsed, dict):
         raise malformed(f"a JSON {type(parsed).__name__}, not an object")
+    if operation_model.name in RAW_JSON_OPERATIONS and customized_response_dict is not None:
+        # botocore merges customized_response_dict into what it parsed (here: nothing).
+        customized_response_dict.update(parsed)
+        response_dict["body"] = b"{}"
+        return
     # A value of the wrong type (a string where a list belongs...) makes botocore's parser
     # raise AttributeError/TypeError from deep inside; parse once here to name the call instead.
     # Only for small bodies: a trial parse doubles the CPU of a 1,000-finding page (BENCHMARKS.md),

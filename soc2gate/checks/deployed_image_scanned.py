@@ -90,7 +90,14 @@ class DeployedImageScanned(Check):
             )
 
         name = config.endpoint or ""
-        endpoint = describe_endpoint(ctx.clients("sagemaker"), name)
+
+        def fetch() -> Any:
+            return describe_endpoint(ctx.clients("sagemaker"), name)
+
+        # What sagemaker-endpoint-status saw when it passed (no second DescribeEndpoint); when
+        # that check is not in the run, read (and wait) here.
+        passed = status is not None and status.status is Status.PASS
+        endpoint = ctx.memo(("endpoint-in-service", name), fetch) if passed else fetch()
         if endpoint is None:
             return endpoint_missing(self, ctx, name)
         verdict = ENDPOINT_STATUS.classify(endpoint.status)
@@ -119,7 +126,9 @@ class DeployedImageScanned(Check):
                 "cannot verify every image that serves traffic"
             )
 
-        repo = describe_repository(ctx.clients("ecr"), repository)
+        repo = ctx.memo(
+            ("repository", repository), lambda: describe_repository(ctx.clients("ecr"), repository)
+        )
         if repo is None:
             return self.failed(f"repository {repository} not found: nothing to compare against")
         gated = parse_image_uri(repo.uri)

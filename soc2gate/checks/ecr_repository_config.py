@@ -31,7 +31,7 @@ class EcrRepositoryConfig(Check):
     def run(self, ctx: CheckContext) -> CheckResult:
         name = ctx.config.repository or ""
         ecr = ctx.clients("ecr")
-        repo = describe_repository(ecr, name)
+        repo = ctx.memo(("repository", name), lambda: describe_repository(ecr, name))
         if repo is None:
             return self.failed(
                 f"repository {name!r} not found in region {ecr.meta.region_name}",

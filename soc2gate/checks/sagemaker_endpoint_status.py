@@ -9,7 +9,7 @@ from soc2gate.checks._sagemaker import Endpoint, describe_endpoint, endpoint_mod
 from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
 from soc2gate.durations import format_duration
-from soc2gate.models import CheckResult
+from soc2gate.models import CheckResult, Status
 from soc2gate.polling import ENDPOINT_STATUS, Verdict
 
 
@@ -37,6 +37,8 @@ class SagemakerEndpointStatus(Check):
         if endpoint is None:
             return endpoint_missing(self, ctx, name)
         result = evaluate(self, endpoint)
+        if result.status is Status.PASS:  # deployed-image-scanned reads this one
+            ctx.memo(("endpoint-in-service", name), lambda: endpoint)
         if ENDPOINT_STATUS.classify(endpoint.status) is Verdict.FAILURE and ctx.config.log_lines:
             lines = _logs.excerpt(
                 ctx.clients("logs"), name, ctx.config.log_lines, _secrets(ctx, endpoint)
