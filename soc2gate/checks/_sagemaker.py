@@ -7,6 +7,12 @@ from typing import Any
 
 from soc2gate.aws import error_code
 from soc2gate.checks.base import CheckContext
+from soc2gate.config import GateConfig
+
+
+def endpoint_unconfigured(config: GateConfig) -> str | None:
+    """Why checks of the endpoint are skipped (None when --endpoint is given)."""
+    return None if config.endpoint else "not configured: no --endpoint given"
 
 
 @dataclass(frozen=True)

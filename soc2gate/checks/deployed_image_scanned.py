@@ -20,7 +20,12 @@ from soc2gate.checks._ecr import (
     parse_image_uri,
     short_digest,
 )
-from soc2gate.checks._sagemaker import Endpoint, describe_endpoint, endpoint_models
+from soc2gate.checks._sagemaker import (
+    Endpoint,
+    describe_endpoint,
+    endpoint_models,
+    endpoint_unconfigured,
+)
 from soc2gate.checks.base import Check, CheckContext
 from soc2gate.checks.sagemaker_endpoint_status import endpoint_missing
 from soc2gate.config import GateConfig
@@ -68,9 +73,7 @@ class DeployedImageScanned(Check):
     depends_on = (SCAN_CHECK, STATUS_CHECK)
 
     def skip_reason(self, config: GateConfig) -> str | None:
-        if not config.endpoint:
-            return "not configured: no --endpoint given"
-        return gated_image_unconfigured(config)
+        return endpoint_unconfigured(config) or gated_image_unconfigured(config)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         config = ctx.config

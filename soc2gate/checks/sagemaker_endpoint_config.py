@@ -9,6 +9,7 @@ from soc2gate.checks._sagemaker import (
     current_config_names,
     describe_endpoint,
     describe_endpoint_config,
+    endpoint_unconfigured,
 )
 from soc2gate.checks.base import Check, CheckContext
 from soc2gate.checks.sagemaker_endpoint_status import endpoint_missing
@@ -30,7 +31,7 @@ class SagemakerEndpointConfig(Check):
     soc2 = ("CC8.1", "CC6.8")
 
     def skip_reason(self, config: GateConfig) -> str | None:
-        return None if config.endpoint else "not configured: no --endpoint given"
+        return endpoint_unconfigured(config)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         name = ctx.config.endpoint or ""

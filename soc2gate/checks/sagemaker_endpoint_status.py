@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from soc2gate.checks import _logs
-from soc2gate.checks._sagemaker import Endpoint, describe_endpoint, endpoint_models
+from soc2gate.checks._sagemaker import (
+    Endpoint,
+    describe_endpoint,
+    endpoint_models,
+    endpoint_unconfigured,
+)
 from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
 from soc2gate.durations import format_duration
@@ -29,7 +34,7 @@ class SagemakerEndpointStatus(Check):
     soc2 = ("CC8.1", "A1.2")
 
     def skip_reason(self, config: GateConfig) -> str | None:
-        return None if config.endpoint else "not configured: no --endpoint given"
+        return endpoint_unconfigured(config)
 
     def run(self, ctx: CheckContext) -> CheckResult:
         name = ctx.config.endpoint or ""
