@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The baseline of measurement 1: what a person following
-# ../shared/seed/soc2-sagemaker-deployment-monitoring-guide.md runs to verify a ready deployment,
+# the SOC 2 SageMaker deployment monitoring guide runs to verify a ready deployment,
 # verbatim (names, flags, queries), in the guide's order: the individual checks of Phases 1-3,
 # then the "Complete Status Check Script". Left out: Troubleshooting and CloudWatch logs (only for
 # a failed deployment), the monitoring loop (measurement 2 covers it; on a ready endpoint it is one

@@ -4,7 +4,7 @@ Each ``Scenario`` seeds a ``MotoWorld`` (``setup``), then moves it on either by 
 (``timeline_demo``, for ``soc2gate demo``) or by API call counts (``triggers``, for tests, so no
 test depends on real time). ``gate_args`` gives the matching ``soc2gate run`` flags.
 
-Names come from ../shared/seed/soc2-sagemaker-deployment-monitoring-guide.md. CVE ids are real;
+Names come from the SOC 2 SageMaker deployment monitoring guide (the page this project automates). CVE ids are real;
 the severities are the ones the distro/NVD give them, used here as test data only.
 """
 

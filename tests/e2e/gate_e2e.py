@@ -12,7 +12,7 @@ from pathlib import Path
 from soc2gate.demo.world import MotoWorld
 
 SOC2GATE = str(Path(sys.executable).with_name("soc2gate"))
-XSD = Path(__file__).resolve().parents[3] / "shared" / "schemas" / "junit-10.xsd"
+XSD = Path(__file__).resolve().parents[1] / "schemas" / "junit-10.xsd"
 
 
 @dataclass

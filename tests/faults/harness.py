@@ -21,7 +21,7 @@ from soc2gate.demo.world import FAKE_CREDENTIAL
 
 ROOT = Path(__file__).resolve().parents[2]
 SOC2GATE = str(Path(sys.executable).with_name("soc2gate"))
-XSD = ROOT.parent / "shared" / "schemas" / "junit-10.xsd"
+XSD = ROOT / "tests" / "schemas" / "junit-10.xsd"
 #: Fast polling for every run that is not a scenario (scenarios bring their own flags).
 FAST = ("--poll-min", "0.05s", "--poll-max", "0.2s")
 
