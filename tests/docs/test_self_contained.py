@@ -25,7 +25,7 @@ def test_no_file_reads_outside_the_repository() -> None:
     for path in _tracked_files():
         if path.suffix not in {".py", ".sh", ".yml", ".yaml", ".toml", ".cfg", ""}:
             continue
-        if not path.is_file():
+        if not path.is_file() or path.resolve() == Path(__file__).resolve():
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         offenders += [
