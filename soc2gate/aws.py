@@ -34,6 +34,7 @@ OPERATION_SERVICE = {
     "ListModels": "sagemaker",
     "DescribeLogStreams": "logs",
     "GetLogEvents": "logs",
+    "ListCoverage": "inspector2",
     "AssumeRole": "sts",
 }
 
@@ -145,6 +146,12 @@ def _check_response_body(
     if not isinstance(parsed, dict):
         raise malformed(f"a JSON {type(parsed).__name__}, not an object")
     if operation_model.name in RAW_JSON_OPERATIONS and customized_response_dict is not None:
+        # The fast path skips botocore's parser, so it checks every value's type against the
+        # output shape itself: exactly as strict as the slow path, never looser (a list or
+        # `false` where an object belongs must not read as "no findings").
+        problem = shape_problem(operation_model.output_shape, parsed)
+        if problem:
+            raise malformed(problem)
         # botocore merges customized_response_dict into what it parsed (here: nothing).
         customized_response_dict.update(parsed)
         response_dict["body"] = b"{}"
@@ -161,6 +168,137 @@ def _check_response_body(
         botocore.parsers.create_parser(protocol).parse(response_dict, operation_model.output_shape)
     except Exception as exc:
         raise malformed(f"{type(exc).__name__}: {exc}"[:200]) from None
+
+
+_Validator = Any  # Callable[[Any, str], str | None]: the problem at a path, or None
+_VALIDATORS: dict[int, Any] = {}
+
+
+def shape_problem(shape: Any, value: Any) -> str | None:
+    """The first value in ``value`` whose JSON type does not fit ``shape``, or None.
+
+    Structures must be objects, lists arrays, maps objects, strings strings, integers integral
+    numbers (not booleans), doubles numbers, booleans booleans, timestamps numbers or strings.
+    ``null`` is accepted wherever botocore's parser accepts it (it parses to None); the code
+    that reads a field treats None as "could not read". Unknown members are ignored, as
+    botocore ignores them (AWS adds fields over time).
+    """
+    return _validator(shape)(value, shape.name)
+
+
+def _validator(shape: Any) -> Any:
+    cached = _VALIDATORS.get(id(shape))
+    if cached is not None:
+        return cached
+    kind = shape.type_name
+
+    def scalar(types: tuple[type, ...], what: str) -> Any:
+        def check(value: Any, path: str) -> str | None:
+            if value is None or (isinstance(value, types) and not isinstance(value, bool)):
+                return None
+            return f"{path} is {_json_type(value)}, expected {what}"
+
+        return check
+
+    validator: Any
+    if kind == "structure":
+        members: dict[str, Any] = {}
+
+        def structure(value: Any, path: str) -> str | None:
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                return f"{path} is {_json_type(value)}, expected an object"
+            for key, item in value.items():
+                member = members.get(key)
+                if member is not None:
+                    problem = member(item, f"{path}.{key}")
+                    if problem:
+                        return problem
+            return None
+
+        validator = structure
+        _VALIDATORS[id(shape)] = validator  # before recursing: shapes may be recursive
+        members.update({name: _validator(m) for name, m in shape.members.items()})
+        return validator
+    if kind == "list":
+        item_check: list[Any] = []
+
+        def array(value: Any, path: str) -> str | None:
+            if value is None:
+                return None
+            if not isinstance(value, list):
+                return f"{path} is {_json_type(value)}, expected an array"
+            check = item_check[0]
+            for i, item in enumerate(value):
+                problem = check(item, f"{path}[{i}]")
+                if problem:
+                    return problem
+            return None
+
+        validator = array
+        _VALIDATORS[id(shape)] = validator
+        item_check.append(_validator(shape.member))
+        return validator
+    if kind == "map":
+        value_check: list[Any] = []
+
+        def mapping(value: Any, path: str) -> str | None:
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                return f"{path} is {_json_type(value)}, expected an object"
+            check = value_check[0]
+            for key, item in value.items():
+                problem = check(item, f"{path}.{key}")
+                if problem:
+                    return problem
+            return None
+
+        validator = mapping
+        _VALIDATORS[id(shape)] = validator
+        value_check.append(_validator(shape.value))
+        return validator
+    if kind in ("string", "blob"):
+        validator = scalar((str,), "a string")
+    elif kind in ("integer", "long"):
+        validator = scalar((int,), "an integer")
+    elif kind in ("float", "double"):
+        validator = scalar((int, float), "a number")
+    elif kind == "timestamp":
+        validator = scalar((int, float, str), "a timestamp")
+    elif kind == "boolean":
+
+        def boolean(value: Any, path: str) -> str | None:
+            if value is None or isinstance(value, bool):
+                return None
+            return f"{path} is {_json_type(value)}, expected true or false"
+
+        validator = boolean
+    else:  # document and anything newer: no type to hold it to
+
+        def anything(value: Any, path: str) -> str | None:
+            return None
+
+        validator = anything
+    _VALIDATORS[id(shape)] = validator
+    return validator
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
 
 
 class AwsClients:
@@ -212,18 +350,32 @@ class AwsClients:
             self._assumed = False
 
     def _assume_role(self) -> None:
-        import boto3
+        """Switch the session to the role's credentials, refreshed before they expire.
 
-        sts = self._session.client("sts", config=self._config)
-        creds = sts.assume_role(RoleArn=self.role_arn, RoleSessionName=self._session_name)[
-            "Credentials"
-        ]
-        self._session = boto3.session.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=self.region,
+        AssumeRole credentials last an hour by default and --timeout has no cap, so a long
+        wait must not outlive them: botocore's refreshable credentials call AssumeRole again
+        when the current set is within 15 minutes of its expiry (the AWS CLI does the same).
+        """
+        import boto3
+        import botocore.credentials
+        import botocore.session
+
+        base = self._session
+        source = base.get_credentials()
+        if source is None:
+            raise botocore.exceptions.NoCredentialsError()
+        fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
+            client_creator=base._session.create_client,
+            source_credentials=source,
+            role_arn=str(self.role_arn),
+            extra_args={"RoleSessionName": self._session_name},
         )
+        credentials = botocore.credentials.DeferredRefreshableCredentials(
+            method="assume-role", refresh_using=fetcher.fetch_credentials
+        )
+        core = botocore.session.Session()
+        core._credentials = credentials
+        self._session = boto3.session.Session(botocore_session=core, region_name=self.region)
         self._assumed = True
 
     def __call__(self, service: str) -> Any:

@@ -25,6 +25,10 @@ class Severity(Enum):
 
     UNDEFINED (basic scanning) and UNTRIAGED (enhanced scanning) are not on the scale: they mean
     "nobody knows yet", and whether they fail the gate is a separate setting.
+
+    UNKNOWN is never sent by AWS: it is what the gate records for a severity it could not read
+    (missing, null, or a name neither ECR nor Inspector defines). It always fails the gate,
+    whatever --fail-on and --fail-on-untriaged say: an unreadable severity could be CRITICAL.
     """
 
     INFORMATIONAL = 1
@@ -34,6 +38,7 @@ class Severity(Enum):
     CRITICAL = 5
     UNDEFINED = 0
     UNTRIAGED = -1
+    UNKNOWN = -2
 
     def __lt__(self, other: object) -> bool:
         if not isinstance(other, Severity):
@@ -49,10 +54,13 @@ class Severity(Enum):
     def parse(cls, text: str) -> Severity:
         """Parse a severity name from AWS or a user, case-insensitively; ValueError if unknown."""
         try:
-            return cls[text.strip().upper()]
+            severity = cls[text.strip().upper()]
         except KeyError:
+            severity = None
+        if severity is None or severity is cls.UNKNOWN:
             names = ", ".join(s.name for s in RANKED_SEVERITIES)
-            raise ValueError(f"unknown severity {text!r} (expected one of {names})") from None
+            raise ValueError(f"unknown severity {text!r} (expected one of {names})")
+        return severity
 
 
 RANKED_SEVERITIES: tuple[Severity, ...] = tuple(
@@ -70,6 +78,14 @@ class Finding:
     version: str = ""
     fix_available: str = ""  # YES / NO / PARTIAL for enhanced scanning, "" when unknown
     title: str = ""
+    #: What AWS sent as the severity when the gate could not read it (severity UNKNOWN).
+    raw_severity: str = ""
+
+    @property
+    def severity_text(self) -> str:
+        if self.severity is Severity.UNKNOWN:
+            return f"UNKNOWN severity {self.raw_severity or '(none)'}"
+        return self.severity.name
 
     def sort_key(self) -> tuple[int, str]:
         # Unranked severities sort just below CRITICAL/HIGH so they are always shown.

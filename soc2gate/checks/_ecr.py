@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import ipaddress
 import json
@@ -15,6 +14,21 @@ from typing import Any
 
 from soc2gate.aws import error_code
 from soc2gate.config import GateConfig
+
+
+def ecr_wildcard_match(text: str, pattern: str) -> bool:
+    """ECR's filter semantics: ``*`` matches any run of characters (none included), every other
+    character only itself, and the whole text must match. Used for tag-mutability exclusion
+    filters and registry scanning rule filters, whose only wildcard is ``*`` (fnmatch would also
+    give ``?`` and ``[...]`` meanings ECR does not have)."""
+    if not pattern:
+        return False
+    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
+    return re.fullmatch(regex, text, flags=re.DOTALL) is not None
+
+
+class RepositoryUnreadable(Exception):
+    """A repository or scanning answer lacks a field the verdict needs (missing, null, mistyped)."""
 
 
 def gated_image_unconfigured(config: GateConfig) -> str | None:
@@ -59,7 +73,7 @@ class ScanningConfig:
             if frequency == "MANUAL":
                 continue
             for pattern in filters:
-                if fnmatch.fnmatchcase(repository, pattern):
+                if ecr_wildcard_match(repository, pattern):
                     return True, (
                         f"registry {self.scan_type} scanning rule {frequency} matches "
                         f"filter {pattern!r}"
@@ -85,49 +99,144 @@ def describe_repository(ecr: Any, name: str) -> Repository | None:
         if error_code(exc) == "RepositoryNotFoundException":
             return None
         raise
-    repositories = response.get("repositories") or []
-    if not repositories:
+    repositories = response.get("repositories")
+    if not isinstance(repositories, list) or not repositories:
         raise RuntimeError(f"DescribeRepositories answered without the repository {name!r}")
     repo = repositories[0]
-    encryption = repo.get("encryptionConfiguration") or {}
+    if not isinstance(repo, dict) or not isinstance(repo.get("repositoryName"), str):
+        raise RepositoryUnreadable("DescribeRepositories answered without a repositoryName")
+    encryption = repo.get("encryptionConfiguration")
+    if encryption is None:
+        # Repositories created before encryption settings existed report none; ECR documents
+        # that they (and every repository without a setting) are encrypted with AES256.
+        encryption = {"encryptionType": "AES256"}
+    if not isinstance(encryption, dict) or not isinstance(encryption.get("encryptionType"), str):
+        raise RepositoryUnreadable(
+            "encryptionConfiguration has no encryptionType: cannot tell how the repository is "
+            "encrypted"
+        )
+    mutability = repo.get("imageTagMutability", "MUTABLE")
+    if not isinstance(mutability, str):
+        raise RepositoryUnreadable("imageTagMutability is not a string")
+    exclusions = repo.get("imageTagMutabilityExclusionFilters")
+    if mutability.endswith("_WITH_EXCLUSION") and not isinstance(exclusions, list):
+        raise RepositoryUnreadable(
+            f"imageTagMutability is {mutability} but imageTagMutabilityExclusionFilters is "
+            "missing: cannot tell which tags are excluded"
+        )
+    filters = []
+    for f in exclusions or []:
+        if not isinstance(f, dict) or not isinstance(f.get("filter"), str):
+            raise RepositoryUnreadable("an imageTagMutabilityExclusionFilters entry has no filter")
+        filters.append(f["filter"])
+    scanning = repo.get("imageScanningConfiguration")
     return Repository(
         name=repo["repositoryName"],
-        arn=repo.get("repositoryArn", ""),
-        uri=repo.get("repositoryUri", ""),
-        registry_id=repo.get("registryId", ""),
-        scan_on_push=bool((repo.get("imageScanningConfiguration") or {}).get("scanOnPush")),
-        # AWS documents AES256 as the default when no encryption configuration is returned.
-        encryption_type=encryption.get("encryptionType", "AES256"),
-        kms_key=encryption.get("kmsKey", ""),
-        tag_mutability=repo.get("imageTagMutability", "MUTABLE"),
-        mutability_exclusions=tuple(
-            f.get("filter", "") for f in repo.get("imageTagMutabilityExclusionFilters") or []
-        ),
+        arn=str(repo.get("repositoryArn") or ""),
+        uri=str(repo.get("repositoryUri") or ""),
+        registry_id=str(repo.get("registryId") or ""),
+        # Missing reads as off: it can only make the check stricter.
+        scan_on_push=isinstance(scanning, dict) and scanning.get("scanOnPush") is True,
+        encryption_type=encryption["encryptionType"],
+        kms_key=str(encryption.get("kmsKey") or ""),
+        tag_mutability=mutability,
+        mutability_exclusions=tuple(filters),
     )
 
 
 def scanning_config(ecr: Any, repository: Repository) -> ScanningConfig:
-    registry = ecr.get_registry_scanning_configuration().get("scanningConfiguration") or {}
+    registry = ecr.get_registry_scanning_configuration().get("scanningConfiguration")
+    if not isinstance(registry, dict) or not isinstance(registry.get("scanType"), str):
+        # Without the scan type the repository's own flag cannot be read right: under ENHANCED
+        # scanning scanOnPush is ignored, so guessing BASIC could pass an unscanned repository.
+        raise RepositoryUnreadable(
+            "GetRegistryScanningConfiguration answered without scanningConfiguration.scanType"
+        )
     rules = tuple(
         (
-            str(rule.get("scanFrequency", "")),
-            tuple(str(f.get("filter", "")) for f in rule.get("repositoryFilters") or []),
+            str(rule.get("scanFrequency") or ""),
+            tuple(
+                str(f.get("filter") or "")
+                for f in rule.get("repositoryFilters") or []
+                if isinstance(f, dict)
+            ),
         )
         for rule in registry.get("rules") or []
+        if isinstance(rule, dict)
     )
     batch = ecr.batch_get_repository_scanning_configuration(repositoryNames=[repository.name])
-    repo_conf: dict[str, Any] = next(iter(batch.get("scanningConfigurations") or []), {})
+    confs = batch.get("scanningConfigurations") or []
+    repo_conf: dict[str, Any] = next(
+        (c for c in confs if isinstance(c, dict) and c.get("repositoryName") == repository.name),
+        next((c for c in confs if isinstance(c, dict)), {}),
+    )
     return ScanningConfig(
-        scan_type=str(registry.get("scanType", "BASIC")),
-        frequency=str(repo_conf.get("scanFrequency", "")),
+        scan_type=registry["scanType"],
+        frequency=str(repo_conf.get("scanFrequency") or ""),
         # The repository flag and the batch answer are the same setting seen twice; either one
         # saying "on" is taken (moto, for one, leaves the batch answer at its default).
-        scan_on_push=repository.scan_on_push or bool(repo_conf.get("scanOnPush")),
+        scan_on_push=repository.scan_on_push or repo_conf.get("scanOnPush") is True,
         applied_filters=tuple(
-            str(f.get("filter", "")) for f in repo_conf.get("appliedScanFilters") or []
+            str(f.get("filter") or "")
+            for f in repo_conf.get("appliedScanFilters") or []
+            if isinstance(f, dict)
         ),
         registry_rules=rules,
     )
+
+
+# ---- Amazon Inspector coverage ---------------------------------------------------------------
+
+
+class CoverageUnreadable(Exception):
+    """ListCoverage answered with a record the gate cannot read."""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Amazon Inspector's coverage record of one ECR image (ListCoverage)."""
+
+    resource_id: str
+    status_code: str  # ACTIVE | INACTIVE
+    reason: str  # SUCCESSFUL, PENDING_INITIAL_SCAN, UNSUPPORTED_OS, ...
+    last_scanned_at: str  # ISO time, "" when Inspector has not scanned it yet
+
+
+def image_coverage(inspector: Any, repository_arn: str, digest: str) -> Coverage | None:
+    """Inspector's coverage record for ``repository_arn``'s image ``digest``; None if none.
+
+    Inspector names an image ``<repository ARN>/sha256:<hex>``. The filter is applied here again
+    because a record for another resource must never stand in for this one.
+    """
+    resource_id = f"{repository_arn}/{digest}"
+    paginator = inspector.get_paginator("list_coverage")
+    pages = paginator.paginate(
+        filterCriteria={
+            "resourceId": [{"comparison": "EQUALS", "value": resource_id}],
+            "resourceType": [{"comparison": "EQUALS", "value": "AWS_ECR_CONTAINER_IMAGE"}],
+        },
+        PaginationConfig={"MaxItems": 1000},
+    )
+    for page in pages:
+        resources = page.get("coveredResources")
+        if not isinstance(resources, list):
+            raise CoverageUnreadable("ListCoverage answered without coveredResources")
+        for item in resources:
+            if not isinstance(item, dict) or item.get("resourceId") != resource_id:
+                continue
+            status = item.get("scanStatus")
+            if not isinstance(status, dict) or not all(
+                isinstance(status.get(k), str) for k in ("statusCode", "reason")
+            ):
+                raise CoverageUnreadable(f"the coverage record of {resource_id} has no scanStatus")
+            scanned: Any = item.get("lastScannedAt")
+            return Coverage(
+                resource_id=resource_id,
+                status_code=status["statusCode"],
+                reason=status["reason"],
+                last_scanned_at=scanned.isoformat() if hasattr(scanned, "isoformat") else "",
+            )
+    return None
 
 
 @dataclass(frozen=True)
@@ -150,7 +259,9 @@ def describe_tags(ecr: Any, repository: str, tags: tuple[str, ...]) -> dict[str,
     try:
         details = ecr.describe_images(
             repositoryName=repository, imageIds=[{"imageTag": t} for t in tags]
-        )["imageDetails"]
+        ).get("imageDetails")
+        if not isinstance(details, list):
+            raise RepositoryUnreadable("DescribeImages answered without imageDetails")
     except Exception as exc:
         if error_code(exc) != "ImageNotFoundException" or len(tags) == 1:
             if error_code(exc) == "ImageNotFoundException":
@@ -162,13 +273,22 @@ def describe_tags(ecr: Any, repository: str, tags: tuple[str, ...]) -> dict[str,
         return out
     found: dict[str, ImageRef | None] = dict.fromkeys(tags)
     for detail in details:
-        image_tags = tuple(detail.get("imageTags") or ())
-        pushed = detail.get("imagePushedAt")
+        if not isinstance(detail, dict):
+            raise RepositoryUnreadable(
+                "DescribeImages answered with an imageDetails entry that is not an object"
+            )
+        image_tags = tuple(t for t in detail.get("imageTags") or () if isinstance(t, str))
+        pushed: Any = detail.get("imagePushedAt")
+        digest = detail.get("imageDigest")
+        if any(tag in image_tags for tag in tags) and not (
+            isinstance(digest, str) and digest.startswith("sha256:")
+        ):
+            raise RepositoryUnreadable("DescribeImages answered without the image's imageDigest")
         for tag in tags:
             if tag in image_tags:
                 found[tag] = ImageRef(
                     tag=tag,
-                    digest=detail["imageDigest"],
+                    digest=str(digest),
                     pushed_at=pushed.isoformat() if hasattr(pushed, "isoformat") else str(pushed),
                     scan_status=str((detail.get("imageScanStatus") or {}).get("status", "")),
                     all_tags=image_tags,

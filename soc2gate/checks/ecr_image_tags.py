@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from soc2gate.checks._ecr import describe_tags
+from soc2gate.checks._ecr import describe_tags, short_digest
 from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult
@@ -13,11 +13,13 @@ class EcrImageTags(Check):
     title = "Required image tags are present"
     asserts = (
         "Every --require-tag exists in the repository ({sha}/{short_sha} expanded from the "
-        "commit SHA); each tag's digest is reported."
+        "commit SHA) and they all name one image digest (tags that disagree fail, each tag's "
+        "digest named); each tag's digest is reported."
     )
     remediation = (
         "Push the missing tag (docker tag + docker push, or aws ecr put-image with the existing "
-        "manifest) from the pipeline that built the image, and check the commit SHA it used."
+        "manifest) from the pipeline that built the image, and check the commit SHA it used; "
+        "tags on different digests must all be re-pushed from the one build being deployed."
     )
     soc2 = ("CC8.1",)
 
@@ -46,6 +48,17 @@ class EcrImageTags(Check):
                 evidence={"digests": evidence},
             )
         digests = sorted({ref.digest for ref in found.values() if ref})
-        summary = f"all {len(tags)} required tag(s) present"
-        summary += f" on {digests[0]}" if len(digests) == 1 else f" on {len(digests)} digests"
+        if len(digests) > 1:
+            # The gate vouches for one build: tags that name different images mean a tag was
+            # left behind by an earlier push (or moved by a later one).
+            named = "; ".join(
+                f"{tag} -> {short_digest(ref.digest)}" for tag, ref in found.items() if ref
+            )
+            return self.failed(
+                f"required tags name {len(digests)} different images in {repository}: {named}; "
+                "push every required tag from the same build",
+                details=lines,
+                evidence={"digests": evidence},
+            )
+        summary = f"all {len(tags)} required tag(s) present on {digests[0]}"
         return self.passed(summary, details=lines, evidence={"digests": evidence})

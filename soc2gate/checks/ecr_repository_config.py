@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import fnmatch
+from collections.abc import Sequence
 
-from soc2gate.checks._ecr import Repository, ScanningConfig, describe_repository, scanning_config
+from soc2gate.checks._ecr import (
+    Repository,
+    ScanningConfig,
+    describe_repository,
+    ecr_wildcard_match,
+    scanning_config,
+)
 from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult
@@ -15,7 +21,9 @@ class EcrRepositoryConfig(Check):
     title = "ECR repository is scanned, encrypted and configured"
     asserts = (
         "The repository exists; image scanning is effectively on (scanOnPush or a matching "
-        "registry scanning rule); encryption type is allowed; tags are immutable if required."
+        "registry scanning rule); encryption type is allowed; tags are immutable if required: "
+        "every required tag as expanded ({sha} filled in) and the gated --scan-tag, under ECR's "
+        "exclusion-filter semantics (* only)."
     )
     remediation = (
         "Enable scanning (aws ecr put-registry-scanning-configuration with a rule that matches "
@@ -38,11 +46,22 @@ class EcrRepositoryConfig(Check):
                 details=["Check --repository, --region and the account the credentials are for."],
             )
         scanning = scanning_config(ecr, repo)
-        return evaluate(repo, scanning, ctx.config, self)
+        config = ctx.config
+        # The tags that must not move: the required tags as pushed ({sha} expanded), and the
+        # tag whose scan gates the build.
+        gated = config.gated_tag(ctx.environ)
+        tags = tuple(
+            dict.fromkeys((*config.expanded_tags(ctx.environ), *([gated] if gated else [])))
+        )
+        return evaluate(repo, scanning, config, self, tags)
 
 
 def evaluate(
-    repo: Repository, scanning: ScanningConfig, config: GateConfig, check: Check
+    repo: Repository,
+    scanning: ScanningConfig,
+    config: GateConfig,
+    check: Check,
+    tags: Sequence[str],
 ) -> CheckResult:
     """Pure decision from typed values."""
     problems: list[str] = []
@@ -61,12 +80,11 @@ def evaluate(
 
     mutability = repo.tag_mutability
     if config.require_immutable_tags:
-        tags = config.require_tags
         exclusions = repo.mutability_exclusions
         if mutability == "IMMUTABLE":
             notes.append("tags are IMMUTABLE")
         elif mutability == "IMMUTABLE_WITH_EXCLUSION":
-            mutable = [t for t in tags if any(fnmatch.fnmatchcase(t, p) for p in exclusions)]
+            mutable = [t for t in tags if any(ecr_wildcard_match(t, p) for p in exclusions)]
             msg = (
                 f"tags are IMMUTABLE_WITH_EXCLUSION: tags matching {list(exclusions)} stay mutable"
             )
@@ -75,7 +93,7 @@ def evaluate(
             else:
                 notes.append(msg + "; no required tag matches them")
         elif mutability == "MUTABLE_WITH_EXCLUSION":
-            mutable = [t for t in tags if not any(fnmatch.fnmatchcase(t, p) for p in exclusions)]
+            mutable = [t for t in tags if not any(ecr_wildcard_match(t, p) for p in exclusions)]
             msg = f"tags are MUTABLE_WITH_EXCLUSION: only tags matching {list(exclusions)} are immutable"
             if mutable or not tags:
                 problems.append(

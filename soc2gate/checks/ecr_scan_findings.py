@@ -4,21 +4,28 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from soc2gate import waivers as waiver_file
 from soc2gate.aws import error_code
 from soc2gate.checks._ecr import (
+    CoverageUnreadable,
     describe_repository,
     describe_tags,
     gated_image_unconfigured,
+    image_coverage,
     scanning_config,
+    short_digest,
 )
 from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
-from soc2gate.models import RANKED_SEVERITIES, CheckResult, Finding, Severity
+from soc2gate.models import RANKED_SEVERITIES, CheckResult, Finding, Severity, Status
 from soc2gate.polling import SCAN_STATUS, Verdict
+
+
+class Unreadable(Exception):
+    """An answer the verdict depends on is missing a field, has a null, or the wrong type."""
 
 
 @dataclass(frozen=True)
@@ -26,57 +33,150 @@ class ScanPage:
     status: str
     description: str
     findings: tuple[Finding, ...]
-    summary_counts: Mapping[str, int]
+    #: findingSeverityCounts, or None when AWS sent none (then only the pages count).
+    summary_counts: Mapping[str, int] | None
     next_token: str | None
-    #: False when AWS sent no imageScanFindings at all: a finished scan with nothing to read.
+    #: imageScanFindings is an object holding a findings or enhancedFindings list.
     has_findings: bool = True
+    #: imageScanCompletedAt as ISO text, "" when AWS did not send it.
+    completed_at: str = ""
+    #: vulnerabilitySourceUpdatedAt as ISO text, "" when AWS did not send it.
+    source_updated_at: str = ""
+    #: The answer carries enhancedFindings (Amazon Inspector scanning).
+    enhanced: bool = False
+
+
+def _text(value: Any, where: str, *, required: bool = True) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str):
+        raise Unreadable(f"{where} is {'missing' if value is None else type(value).__name__}")
+    return value
+
+
+def _items(value: Any, where: str) -> list[Mapping[str, Any]]:
+    """A list of objects, [] when the key is absent; null or another type is unreadable."""
+    if not isinstance(value, list) or not all(isinstance(i, Mapping) for i in value):
+        raise Unreadable(f"{where} is not a list of objects")
+    return value
+
+
+def _instant_text(value: Any) -> str:
+    if value is None or isinstance(value, bool):
+        return ""
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    if isinstance(value, (int, float)):
+        import datetime as dt
+
+        return dt.datetime.fromtimestamp(value, dt.timezone.utc).isoformat()
+    return str(value)
 
 
 def parse_basic(item: Mapping[str, Any]) -> Finding:
-    attrs = {a.get("key"): a.get("value", "") for a in item.get("attributes") or []}
+    attrs = {
+        a.get("key"): a.get("value", "")
+        for a in item.get("attributes") or []
+        if isinstance(a, Mapping)
+    }
+    severity, raw = _severity(item.get("severity"))
     return Finding(
-        id=str(item.get("name", "?")),
-        severity=_severity(item.get("severity")),
-        package=str(attrs.get("package_name", "")),
-        version=str(attrs.get("package_version", "")),
-        title=str(item.get("description", ""))[:200],
+        id=str(item.get("name") or "?"),
+        severity=severity,
+        package=str(attrs.get("package_name") or ""),
+        version=str(attrs.get("package_version") or ""),
+        title=str(item.get("description") or "")[:200],
+        raw_severity=raw,
     )
 
 
 def parse_enhanced(item: Mapping[str, Any]) -> Finding:
-    details = item.get("packageVulnerabilityDetails") or {}
-    packages = details.get("vulnerablePackages") or [{}]
+    details = item.get("packageVulnerabilityDetails")
+    details = details if isinstance(details, Mapping) else {}
+    packages = details.get("vulnerablePackages")
+    first = packages[0] if isinstance(packages, list) and packages else {}
+    first = first if isinstance(first, Mapping) else {}
+    severity, raw = _severity(item.get("severity"))
     return Finding(
         id=str(details.get("vulnerabilityId") or item.get("title") or "?"),
-        severity=_severity(item.get("severity")),
-        package=str(packages[0].get("name", "")),
-        version=str(packages[0].get("version", "")),
-        fix_available=str(item.get("fixAvailable", "")),
-        title=str(item.get("title", ""))[:200],
+        severity=severity,
+        package=str(first.get("name") or ""),
+        version=str(first.get("version") or ""),
+        fix_available=str(item.get("fixAvailable") or ""),
+        title=str(item.get("title") or "")[:200],
+        raw_severity=raw,
     )
 
 
-def _severity(value: Any) -> Severity:
-    # A severity this code does not know is treated as unrated, which fails by default.
-    try:
-        return Severity.parse(str(value))
-    except ValueError:
-        return Severity.UNDEFINED
+def _severity(value: Any) -> tuple[Severity, str]:
+    """(severity, what AWS sent when it is not one the gate knows).
+
+    A missing, null or unknown severity is UNKNOWN, which fails whatever the thresholds say:
+    treating it as UNDEFINED would let --fail-on-untriaged false pass a finding whose severity
+    the gate simply could not read.
+    """
+    if isinstance(value, str):
+        try:
+            return Severity.parse(value), ""
+        except ValueError:
+            return Severity.UNKNOWN, repr(value)
+    return Severity.UNKNOWN, "(none)" if value is None else repr(value)
 
 
 def parse_page(response: Mapping[str, Any]) -> ScanPage:
-    status = response.get("imageScanStatus") or {}
-    body = response.get("imageScanFindings") or {}
-    enhanced = [
-        parse_enhanced(f) for f in body.get("enhancedFindings") or [] if f.get("status") != "CLOSED"
-    ]
+    """One DescribeImageScanFindings answer as typed values; Unreadable when it cannot be read.
+
+    ``imageScanFindings`` may be absent or null (a scan still running, or FAILED): that is
+    ``has_findings=False``, and the check decides what it means for the status. Inside it,
+    every list and count the verdict reads must have its type; ``or []`` never stands in.
+    """
+    status = response.get("imageScanStatus")
+    if not isinstance(status, Mapping):
+        raise Unreadable("imageScanStatus is missing")
+    state = _text(status.get("status"), "imageScanStatus.status")
+    body = response.get("imageScanFindings")
+    token = response.get("nextToken")
+    if token is not None and not isinstance(token, str):
+        raise Unreadable("nextToken is not a string")
+    if body is None:
+        return ScanPage(
+            status=state,
+            description=str(status.get("description") or "").strip(),
+            findings=(),
+            summary_counts=None,
+            next_token=token or None,
+            has_findings=False,
+        )
+    if not isinstance(body, Mapping):
+        raise Unreadable(f"imageScanFindings is {type(body).__name__}, not an object")
+    findings: list[Finding] = []
+    lists = 0
+    if "findings" in body:
+        findings += [parse_basic(f) for f in _items(body["findings"], "findings")]
+        lists += 1
+    if "enhancedFindings" in body:
+        enhanced = _items(body["enhancedFindings"], "enhancedFindings")
+        # CLOSED findings were fixed in a later image or rescan; SUPPRESSED ones still count.
+        findings += [parse_enhanced(f) for f in enhanced if f.get("status") != "CLOSED"]
+        lists += 1
+    counts: dict[str, int] | None = None
+    if "findingSeverityCounts" in body:
+        raw_counts = body["findingSeverityCounts"]
+        if not isinstance(raw_counts, Mapping) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in raw_counts.values()
+        ):
+            raise Unreadable("findingSeverityCounts is not a map of counts")
+        counts = {str(k): int(v) for k, v in raw_counts.items()}
     return ScanPage(
-        status=str(status.get("status", "")),
-        description=str(status.get("description", "")),
-        findings=tuple(parse_basic(f) for f in body.get("findings") or []) + tuple(enhanced),
-        summary_counts=dict(body.get("findingSeverityCounts") or {}),
-        next_token=response.get("nextToken"),
-        has_findings="imageScanFindings" in response,
+        status=state,
+        description=str(status.get("description") or "").strip(),
+        findings=tuple(findings),
+        summary_counts=counts,
+        next_token=token or None,
+        has_findings=lists > 0,
+        completed_at=_instant_text(body.get("imageScanCompletedAt")),
+        source_updated_at=_instant_text(body.get("vulnerabilitySourceUpdatedAt")),
+        enhanced="enhancedFindings" in body,
     )
 
 
@@ -100,24 +200,35 @@ def fetch_scan(ecr: Any, repository: str, digest: str) -> list[ScanPage]:
         kwargs["nextToken"] = page.next_token
 
 
-def count(findings: Iterable[Finding], summary: Mapping[str, int]) -> Counter[Severity]:
+def count(findings: Iterable[Finding], summary: Mapping[str, int] | None) -> Counter[Severity]:
     """Counts per severity: the larger of what the pages held and what AWS's summary says.
 
     If the two disagree (findings beyond the pages, or a summary that lags), the stricter wins.
+    A count under a severity name the gate does not know is counted as UNKNOWN (it fails).
     """
     counted: Counter[Severity] = Counter(f.severity for f in findings)
-    for name, value in summary.items():
-        sev = _severity(name)
+    for name, value in (summary or {}).items():
+        sev, _ = _severity(name)
         counted[sev] = max(counted[sev], int(value))
     return counted
+
+
+#: Inspector coverage reasons that mean "registered, the scan has not finished yet".
+COVERAGE_WAIT_REASONS = frozenset(
+    {"PENDING_INITIAL_SCAN", "SCAN_IN_PROGRESS", "PENDING_REVIVAL_SCAN"}
+)
 
 
 class EcrScanFindings(Check):
     id = "ecr-scan-findings"
     title = "Image scan has no findings at or above the threshold"
     asserts = (
-        "The gated tag's digest has a finished scan (basic or enhanced, all pages) with no "
-        "finding at or above --fail-on; UNDEFINED/UNTRIAGED fail unless --fail-on-untriaged false."
+        "Every digest the required tags and the gated tag point at has a finished, readable scan "
+        "(basic or enhanced, all pages) with no finding at or above --fail-on; UNDEFINED/"
+        "UNTRIAGED fail unless --fail-on-untriaged false; a severity the gate cannot read always "
+        "fails. Readable means COMPLETE/ACTIVE with a findings list and either "
+        "imageScanCompletedAt or Amazon Inspector's coverage record (ACTIVE, SUCCESSFUL, "
+        "lastScannedAt) for the digest; until then the check waits."
     )
     remediation = (
         "Rebuild the image on patched base images / package versions that fix the listed "
@@ -133,25 +244,77 @@ class EcrScanFindings(Check):
         repository = config.repository or ""
         tag = config.gated_tag(ctx.environ) or ""
         ecr = ctx.clients("ecr")
-        ref = describe_tags(ecr, repository, (tag,))[tag]
+        # Every digest the gate vouches for: the gated tag's and each required tag's. When the
+        # required tags disagree, ecr-image-tags fails; each digest is still judged here.
+        tags = tuple(dict.fromkeys((tag, *config.expanded_tags(ctx.environ))))
+        refs = describe_tags(ecr, repository, tags)
+        ref = refs[tag]
         if ref is None:
             return self.failed(
                 f"tag {tag!r} not found in {repository}: there is no image to read findings for"
             )
-        evidence: dict[str, Any] = {"tag": tag, "imageDigest": ref.digest}
+        digests: dict[str, list[str]] = {}
+        for name in tags:
+            found = refs.get(name)
+            if found is not None:
+                digests.setdefault(found.digest, []).append(name)
+        outcomes = [
+            self._judge_digest(ctx, ecr, repository, digest, names)
+            for digest, names in digests.items()
+        ]
+        gated = outcomes[0]  # the gated tag is asked for first
+        if len(outcomes) == 1:
+            return gated
+        evidence = dict(gated.evidence)
+        evidence["digests"] = {
+            digest: {"tags": names, "status": o.status.value}
+            for (digest, names), o in zip(digests.items(), outcomes, strict=True)
+        }
+        for status in (Status.FAIL, Status.ERROR, Status.PENDING):
+            bad = [o for o in outcomes if o.status is status]
+            if bad:
+                state = bad[0].state
+                return replace(
+                    bad[0]
+                    if len(bad) == 1
+                    else self._result(status, "; ".join(o.reason for o in bad), state=state),
+                    evidence=evidence,
+                    details=tuple(d for o in bad for d in o.details),
+                    findings=tuple(f for o in bad for f in o.findings),
+                )
+        others = ", ".join(short_digest(d) for d in list(digests)[1:])
+        return replace(
+            gated,
+            reason=f"{gated.reason} (also clean: {others}, named by other required tags)",
+            evidence=evidence,
+            details=tuple(d for o in outcomes for d in o.details),
+        )
+
+    def _judge_digest(
+        self, ctx: CheckContext, ecr: Any, repository: str, digest: str, tags: list[str]
+    ) -> CheckResult:
+        config = ctx.config
+        tag = tags[0]
+        evidence: dict[str, Any] = {"tag": tag, "imageDigest": digest}
+        where = f"{repository}@{digest} (tag {', '.join(tags)})"
         try:
-            pages = fetch_scan(ecr, repository, ref.digest)
+            pages = fetch_scan(ecr, repository, digest)
+        except Unreadable as exc:
+            return self.error(
+                f"could not read the scan of {where}: {exc}; DescribeImageScanFindings answered "
+                "without a field the verdict needs, so the image is not verified",
+                evidence=evidence,
+            )
         except Exception as exc:
             if error_code(exc) != "ScanNotFoundException":
                 raise
             if config.wait_for_scan:
-                return self.pending("NO_SCAN", f"no scan yet for {ref.digest}", evidence=evidence)
-            return self._no_scan(ecr, repository, tag, ref.digest, evidence)
+                return self.pending("NO_SCAN", f"no scan yet for {digest}", evidence=evidence)
+            return self._no_scan(ecr, repository, tag, digest, evidence)
 
         first = pages[0]
         evidence["scanStatus"] = first.status
         verdict = SCAN_STATUS.classify(first.status)
-        where = f"{repository}@{ref.digest} (tag {tag})"
         if verdict is Verdict.WAIT:
             return self.pending(first.status, f"scan {first.status} for {where}", evidence=evidence)
         if verdict is Verdict.FAILURE:
@@ -170,17 +333,86 @@ class EcrScanFindings(Check):
             return self.pending(
                 changed[0], f"scan of {where} went {first.status} -> {changed[0]} while paging"
             )
+        # The stable-read rule (README "When a scan counts as read"): AWS answers COMPLETE or
+        # ACTIVE before enhanced findings land, with the same body a clean image gets. The scan
+        # counts only when AWS says when it completed, or Inspector's own coverage record says
+        # it scanned this digest.
+        proof = first.completed_at and f"imageScanCompletedAt {first.completed_at}"
+        if not proof:
+            waiting = self._coverage(ctx, repository, digest, where, evidence)
+            if isinstance(waiting, CheckResult):
+                return waiting
+            proof = waiting
         if not all(page.has_findings for page in pages):
-            # "COMPLETE" with no findings section is not "no findings": it could not be read.
+            # "COMPLETE" with no findings list is not "no findings": it could not be read.
             return self.error(
-                f"scan of {where} is {first.status} but AWS returned no imageScanFindings; "
-                "the findings could not be read, so the image is not verified",
+                f"scan of {where} is {first.status} but AWS returned no findings list "
+                "(imageScanFindings without findings/enhancedFindings); the findings could not "
+                "be read, so the image is not verified",
                 evidence=evidence,
             )
+        evidence["scanCompletedAt"] = first.completed_at or None
+        evidence["vulnerabilitySourceUpdatedAt"] = first.source_updated_at or None
+        evidence["scanReadBecause"] = proof
         findings = tuple(f for page in pages for f in page.findings)
         applied = waiver_file.apply(findings, ctx.waivers, repository, ctx.today)
         return evaluate(
             findings, first.summary_counts, config, self, where, evidence, len(pages), applied
+        )
+
+    def _coverage(
+        self, ctx: CheckContext, repository: str, digest: str, where: str, evidence: dict[str, Any]
+    ) -> CheckResult | str:
+        """Inspector's coverage record decides whether an enhanced scan has really run.
+
+        Returns the proof (text for the evidence) or the PENDING / FAIL / ERROR result.
+        """
+        repo = ctx.memo(
+            ("repository", repository), lambda: describe_repository(ctx.clients("ecr"), repository)
+        )
+        if repo is None or not repo.arn:
+            return self.error(f"cannot name the image to Amazon Inspector: {repository} has no ARN")
+        try:
+            coverage = image_coverage(ctx.clients("inspector2"), repo.arn, digest)
+        except CoverageUnreadable as exc:
+            return self.error(f"could not read Amazon Inspector's coverage of {where}: {exc}")
+        no_time = (
+            f"AWS reports the scan {evidence.get('scanStatus')} but gives no imageScanCompletedAt"
+        )
+        if coverage is None:
+            return self.pending(
+                "NOT_COVERED",
+                f"{no_time}, and Amazon Inspector has no coverage record for {where} yet: the "
+                "findings may not have landed",
+                evidence=evidence,
+            )
+        evidence["inspectorCoverage"] = {
+            "statusCode": coverage.status_code,
+            "reason": coverage.reason,
+            "lastScannedAt": coverage.last_scanned_at or None,
+        }
+        label = f"Amazon Inspector coverage {coverage.status_code}/{coverage.reason}"
+        if coverage.status_code == "ACTIVE" and coverage.reason == "SUCCESSFUL":
+            if coverage.last_scanned_at:
+                return f"{label}, lastScannedAt {coverage.last_scanned_at}"
+            return self.pending(
+                "NOT_SCANNED",
+                f"{no_time}; {label} but no lastScannedAt yet for {where}",
+                evidence=evidence,
+            )
+        if coverage.status_code == "ACTIVE" and coverage.reason in COVERAGE_WAIT_REASONS:
+            return self.pending(
+                coverage.reason, f"{no_time}; {label} for {where}", evidence=evidence
+            )
+        if coverage.status_code == "INACTIVE":
+            return self.failed(
+                f"Amazon Inspector does not scan {where}: {label} (the image is not covered, so "
+                "its findings cannot be trusted)",
+                evidence=evidence,
+            )
+        return self.error(
+            f"{no_time}, and {label} is a state this gate does not know for {where}",
+            evidence=evidence,
         )
 
     def _no_scan(
@@ -206,7 +438,7 @@ class EcrScanFindings(Check):
 
 def evaluate(
     findings: tuple[Finding, ...],
-    summary: Mapping[str, int],
+    summary: Mapping[str, int] | None,
     config: GateConfig,
     check: Check,
     where: str,
@@ -219,11 +451,13 @@ def evaluate(
     counts = count(findings, summary)
     seen: Counter[Severity] = Counter(f.severity for f in findings)
     ordered = [s for s in RANKED_SEVERITIES if counts[s]] + [
-        s for s in (Severity.UNDEFINED, Severity.UNTRIAGED) if counts[s]
+        s for s in (Severity.UNDEFINED, Severity.UNTRIAGED, Severity.UNKNOWN) if counts[s]
     ]
     counts_text = ", ".join(f"{s.name} {counts[s]}" for s in ordered) or "no findings"
 
     def failing_severity(sev: Severity) -> bool:
+        if sev is Severity.UNKNOWN:
+            return True  # could not read it: fail closed, whatever the thresholds
         return sev >= config.fail_on if sev.ranked else config.fail_on_untriaged
 
     def failing(f: Finding) -> bool:
@@ -239,7 +473,7 @@ def evaluate(
     bad_count = len(bad) + unseen
     worst = sorted(findings, key=Finding.sort_key)[: config.max_findings_shown]
     details = [f"counts ({pages} page(s)): {counts_text}"] + [
-        f"{f.severity.name} {f.id} in {f.package or '?'} {f.version}".rstrip()
+        f"{f.severity_text} {f.id} in {f.package or '?'} {f.version}".rstrip()
         + (f" (fix available: {f.fix_available})" if f.fix_available else "")
         + (" [WAIVED]" if applied.is_waived(f) else "")
         for f in worst
@@ -268,10 +502,14 @@ def evaluate(
     problems: list[str] = []
     if bad_count:
         top = sorted(bad, key=Finding.sort_key)[:3]
-        shown = "; ".join(f"{f.id} {f.severity.name} in {f.package or '?'}" for f in top)
+        shown = "; ".join(f"{f.id} {f.severity_text} in {f.package or '?'}" for f in top)
         rule = f"at or above {config.fail_on.name}"
-        if config.fail_on_untriaged and any(not f.severity.ranked for f in bad):
+        if config.fail_on_untriaged and any(
+            f.severity in (Severity.UNDEFINED, Severity.UNTRIAGED) for f in bad
+        ):
             rule += " or unrated (UNDEFINED/UNTRIAGED)"
+        if counts[Severity.UNKNOWN]:
+            rule += " or of a severity the gate cannot read (always fails)"
         problems.append(
             f"{bad_count} finding(s) {rule} in {where}: {counts_text}"
             + (f". Worst: {shown}" if shown else "")

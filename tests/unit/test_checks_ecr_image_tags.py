@@ -20,6 +20,7 @@ from unit_fakes import (
     run_one,
 )
 
+from soc2gate.checks._ecr import short_digest
 from soc2gate.checks.ecr_image_tags import EcrImageTags
 from soc2gate.config import GateConfig
 from soc2gate.errors import ConfigError
@@ -93,7 +94,8 @@ def test_tags_are_expanded_and_all_present(
     aws.assert_done()
 
 
-def test_tags_on_different_digests_are_reported(aws: StubbedAws) -> None:
+def test_tags_on_different_digests_fail_naming_each_digest(aws: StubbedAws) -> None:
+    # Issue 10 hole 3: this passed as "present on 2 digests", vouching for two builds at once.
     config = GateConfig(repository=REPO, require_tags=("soc2-dev-latest", "soc2-latest"))
     aws.respond(
         "ecr",
@@ -101,8 +103,10 @@ def test_tags_on_different_digests_are_reported(aws: StubbedAws) -> None:
         ecr_images({DIGEST: ["soc2-dev-latest"], OTHER_DIGEST: ["soc2-latest"]}),
     )
     result = CHECK.run(make_ctx(config, aws))
-    assert result.status is Status.PASS
-    assert "on 2 digests" in result.reason
+    assert result.status is Status.FAIL
+    assert "required tags name 2 different images" in result.reason
+    assert f"soc2-dev-latest -> {short_digest(DIGEST)}" in result.reason
+    assert f"soc2-latest -> {short_digest(OTHER_DIGEST)}" in result.reason
     assert result.evidence["digests"] == {"soc2-dev-latest": DIGEST, "soc2-latest": OTHER_DIGEST}
 
 

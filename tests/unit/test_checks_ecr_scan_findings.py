@@ -38,9 +38,13 @@ CONFIG = GateConfig(repository=REPO, require_tags=(TAG,))
 WHERE = f"{REPO}@{DIGEST} (tag {TAG})"
 
 
-def stub_scan(aws: StubbedAws, *pages: dict, tag: str = TAG) -> None:
-    """The gated tag resolves to DIGEST, then one DescribeImageScanFindings call per page."""
-    aws.respond("ecr", "describe_images", ecr_images({DIGEST: [tag]}), describe_images_params(tag))
+def stub_scan(aws: StubbedAws, *pages: dict, tag: str = TAG, tags: tuple[str, ...] = ()) -> None:
+    """The gated tag (and ``tags``) resolve to DIGEST, then one DescribeImageScanFindings call
+    per page."""
+    asked = tuple(dict.fromkeys((tag, *tags)))
+    aws.respond(
+        "ecr", "describe_images", ecr_images({DIGEST: list(asked)}), describe_images_params(*asked)
+    )
     for i, page in enumerate(pages):
         aws.respond(
             "ecr",
@@ -71,36 +75,39 @@ def test_findings_are_read_by_digest_not_by_tag(aws: StubbedAws) -> None:
     assert aws.calls == ["DescribeImages", "DescribeImageScanFindings"]
 
 
-# (case, config, environ, the tag whose digest is gated)
+# (case, config, environ, the tag whose digest is gated, the other tags resolved with it)
 GATED_TAG_CASES = [
     (
         "first-required-tag",
         GateConfig(repository=REPO, require_tags=("a-tag", "b-tag")),
         {},
         "a-tag",
+        ("b-tag",),
     ),
     (
         "scan-tag-wins",
         GateConfig(repository=REPO, require_tags=("a-tag",), scan_tag="b-tag"),
         {},
         "b-tag",
+        ("a-tag",),
     ),
     (
         "scan-tag-short-sha",
         GateConfig(repository=REPO, scan_tag="soc2-dev-{short_sha}"),
         {"GITHUB_SHA": "abcdef0123456789"},
         "soc2-dev-abcdef0",
+        (),
     ),
 ]
 
 
 @pytest.mark.parametrize(
-    ("config", "environ", "tag"),
+    ("config", "environ", "tag", "others"),
     [c[1:] for c in GATED_TAG_CASES],
     ids=[c[0] for c in GATED_TAG_CASES],
 )
-def test_gated_tag(aws: StubbedAws, config, environ, tag) -> None:
-    stub_scan(aws, ecr_scan_page(findings=[]), tag=tag)
+def test_gated_tag(aws: StubbedAws, config, environ, tag, others) -> None:
+    stub_scan(aws, ecr_scan_page(findings=[]), tag=tag, tags=others)
     result = run(aws, config, environ)
     assert result.status is Status.PASS
     assert result.evidence["tag"] == tag
