@@ -13,3 +13,10 @@ class Interrupted(BaseException):
     def __init__(self, signal_name: str = "SIGINT") -> None:
         super().__init__(signal_name)
         self.signal_name = signal_name
+
+
+class UnreadableAnswer(Exception):
+    """An AWS answer lacks a field the verdict needs: missing, null or of the wrong type.
+
+    The runner reports it as ERROR "could not read ...", never as a pass or "nothing found".
+    """

@@ -20,7 +20,7 @@ from typing import Any
 from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
 from soc2gate.durations import format_duration
-from soc2gate.errors import ConfigError, Interrupted
+from soc2gate.errors import ConfigError, Interrupted, UnreadableAnswer
 from soc2gate.models import CheckResult, GateReport, Status
 from soc2gate.report.text import one_line
 
@@ -316,6 +316,11 @@ def _poll(
                 raise
             if _is_aws_error(exc):
                 result = check.error(describe_error(exc))
+            elif isinstance(exc, UnreadableAnswer):
+                result = check.error(
+                    f"could not read the AWS answer: {exc}; the gate does not guess a missing, "
+                    "null or mistyped field, so this is not verified"
+                )
             else:
                 result = check.error(
                     f"internal error in check {check.id}: {type(exc).__name__}: {exc}"

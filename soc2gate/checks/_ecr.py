@@ -14,6 +14,7 @@ from typing import Any
 
 from soc2gate.aws import error_code
 from soc2gate.config import GateConfig
+from soc2gate.errors import UnreadableAnswer
 
 
 def ecr_wildcard_match(text: str, pattern: str) -> bool:
@@ -27,7 +28,7 @@ def ecr_wildcard_match(text: str, pattern: str) -> bool:
     return re.fullmatch(regex, text, flags=re.DOTALL) is not None
 
 
-class RepositoryUnreadable(Exception):
+class RepositoryUnreadable(UnreadableAnswer):
     """A repository or scanning answer lacks a field the verdict needs (missing, null, mistyped)."""
 
 
@@ -188,7 +189,7 @@ def scanning_config(ecr: Any, repository: Repository) -> ScanningConfig:
 # ---- Amazon Inspector coverage ---------------------------------------------------------------
 
 
-class CoverageUnreadable(Exception):
+class CoverageUnreadable(UnreadableAnswer):
     """ListCoverage answered with a record the gate cannot read."""
 
 

@@ -20,11 +20,12 @@ from soc2gate.checks._ecr import (
 )
 from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
+from soc2gate.errors import UnreadableAnswer
 from soc2gate.models import RANKED_SEVERITIES, CheckResult, Finding, Severity, Status
 from soc2gate.polling import SCAN_STATUS, Verdict
 
 
-class Unreadable(Exception):
+class Unreadable(UnreadableAnswer):
     """An answer the verdict depends on is missing a field, has a null, or the wrong type."""
 
 
