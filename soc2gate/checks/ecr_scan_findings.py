@@ -473,7 +473,10 @@ def evaluate(
     unseen = sum(max(0, counts[s] - seen[s]) for s in counts if failing_severity(s))
     bad_count = len(bad) + unseen
     worst = sorted(findings, key=Finding.sort_key)[: config.max_findings_shown]
-    details = [f"counts ({pages} page(s)): {counts_text}"] + [
+    details = [f"counts ({pages} page(s)): {counts_text}"]
+    if evidence.get("scanReadBecause"):
+        details.append(f"scan read on: {evidence['scanReadBecause']}")
+    details += [
         f"{f.severity_text} {f.id} in {f.package or '?'} {f.version}".rstrip()
         + (f" (fix available: {f.fix_available})" if f.fix_available else "")
         + (" [WAIVED]" if applied.is_waived(f) else "")
@@ -525,8 +528,12 @@ def evaluate(
             evidence=evidence,
             findings=worst,
         )
+    read = str(evidence.get("scanReadBecause") or "")
+    # Say so when only Inspector's record proves the scan ran: ECR itself gave no completion.
+    how = f" ({read})" if read.startswith("Amazon Inspector") else ""
     return check.passed(
-        f"scan complete, nothing at or above {config.fail_on.name}{waived_note}: {counts_text}",
+        f"scan complete{how}, nothing at or above {config.fail_on.name}{waived_note}: "
+        f"{counts_text}",
         details=details,
         evidence=evidence,
         findings=worst,

@@ -217,6 +217,11 @@ class _Spec:
     endpoint: str = "in-service"  # in-service | failed | absent
     user: str = CONTAINER_USER  # config.User of the gated image
     deployed: str = "gated"  # what the endpoint runs: gated | first-build | foreign
+    #: Enhanced only. "at-once": the findings land with ACTIVE; "clean-unpopulated": ACTIVE
+    #: with only ``{"findings": []}`` and Inspector coverage SUCCESSFUL (a clean image);
+    #: "late": ACTIVE with ``{"findings": []}`` while Inspector still says
+    #: PENDING_INITIAL_SCAN, the findings landing a little later (real AWS, issue 10 hole 1).
+    landing: str = "at-once"
 
 
 def _now() -> datetime:
@@ -299,6 +304,16 @@ def _scan_done(spec: _Spec) -> Action:
     def action(world: MotoWorld) -> None:
         if spec.scan_missing:
             return
+        if spec.landing in ("late", "clean-unpopulated"):
+            world.set_scan(
+                REPOSITORY,
+                _gated_digest(world),
+                "ACTIVE",
+                enhanced=True,
+                populated=False,
+                coverage="PENDING_INITIAL_SCAN" if spec.landing == "late" else "SUCCESSFUL",
+            )
+            return
         world.set_scan(
             REPOSITORY,
             _gated_digest(world),
@@ -309,6 +324,11 @@ def _scan_done(spec: _Spec) -> Action:
         )
 
     return action
+
+
+def _findings_land(spec: _Spec) -> Action:
+    """The findings of a "late" enhanced scan arrive: the scan as it should have read."""
+    return _scan_done(replace(spec, landing="at-once"))
 
 
 def _container_starting(world: MotoWorld) -> None:
@@ -360,10 +380,31 @@ def _timeline(spec: _Spec) -> tuple[Step, ...]:
             f"min 5: {what}: {len(spec.findings)} finding(s), worst {worst}",
             _scan_done(spec),
         )
+    if spec.landing == "clean-unpopulated":
+        scan_step = (
+            2.0,
+            "min 5: enhanced scan ACTIVE, findings [] with no completion time; Inspector "
+            "coverage SUCCESSFUL (scanned, nothing found)",
+            _scan_done(spec),
+        )
     steps: list[Step] = [
         (0.5, "min 3: image pushed to ECR, vulnerability scan running", _nothing),
         scan_step,
     ]
+    if spec.landing == "late":
+        steps[1] = (
+            2.0,
+            "min 5: enhanced scan ACTIVE, findings [] but Inspector says PENDING_INITIAL_SCAN",
+            _scan_done(spec),
+        )
+        worst = max((f["severity"] for f in spec.findings), key=_rank, default="none")
+        steps.append(
+            (
+                4.0,
+                f"min 6: the findings land: {len(spec.findings)}, worst {worst}",
+                _findings_land(spec),
+            )
+        )
     if spec.endpoint == "absent":
         steps.append((7.0, "min 7: deploy step skipped: endpoint never created", _nothing))
         return tuple(steps)
@@ -385,6 +426,8 @@ def _triggers(spec: _Spec) -> tuple[Trigger, ...]:
     # The scan finishes on the 2nd DescribeImageScanFindings, the endpoint settles on the 4th
     # DescribeEndpoint (several checks read the endpoint in the first round).
     out: list[Trigger] = [("DescribeImageScanFindings", 2, _scan_done(spec))]
+    if spec.landing == "late":
+        out.append(("DescribeImageScanFindings", 4, _findings_land(spec)))
     if spec.endpoint == "in-service":
         out.append(("DescribeEndpoint", 4, _both(_container_starting, _in_service(spec))))
     elif spec.endpoint == "failed":
@@ -498,6 +541,28 @@ SCENARIOS: dict[str, Scenario] = {
                 enhanced=True,
                 findings=(*ENHANCED_FINDINGS, HIGH_FINDING),
                 page_size=ENHANCED_PAGE_SIZE,
+            ),
+        ),
+        _scenario(
+            "enhanced-clean",
+            "enhanced scanning, clean image: ECR says ACTIVE with findings [] and no completion "
+            "time; Amazon Inspector's coverage record (SUCCESSFUL, lastScannedAt) proves it was "
+            "scanned: passes without waiting",
+            0,
+            "Amazon Inspector coverage ACTIVE/SUCCESSFUL",
+            replace(_HEALTHY, enhanced=True, findings=(), landing="clean-unpopulated"),
+        ),
+        _scenario(
+            "enhanced-findings-late",
+            f"enhanced scanning says ACTIVE before its findings land (Inspector: "
+            f"PENDING_INITIAL_SCAN); the gate waits, then {HIGH_CVE} (HIGH) lands: fails",
+            1,
+            HIGH_CVE,
+            replace(
+                _HEALTHY,
+                enhanced=True,
+                findings=(*ENHANCED_FINDINGS[:3], HIGH_FINDING),
+                landing="late",
             ),
         ),
         _scenario(

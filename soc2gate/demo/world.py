@@ -179,6 +179,12 @@ class ScanScript:
     not_found: bool = False
     completed_at: datetime | None = None
     source_updated_at: datetime | None = None
+    #: False: imageScanFindings is only ``{"findings": []}`` (no counts, no completion time),
+    #: what real AWS answers for an enhanced scan before its findings land, and for some clean
+    #: images (aws/aws-cli#6759).
+    populated: bool = True
+    #: Amazon Inspector's coverage reason for the image (ListCoverage), None for no record.
+    coverage: str | None = None
 
 
 @dataclass
@@ -682,8 +688,15 @@ class MotoWorld:
         findings: Sequence[Mapping[str, Any]] = (),
         enhanced: bool = False,
         page_size: int = 100,
+        populated: bool = True,
+        coverage: str | None = "auto",
     ) -> None:
-        """Script what DescribeImageScanFindings / DescribeImages say for this image (tag ok)."""
+        """Script what DescribeImageScanFindings / DescribeImages say for this image (tag ok).
+
+        ``coverage`` is what Amazon Inspector's ListCoverage reports for it: "auto" gives an
+        enhanced scan SUCCESSFUL once it is ACTIVE/COMPLETE and PENDING_INITIAL_SCAN before,
+        and a basic scan no record (Inspector does not cover basic scanning).
+        """
         if status not in SCAN_STATUSES:
             raise ValueError(f"unknown scan status {status!r}")
         if page_size < 1:
@@ -704,6 +717,14 @@ class MotoWorld:
                 page_size=page_size,
                 completed_at=completed,
                 source_updated_at=(completed - timedelta(hours=3)) if completed else None,
+                populated=populated,
+                coverage=(
+                    ("SUCCESSFUL" if status in _FINDINGS_STATUSES else "PENDING_INITIAL_SCAN")
+                    if enhanced
+                    else None
+                )
+                if coverage == "auto"
+                else coverage,
             )
 
     def set_scan_not_found(self, repo: str, digest: str) -> None:
@@ -1020,6 +1041,8 @@ class MotoWorld:
     def _scan_summary(self, script: ScanScript) -> dict[str, Any] | None:
         if script.status not in _FINDINGS_STATUSES:
             return None
+        if not script.populated:
+            return {"findings": []}
         return {
             "imageScanCompletedAt": script.completed_at,
             "vulnerabilitySourceUpdatedAt": script.source_updated_at,
@@ -1069,6 +1092,8 @@ class _WorldApp:
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
+        if path == "/coverage/list" and environ.get("REQUEST_METHOD") == "POST":
+            return self._list_coverage(environ, start_response)
         if path.startswith("/_soc2gate/blobs/"):
             blob = self.world._blobs.get(path.rsplit("/", 1)[1])
             if blob is None:
@@ -1091,6 +1116,51 @@ class _WorldApp:
                     start_response(f"{fault.status} Injected", list(headers.items()))
                     return [body]
         return self.app(environ, start_response)
+
+    def _list_coverage(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """inspector2 ListCoverage (moto has none): the world's scan scripts' coverage records.
+
+        REST-JSON like the real service: epoch-second timestamps, filters by resourceId.
+        """
+        fault = self.world._before_call("inspector2", "ListCoverage")
+        if fault is not None:
+            start_response(f"{fault.status} Injected", list(fault.headers.items()))
+            return [fault.body]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        request = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        criteria = request.get("filterCriteria") or {}
+        wanted = [f.get("value", "") for f in criteria.get("resourceId") or []]
+        records = []
+        for resource_id in wanted:
+            # arn:aws:ecr:<region>:<account>:repository/<name>/sha256:<hex>
+            _, _, rest = resource_id.partition(":repository/")
+            repo, _, digest = rest.rpartition("/")
+            script = self.world.scan_script(repo, digest)
+            if script is None or script.coverage is None:
+                continue
+            record: dict[str, Any] = {
+                "accountId": self.world.account_id,
+                "resourceId": resource_id,
+                "resourceType": "AWS_ECR_CONTAINER_IMAGE",
+                "scanType": "PACKAGE",
+                "scanStatus": {"statusCode": "ACTIVE", "reason": script.coverage},
+                "resourceMetadata": {
+                    "ecrRepository": {"name": repo, "scanFrequency": "CONTINUOUS_SCAN"}
+                },
+            }
+            if script.coverage == "SUCCESSFUL" and script.completed_at is not None:
+                record["lastScannedAt"] = script.completed_at.timestamp()
+            records.append(record)
+        body = json.dumps({"coveredResources": records}).encode()
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(body))),
+                ("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000"),
+            ],
+        )
+        return [body]
 
 
 def _make_server(world: MotoWorld) -> Any:
@@ -1185,7 +1255,9 @@ def _patch_ecr() -> None:
             "imageScanStatus": world._scan_status(script),
         }
         summary = world._scan_summary(script)
-        if summary is not None:
+        if summary is not None and not script.populated:
+            result["imageScanFindings"] = summary
+        elif summary is not None:
             token = self._get_param("nextToken")
             try:
                 start = _decode_token(token) if token else 0
