@@ -55,10 +55,7 @@ def test_a_refused_assume_role_is_an_aws_error_inside_the_first_call() -> None:
 
     from soc2gate.aws import describe_error
 
-    with mock_aws():
-        clients = AwsClients(region="us-east-1", role_arn="arn:aws:iam::123456789012:role/x")
-        ecr = clients("ecr")
-    # Outside mock_aws no endpoint answers; point STS at a closed loopback port instead.
+    # Point STS at a closed loopback port: AssumeRole cannot succeed.
     import os
 
     os.environ["AWS_ENDPOINT_URL_STS"] = "http://127.0.0.1:9"
