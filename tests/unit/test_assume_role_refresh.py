@@ -50,13 +50,13 @@ def test_every_client_of_a_target_shares_the_refreshing_credentials() -> None:
 def test_a_refused_assume_role_is_an_aws_error_inside_the_first_call() -> None:
     # Deferred: the STS call happens on first use, inside a check, so a refused AssumeRole is
     # that target's ERROR (naming sts:AssumeRole), not a crash while building clients.
+    # Point STS at a closed loopback port: AssumeRole cannot succeed.
+    import os
+
     import botocore.exceptions
     import pytest
 
     from soc2gate.aws import describe_error
-
-    # Point STS at a closed loopback port: AssumeRole cannot succeed.
-    import os
 
     os.environ["AWS_ENDPOINT_URL_STS"] = "http://127.0.0.1:9"
     try:
