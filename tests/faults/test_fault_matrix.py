@@ -52,6 +52,9 @@ NOT_DEFAULT = {
     "BatchGetImage": "ecr-image-user (off by default)",
     "GetDownloadUrlForLayer": "ecr-image-user (off by default)",
     "AssumeRole": "--role / fleets only",
+    # The settled basic-scan deployment here never needs Inspector's record; the AccessDenied
+    # case is tests/unit/test_ecr_real_answers.py::test_inspector_access_denied_is_an_error...
+    "ListCoverage": "enhanced scans without imageScanCompletedAt only",
 }
 #: Operations only some configurations reach, and the extra flags that reach them.
 REACHED_BY = {
