@@ -210,7 +210,11 @@ def test_fleet_gives_each_target_its_own_testcases(world: MotoWorld, tmp_path: P
     run = run_cli(world, ["run", "--config", str(path)], tmp_path)
     assert run.code == 1, run.output
     validate_junit(run.junit)
-    cases = {c.name: c for suite in JUnitXml.fromfile(str(run.junit)) for c in suite}
+    # One suite per target: the case is the check id, the suite (and classname) the target.
+    cases = {
+        f"{c.name} [{suite.name}]": c for suite in JUnitXml.fromfile(str(run.junit)) for c in suite
+    }
+    assert {c.classname for c in cases.values()} == {"dev", "gpu"}
     assert len(cases) == 2 * len(all_checks())
     assert "sagemaker-endpoint-config [gpu]" in cases and "sagemaker-endpoint-config [dev]" in cases
     failed = sorted(n for n, c in cases.items() if c.result and c.result[0]._tag == "failure")

@@ -96,17 +96,65 @@ def test_junit_validates_and_counts_are_kept_apart(
     expected_kinds = {P: None, F: Failure, E: Error, W: Error, S: Skipped}
     assert kinds == [expected_kinds[s] for s in statuses]
     for case, check_id in zip(cases, IDS, strict=False):
-        assert case.name.startswith(check_id)
-        assert case.classname == f"soc2gate.{check_id}"
+        # The check is named once: readers show "<classname>.<name>" or "<suite> > <name>".
+        assert case.name == check_id
+        assert case.classname == suite.name == "soc2gate"
         assert case.time == pytest.approx(1.25)
+    # Checks run concurrently: the suite's time is the wall time, not the sum of the cases.
+    assert suite.time == pytest.approx(12345.678)
 
 
-def test_target_follows_the_check_id_in_the_case_name(schema, tmp_path: Path) -> None:
-    report = GateReport((result(F, "ecr-image-tags", target="repo:soc2-dev-latest"),))
+def test_each_fleet_target_gets_its_own_suite(schema, tmp_path: Path) -> None:
+    report = GateReport(
+        (
+            result(F, "ecr-image-tags", target="prod-eu"),
+            result(P, "ecr-scan-findings", target="prod-eu"),
+            result(P, "ecr-image-tags", target="dev"),
+        ),
+        duration=4.0,
+    )
     path = write(report, tmp_path)
     schema.validate(str(path))
-    (case,) = list(next(iter(JUnitXml.fromfile(str(path)))))
-    assert case.name == "ecr-image-tags [repo:soc2-dev-latest]"
+    xml = JUnitXml.fromfile(str(path))
+    suites = {s.name: s for s in xml}
+    assert list(suites) == ["prod-eu", "dev"]
+    assert [c.name for c in suites["prod-eu"]] == ["ecr-image-tags", "ecr-scan-findings"]
+    assert {c.classname for c in suites["prod-eu"]} == {"prod-eu"}
+    assert (suites["prod-eu"].tests, suites["prod-eu"].failures) == (2, 1)
+    assert (xml.tests, xml.failures) == (3, 1)
+
+
+def test_types_messages_skipped_text_and_properties(tmp_path: Path) -> None:
+    report = GateReport(
+        (
+            result(F, "ecr-scan-findings", reason="2 finding(s) at or above HIGH\nsecond line"),
+            result(E, "sagemaker-endpoint-status", reason="AccessDenied calling x: grant x"),
+            result(E, "ecr-image-tags", reason="something odd"),
+            result(S, "ecr-image-user", reason="off by default: turn it on"),
+            result(
+                F, "sagemaker-endpoint-status", reason="still Creating at the deadline", target="t"
+            ),
+        )
+    )
+    path = tmp_path / "p.xml"
+    junit.write(report, str(path), properties={"region": "eu-west-1", "commit": "abc", "x": ""})
+    raw = path.read_text(encoding="utf-8")
+    xml = JUnitXml.fromfile(str(path))
+    cases = [c for s in xml for c in s]
+    findings, denied, odd, skipped, late = (c.result[0] for c in cases)
+    assert findings.type == "FindingsAboveThreshold"
+    assert denied.type == "AccessDenied"
+    assert odd.type is None and 'type="' not in raw.split("something odd")[0].rsplit("<", 1)[-1]
+    assert late.type == "Timeout"
+    # The body's first line is the message: readers showing either show the same words.
+    for outcome in (findings, denied, odd, late):
+        assert outcome.text.splitlines()[0] == outcome.message
+    assert skipped.message == "off by default: turn it on" and skipped.text == skipped.message
+    for suite in xml:
+        props = {p.name: p.value for p in suite.properties()}
+        assert props["region"] == "eu-west-1" and props["commit"] == "abc"
+        assert props["soc2gate.exit_code"] == "1" and props["soc2gate.version"]
+        assert "x" not in props  # empty values are left out
 
 
 def test_failure_body_carries_reason_details_fix_and_evidence(tmp_path: Path) -> None:
@@ -171,11 +219,10 @@ def test_hostile_strings_still_validate(schema, tmp_path: Path, hostile: str) ->
     assert "\x1b" not in raw
     assert path.stat().st_size < 200_000  # a 1 MB value is cut, not copied into the report
 
-    (suite,) = list(JUnitXml.fromfile(str(path)))
-    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (4, 1, 1, 1)
-    for case in suite:
-        assert case.name.startswith(case.classname.removeprefix("soc2gate."))
-        assert "\n" not in case.name
+    xml = JUnitXml.fromfile(str(path))
+    assert (xml.tests, xml.failures, xml.errors) == (4, 1, 1)
+    for case in (c for suite in xml for c in suite):
+        assert "\n" not in case.name and "\n" not in case.classname
         for outcome in case.result:
             # A message attribute is one line: nothing in it can start a new log line.
             assert "\n" not in (outcome.message or "")
