@@ -13,14 +13,24 @@
 #      user (1001), GITHUB_ACTIONS=true, GITHUB_WORKSPACE=/github/workspace;
 #      a. `action` with fail-on CRITICAL  -> expects exit 0, result=pass
 #      b. `action` with the default HIGH  -> expects exit 1, failed-checks has ecr-scan-findings
+#      c. (b) on a self-hosted runner that runs as root: the same mounts owned by root (0:0)
+#         -> expects exit 1 and every output, the summary and the JUnit file written (owned
+#         by root, the runner user) while the gate itself runs as 1000
 #   5. runs it docker-run style (no GITHUB_*): `run ... --junit /out/...` -> expects exit 1
 #      and the gate running as uid 1000; then the `runtime` target (USER 1000) likewise.
+#   6. runs it CodeBuild style: CodeBuild ignores the image's ENTRYPOINT and runs buildspec
+#      commands through a shell, as root unless the buildspec says `run-as`. An install
+#      command as root makes reports/ for soc2gate (as examples/codebuild/buildspec.yml's
+#      variant does), then `soc2gate run ...` runs without the ENTRYPOINT:
+#      a. as root (no run-as)       -> exit 1 (the verdict), and the gate's closing warning
+#         that it ran as root (the trap this documents; the gate is seen with uid 0)
+#      b. as soc2gate (run-as)      -> exit 1, uid 1000 only, no warning, JUnit owned by 1000
 #
 # Asserted for the GitHub runs: the exit code; GITHUB_OUTPUT has result, exit-code,
 # failed-checks and junit-path; the step summary has a markdown table; the JUnit file exists
-# in the workspace and parses; no file under the workspace, file_commands or home is owned
-# by root (all by 1001); and the soc2gate process, sampled from /proc while it runs, never
-# had uid 0 (it must be 1001 on GitHub and 1000 otherwise).
+# in the workspace and parses; everything under the workspace, file_commands and home is owned
+# by the runner user (1001; root for the root runner); and the soc2gate process, sampled from
+# /proc while it runs, never had uid 0 (it must be 1001 on GitHub, 1000 otherwise).
 #
 # Env: BASE_IMAGE (default: the local debootstrap base), IMAGE (localhost/soc2gate:test),
 #      TEST_PYTHON (a python with moto[server] + boto3; default: a cached venv),
@@ -281,9 +291,14 @@ aws_env=(--env "AWS_ENDPOINT_URL=$MOTO_URL" --env AWS_ACCESS_KEY_ID=testing
     --env "AWS_REGION=$REGION" --env "AWS_DEFAULT_REGION=$REGION")
 
 # ---- 4. GitHub runner simulation -----------------------------------------------------------
-github_run() { # github_run NAME EXPECTED_EXIT EXPECTED_RESULT INPUT_ENV...
+github_run() { # [GH_RUNNER_UID=.. GH_RUNNER_GID=..] github_run NAME EXPECTED_EXIT EXPECTED_RESULT INPUT_ENV...
     local name=$1 want_rc=$2 want_result=$3; shift 3
     local dir=$tmp/$name ws fc home id out summary
+    # The runner user owns the mounts: 1001 on GitHub-hosted runners, 0 on a root runner,
+    # where the gate must still run as 1000 (docker/entrypoint.py stays its root parent).
+    local runner_uid=${GH_RUNNER_UID:-$RUNNER_UID} runner_gid=${GH_RUNNER_GID:-$RUNNER_GID}
+    local gate_uid=$runner_uid
+    [ "$runner_uid" = 0 ] && gate_uid=1000
     ws=$dir/workspace fc=$dir/file_commands home=$dir/home
     mkdir -p "$ws" "$fc" "$home"
     id=$(cat /proc/sys/kernel/random/uuid)
@@ -292,7 +307,7 @@ github_run() { # github_run NAME EXPECTED_EXIT EXPECTED_RESULT INPUT_ENV...
     : >"$fc/$out"; : >"$fc/$summary"; : >"$fc/set_env_$id"; : >"$fc/add_path_$id"; : >"$fc/save_state_$id"
     chmod 0755 "$dir" "$ws" "$fc" "$home"
     chmod 0644 "$fc"/*
-    chown -R "$RUNNER_UID:$RUNNER_GID" "$ws" "$fc" "$home"
+    chown -R "$runner_uid:$runner_gid" "$ws" "$fc" "$home"
 
     start_sampler "$dir/uids"
     local start=$EPOCHREALTIME
@@ -333,13 +348,18 @@ github_run() { # github_run NAME EXPECTED_EXIT EXPECTED_RESULT INPUT_ENV...
     if [ -s "$ws/$junit" ]; then
         check "$name: JUnit file parses as XML" \
             python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$ws/$junit"
-        check "$name: JUnit file owned by the runner ($RUNNER_UID)" owned_by "$RUNNER_UID" "$ws/$junit"
+        check "$name: JUnit file owned by the runner ($runner_uid)" owned_by "$runner_uid" "$ws/$junit"
     fi
-    check "$name: nothing under workspace/file_commands/home owned by root" \
-        no_root_files "$ws" "$fc" "$home"
-    check "$name: everything there owned by $RUNNER_UID" \
-        only_owned_by "$RUNNER_UID" "$ws" "$fc" "$home"
-    assert_uids "$dir/uids" "$RUNNER_UID" "$name"
+    if [ "$runner_uid" != 0 ]; then
+        check "$name: nothing under workspace/file_commands/home owned by root" \
+            no_root_files "$ws" "$fc" "$home"
+    fi
+    check "$name: everything there owned by $runner_uid" \
+        only_owned_by "$runner_uid" "$ws" "$fc" "$home"
+    check "$name: the summary states the exit code" grep -q "(exit $want_rc)" "$fc/$summary"
+    check "$name: the gate did not warn that it ran as root" \
+        bash -c "! grep -q 'this run was as root' '$dir/output.log'"
+    assert_uids "$dir/uids" "$gate_uid" "$name"
     if [ "$want_rc" = 1 ]; then
         check "$name: output failed-checks names ecr-scan-findings" \
             output_has "$fc/$out" failed-checks ecr-scan-findings
@@ -377,6 +397,7 @@ check "entrypoint probe (GitHub): id -u is $RUNNER_UID (got '$probe')" test "$pr
 
 github_run pass 0 pass "${inputs[@]}" --env "INPUT_FAIL-ON=CRITICAL"
 github_run fail 1 fail "${inputs[@]}" --env "INPUT_FAIL-ON="
+GH_RUNNER_UID=0 GH_RUNNER_GID=0 github_run root-runner 1 fail "${inputs[@]}" --env "INPUT_FAIL-ON="
 
 # ---- 5. docker-run style -------------------------------------------------------------------
 docker_run() { # docker_run NAME IMAGE
@@ -399,6 +420,53 @@ docker_run() { # docker_run NAME IMAGE
 }
 docker_run docker-run "$IMAGE"
 docker_run docker-run-runtime-target "$IMAGE-runtime"
+
+# ---- 6. CodeBuild style --------------------------------------------------------------------
+# CodeBuild ignores the image's ENTRYPOINT and runs each buildspec command through a shell in
+# the source directory, as root unless the buildspec says run-as. Imitated with `buildah run`
+# of the command itself (never "${ENTRYPOINT[@]}").
+codebuild_run() { # codebuild_run NAME RUN_AS(empty: root) WANT_UID
+    local name=$1 run_as=$2 want_uid=$3 dir=$tmp/$1 ctr
+    mkdir -p "$dir/src"; chmod 0755 "$dir/src"
+    ctr=$(buildah from --pull=never "$IMAGE")
+    containers+=("$ctr")
+    local -a common=(--isolation chroot --network host --workingdir /codebuild/output/src
+        --volume "$dir/src:/codebuild/output/src"
+        --env CODEBUILD_BUILD_ID=soc2gate-gate:00000000-0000-0000-0000-000000000000
+        --env CODEBUILD_SRC_DIR=/codebuild/output/src "${aws_env[@]}")
+    # install phase (root, as CodeBuild runs it): the reports directory for the gate's user
+    buildah run "${common[@]}" "$ctr" -- /bin/sh -c \
+        'install -d -o soc2gate -g soc2gate -m 0755 reports' >"$dir/install.log" 2>&1 \
+        || { fail "$name: install phase failed ($(tail -n 3 "$dir/install.log"))"; return; }
+    local -a user=()
+    [ -n "$run_as" ] && user=(--user "$run_as")
+    start_sampler "$dir/uids"
+    local start=$EPOCHREALTIME
+    rc=0
+    buildah run "${common[@]}" "${user[@]}" "$ctr" -- /bin/sh -c \
+        "soc2gate run --repository $REPO --require-tag soc2-dev-latest --require-tag 'soc2-dev-{sha}' --commit-sha $SHA --endpoint $ENDPOINT --timeout 2m --junit reports/soc2gate-junit.xml" \
+        >"$dir/output.log" 2>&1 || rc=$?
+    record_time "run: $name" "$start"
+    stop_sampler
+    log "--- $name: exit $rc; output (last 6 lines):"
+    tail -n 6 "$dir/output.log" | sed 's/^/    /' >&2
+    check "$name: exit code 1, the verdict (got $rc)" test "$rc" = 1
+    check "$name: JUnit written to reports/" test -s "$dir/src/reports/soc2gate-junit.xml"
+    if [ "$want_uid" = 0 ]; then
+        # (the last line of the gate's own output: buildah adds its exit-status lines)
+        check "$name: the gate ends with its warning that it ran as root" \
+            bash -c "grep -Ev '^(subprocess exited with status|Error: exit status)' '$dir/output.log' | tail -n 1 | grep -q '^soc2gate: warning: this run was as root (uid 0)'"
+        check "$name: the warning says how to avoid it (run-as)" grep -q 'run-as: soc2gate' "$dir/output.log"
+        check "$name: the gate was seen running as uid 0 (the trap run-as avoids)" \
+            bash -c "[ -s '$dir/uids' ] && awk '{for (i = 2; i <= NF; i++) if (\$i != 0) bad = 1} END {exit bad}' '$dir/uids'"
+    else
+        check "$name: no root warning" bash -c "! grep -q 'this run was as root' '$dir/output.log'"
+        check "$name: JUnit owned by $want_uid" owned_by "$want_uid" "$dir/src/reports/soc2gate-junit.xml"
+        assert_uids "$dir/uids" "$want_uid" "$name"
+    fi
+}
+codebuild_run codebuild-as-root "" 0
+codebuild_run codebuild-run-as soc2gate 1000
 
 # ---- summary ---------------------------------------------------------------------------------
 log "timings:"

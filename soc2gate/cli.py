@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import os
 import signal
 import sys
@@ -103,7 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(demo)
     verify = sub.add_parser(
-        "verify-evidence", help="check that an evidence record's SHA-256 matches its content"
+        "verify-evidence",
+        help="recompute an evidence record's integrity checksum (SHA-256; not a signature)",
+        description="Recompute the SHA-256 integrity checksum of an evidence record written by "
+        "--evidence and compare it with the one the record carries (exit 0 match, 1 mismatch). "
+        "A mismatch means the record was corrupted or edited without recomputing the checksum. "
+        "A match does not prove that nobody edited it: the checksum is not a signature, and "
+        "anyone who can edit the record can recompute it. Keep records where only the pipeline "
+        "can write if they must resist deliberate edits.",
     )
     verify.add_argument("path", metavar="PATH", help="evidence JSON written by --evidence")
     sub.add_parser(
@@ -150,8 +158,27 @@ REPORT_OPTIONS = (
 )
 
 
+#: Set by docker/entrypoint.py, and only there, when a GitHub runner runs as root: the gate
+#: (uid 1000) writes its reports into this directory, and the entrypoint, still root, copies
+#: them to their paths in the root-owned workspace once the gate has exited.
+STAGING_ENV = "SOC2GATE_STAGING_DIR"
+#: The list of staged reports in STAGING_ENV: one JSON object per line, {"path", "staged"}.
+STAGING_MANIFEST = "manifest.jsonl"
+
+
+def _staging_dir() -> str:
+    return os.environ.get(STAGING_ENV, "")
+
+
+def _inside(path: str, directory: str) -> bool:
+    real, base = os.path.realpath(path), os.path.realpath(directory)
+    return os.path.commonpath([real, base]) == base
+
+
 def check_report_paths(config: GateConfig) -> None:
     """Refuse, before any AWS call, a report path that cannot be written (exit 2)."""
+    staging = _staging_dir()
+    workspace = os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
     for key, label in REPORT_OPTIONS:
         path = getattr(config, key)
         if not path:
@@ -165,6 +192,14 @@ def check_report_paths(config: GateConfig) -> None:
             probe = os.path.dirname(probe)
         if not os.path.isdir(probe):
             raise ConfigError(f"--{key} {path}: {probe} is not a directory")
+        if staging:
+            # The root entrypoint writes it, and only inside the workspace.
+            if not _inside(target, workspace):
+                raise ConfigError(
+                    f"--{key} {path}: outside the workspace {workspace} (on a runner that runs "
+                    f"as root, reports can only be written to the workspace)"
+                )
+            continue
         if not os.access(probe, os.W_OK | os.X_OK):
             raise ConfigError(f"--{key} {path}: {probe} is not writable ({label} cannot be saved)")
 
@@ -183,15 +218,20 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
 
     check_report_paths(config)
     github = github or os.environ.get("GITHUB_ACTIONS") == "true"
+    staging = _staging_dir()
     started_at = datetime.now(timezone.utc)
     with _SIGNALS.run() as cancel:
         report = run_gate(config, progress=None if quiet else stderr_progress, cancel=cancel)
     finished_at = datetime.now(timezone.utc)
+    # The process's exit code, from here on the one every report states: 143 for SIGTERM
+    # (the report alone says 130), and 3 once a report could not be written.
     code = int(_interrupt_code()) if report.interrupted else int(report.exit_code)
-    writers: dict[str, Callable[[str], None]] = {
-        "junit": lambda path: junit.write(report, path),
-        "evidence": lambda path: _write_evidence(report, config, path, started_at, finished_at),
-        "summary": lambda path: _write_summary(report, config, path),
+    writers: dict[str, Callable[[str, int], None]] = {
+        "junit": lambda path, _code: junit.write(report, path),
+        "evidence": lambda path, code: _write_evidence(
+            report, config, path, started_at, finished_at, code
+        ),
+        "summary": lambda path, code: _write_summary(report, config, path, code),
     }
     written = []
     for key, label in REPORT_OPTIONS:
@@ -199,7 +239,12 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
         if not path:
             continue
         try:
-            writers[key](path)
+            if staging:
+                staged = os.path.join(staging, f"report-{key}")
+                writers[key](staged, code)
+                _stage(staging, os.path.abspath(path), staged)
+            else:
+                writers[key](path, code)
             written.append((label, path))
         except OSError as exc:
             print(
@@ -208,27 +253,60 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
             )
             if code == ExitCode.PASSED:
                 code = ExitCode.ERROR
-    console.print_report(report, sys.stdout)
+    console.print_report(report, sys.stdout, exit_code=code)
     if github:
         _github_reports(report, config.junit or "", code)
     for label, path in written:
         print(f"{label}: {path}", file=sys.stdout)
+    sys.stdout.flush()
+    _warn_if_root()
     return code
 
 
+def _stage(staging: str, path: str, staged: str) -> None:
+    """Record a report written to ``staged`` for the root entrypoint to copy to ``path``."""
+    line = json.dumps({"path": path, "staged": os.path.basename(staged)})
+    with open(os.path.join(staging, STAGING_MANIFEST), "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+
+
+ROOT_WARNING = (
+    "soc2gate: warning: this run was as root (uid 0). The gate needs no privileges: run it "
+    "as a non-root user. The soc2gate image's ENTRYPOINT drops root by itself, but CodeBuild "
+    "ignores an image's ENTRYPOINT and runs buildspec commands as root unless the buildspec "
+    "says `run-as: soc2gate` (or starts the gate through setpriv); see "
+    "examples/codebuild/buildspec.yml."
+)
+
+
+def _warn_if_root() -> None:
+    """Say loudly, as the last line of a run, that it ran as root.
+
+    At the end rather than the start: a configuration error stays the one line on stderr.
+    """
+    geteuid = getattr(os, "geteuid", None)
+    if geteuid is not None and geteuid() == 0:
+        print(ROOT_WARNING, file=sys.stderr, flush=True)
+
+
 def _write_evidence(
-    report: GateReport, config: GateConfig, path: str, started_at: Any, finished_at: Any
+    report: GateReport,
+    config: GateConfig,
+    path: str,
+    started_at: Any,
+    finished_at: Any,
+    code: int,
 ) -> None:
     from soc2gate.report import evidence
 
-    record = evidence.build(report, config, os.environ, started_at, finished_at)
+    record = evidence.build(report, config, os.environ, started_at, finished_at, exit_code=code)
     evidence.write(record, path)
 
 
-def _write_summary(report: GateReport, config: GateConfig, path: str) -> None:
+def _write_summary(report: GateReport, config: GateConfig, path: str, code: int) -> None:
     from soc2gate.report import github as github_report
 
-    _write_text(path, github_report.summary(report, config.junit))
+    _write_text(path, github_report.summary(report, config.junit, exit_code=code))
 
 
 def _write_text(path: str, text: str) -> None:
@@ -239,21 +317,34 @@ def _write_text(path: str, text: str) -> None:
 
 
 def _github_reports(report: GateReport, junit_path: str, code: int) -> None:
+    """Annotations, the step summary and the step outputs, all stating the exit code ``code``.
+
+    A GITHUB_STEP_SUMMARY or GITHUB_OUTPUT that cannot be written is a warning on stderr: the
+    exit code stays the verdict's (the step still passes or fails on it, and a missing
+    ``result`` output is never "pass").
+    """
     from soc2gate.report import github
 
     for line in github.annotation_lines(report):
         print(line, file=sys.stdout)
-    outputs = github.outputs(report, junit_path)
-    outputs["exit-code"] = str(code)
+    sys.stdout.flush()
     for env_name, text in (
-        ("GITHUB_STEP_SUMMARY", github.summary(report, junit_path)),
-        ("GITHUB_OUTPUT", github.output_lines(outputs)),
+        ("GITHUB_STEP_SUMMARY", github.summary(report, junit_path, exit_code=code)),
+        ("GITHUB_OUTPUT", github.output_lines(github.outputs(report, junit_path, code))),
     ):
         path = os.environ.get(env_name)
-        if path:
+        if not path:
+            continue
+        try:
             with open(path, "a", encoding="utf-8") as handle:
                 handle.write(text)
-    sys.stdout.flush()
+        except OSError as exc:
+            print(
+                f"soc2gate: warning: cannot write {env_name} {path}: {exc.strerror or exc}; "
+                f"the step will lack it (exit code {code} unchanged)",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def cmd_action() -> int:

@@ -150,6 +150,14 @@ class GateReport:
 
     @property
     def result(self) -> str:
-        """ "pass", "fail" or "error": the word the GitHub Action exposes as its output."""
+        """ "pass", "fail", "error" or "interrupted": the GitHub Action's ``result`` output.
+
+        "interrupted" covers SIGINT and SIGTERM alike: only ``cli.main`` knows which signal
+        it was, and the exit code (130 or 143) tells them apart. A run whose report could not
+        be written exits 3, so the CLI derives the word it publishes from its final exit code
+        (``report.github.result_for``), which agrees with this for every code a report implies.
+        """
+        if self.interrupted:
+            return "interrupted"
         code = self.exit_code
         return {0: "pass", 1: "fail"}.get(int(code), "error")

@@ -25,7 +25,10 @@ def _shown(details: tuple[str, ...], head: int = 10, tail: int = 50) -> list[str
     return [*details[:head], f"... {skipped} more lines in the JUnit report ...", *details[-tail:]]
 
 
-def render(report: GateReport, width: int = 120) -> str:
+def render(report: GateReport, width: int = 120, exit_code: int | None = None) -> str:
+    """The table and the verdict line; ``exit_code`` is the process's (default: the report's),
+    e.g. 143 for SIGTERM where the report alone implies 130."""
+    code = int(report.exit_code if exit_code is None else exit_code)
     rows = [
         (_MARK[r.status], r.name, format_duration(r.duration), r.reason) for r in report.results
     ]
@@ -48,11 +51,16 @@ def render(report: GateReport, width: int = 120) -> str:
         for s in (Status.PASS, Status.FAIL, Status.ERROR, Status.SKIPPED)
     }
     lines.append("")
-    verdict = {"pass": "PASSED", "fail": "FAILED", "error": "ERROR"}[report.result]
-    if report.interrupted:
-        verdict = "INTERRUPTED"
+    verdict = {
+        "pass": "PASSED",
+        "fail": "FAILED",
+        "error": "ERROR",
+        "interrupted": "INTERRUPTED",
+    }[report.result]
+    if not report.interrupted and code != int(report.exit_code):
+        verdict = "ERROR"  # a passing run whose report could not be written exits 3
     lines.append(
-        f"soc2gate {verdict} (exit {int(report.exit_code)}): {counts[Status.PASS]} passed, "
+        f"soc2gate {verdict} (exit {code}): {counts[Status.PASS]} passed, "
         f"{counts[Status.FAIL]} failed, {counts[Status.ERROR]} errors, "
         f"{counts[Status.SKIPPED]} skipped in {format_duration(report.duration)}"
     )
@@ -61,5 +69,5 @@ def render(report: GateReport, width: int = 120) -> str:
     return "\n".join(lines)
 
 
-def print_report(report: GateReport, out: TextIO) -> None:
-    print(render(report), file=out, flush=True)
+def print_report(report: GateReport, out: TextIO, exit_code: int | None = None) -> None:
+    print(render(report, exit_code=exit_code), file=out, flush=True)

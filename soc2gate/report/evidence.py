@@ -6,6 +6,12 @@ UTC timestamps, and per check the AWS operations called, the values the verdict 
 under ``timing``, so the same input gives the same document apart from that part. The document
 carries the SHA-256 of its canonical form (sorted keys, no whitespace, UTF-8, without the
 ``sha256`` field); ``soc2gate verify-evidence`` recomputes it.
+
+That SHA-256 is an integrity checksum, not a signature: it detects accidental corruption and
+edits by someone who did not recompute it. Anyone who can edit the file can also recompute the
+checksum (the recipe is above, and public), so a matching checksum does not prove that soc2gate
+wrote the record or that nobody changed a verdict. Until records are signed, keep them where
+the pipeline alone can write (e.g. an S3 bucket with object lock) if they must resist tampering.
 """
 
 from __future__ import annotations
@@ -92,8 +98,14 @@ def build(
     environ: Mapping[str, str],
     started_at: datetime,
     finished_at: datetime,
+    exit_code: int | None = None,
 ) -> dict[str, Any]:
+    """The record of one run. ``exit_code`` is the process's (default: the report's): it
+    differs for SIGTERM (143) and when a report could not be written (3)."""
     from soc2gate.registry import all_checks
+    from soc2gate.report.github import result_for
+
+    code = int(report.exit_code if exit_code is None else exit_code)
 
     soc2 = {c.id: list(c.soc2) for c in all_checks()}
     checks = []
@@ -118,8 +130,8 @@ def build(
         "format": FORMAT,
         "tool": {"name": "soc2gate", "version": __version__},
         "run": {
-            "result": report.result,
-            "exit_code": int(report.exit_code),
+            "result": result_for(code),
+            "exit_code": code,
             "commit_sha": config.resolved_sha(environ) or "",
             "ci": ci_run(environ),
         },
@@ -137,11 +149,14 @@ def build(
 
 
 def canonical(document: Mapping[str, Any]) -> bytes:
+    """The bytes the integrity checksum covers: the document without ``sha256``, as JSON with
+    sorted keys, separators ``,`` and ``:``, UTF-8."""
     body = {k: v for k, v in document.items() if k != "sha256"}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def digest(document: Mapping[str, Any]) -> str:
+    """The integrity checksum (SHA-256 of ``canonical``). Not a signature: see the module."""
     return hashlib.sha256(canonical(document)).hexdigest()
 
 
@@ -156,8 +171,22 @@ def write(document: Mapping[str, Any], path: str) -> None:
     os.replace(tmp, path)
 
 
+#: Said with every successful verification: what a matching checksum does not show.
+NOT_A_SIGNATURE = (
+    "The checksum detects corruption and edits that did not recompute it; it is not a "
+    "signature: anyone who edits the record can recompute it."
+)
+
+
 def verify(path: str) -> tuple[bool, str]:
-    """(intact, one-line explanation). Raises OSError/ValueError when the file can't be read."""
+    """(checksum matches, explanation) for the record at ``path``.
+
+    Recomputes the integrity checksum. A match means the record is intact as far as a checksum
+    can tell: not corrupted, and not edited without recomputing it. It cannot tell a record
+    edited by someone who recomputed the checksum (tests/security/test_evidence_integrity.py
+    shows one edited FAIL -> PASS that still verifies). Raises OSError/ValueError when the
+    file cannot be read.
+    """
     with open(path, encoding="utf-8") as handle:
         document = json.load(handle)
     if not isinstance(document, dict) or document.get("format") != FORMAT:
@@ -167,6 +196,11 @@ def verify(path: str) -> tuple[bool, str]:
     if claimed != actual:
         return (
             False,
-            f"{path} was modified: it claims sha256 {claimed}, its content hashes to {actual}",
+            f"{path} was modified or corrupted: its integrity checksum says sha256 {claimed}, "
+            f"its content hashes to {actual}",
         )
-    return True, f"{path} is intact: sha256 {actual}"
+    return (
+        True,
+        f"{path} is intact as far as its integrity checksum can tell (sha256 {actual}). "
+        + NOT_A_SIGNATURE,
+    )

@@ -3,6 +3,10 @@
 Every string that came from AWS or a user is untrusted: annotation text is escaped per the
 workflow-command rules, and summary cells are HTML-escaped with markdown metacharacters
 backslashed, so a hostile FailureReason can neither run a workflow command nor break the table.
+
+The outputs and the summary's heading describe the process's real exit code, which only
+``cli.main`` knows (143 for SIGTERM where the report alone implies 130; 3 when a report could
+not be written): pass it as ``exit_code``. The outputs are exactly those action.yml documents.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import re
 import uuid
 from collections.abc import Mapping
 
+from soc2gate.exitcodes import ExitCode
 from soc2gate.models import CheckResult, Finding, GateReport, Status
 from soc2gate.report.text import clean, one_line
 
@@ -55,6 +60,32 @@ def problems(report: GateReport) -> list[CheckResult]:
     return sorted(bad, key=_rank)
 
 
+def result_for(exit_code: int) -> str:
+    """The ``result`` output for a process exit code: pass, fail, error or interrupted.
+
+    From the exit code rather than the report, so that the output can never disagree with
+    ``exit-code``: a passing run whose report could not be written exits 3 and is an "error".
+    """
+    words: dict[int, str] = {
+        ExitCode.PASSED: "pass",
+        ExitCode.FAILED: "fail",
+        ExitCode.INTERRUPTED: "interrupted",
+        ExitCode.TERMINATED: "interrupted",
+    }
+    return words.get(int(exit_code), "error")
+
+
+def failed_checks(report: GateReport) -> list[str]:
+    """Names of the checks that failed or errored (the ``failed-checks`` output).
+
+    Every check that did not reach a verdict counts, not only FAIL: an all-ERROR run, and the
+    checks an interrupt left unfinished, must never look like "nothing failed". Failures come
+    first, then errors, each most important first; in a fleet a name carries its target, as in
+    ``ecr-scan-findings [prod-eu]``. ``result`` says whether anything FAILED or only errored.
+    """
+    return [r.name for r in problems(report)]
+
+
 def annotation_lines(report: GateReport) -> list[str]:
     lines = []
     for result in problems(report):
@@ -86,10 +117,28 @@ _ICON = {
 }
 
 
-def summary(report: GateReport, junit_path: str | None = None) -> str:
-    verdict = {"pass": "passed", "fail": "FAILED", "error": "could not verify"}[report.result]
+_HEADING = {
+    "pass": "passed",
+    "fail": "FAILED",
+    "error": "could not verify",
+    "interrupted": "INTERRUPTED",
+}
+_SIGNAL: dict[int, str] = {ExitCode.INTERRUPTED: "SIGINT", ExitCode.TERMINATED: "SIGTERM"}
+
+
+def heading(exit_code: int) -> str:
+    """The summary's first line: the verdict word and the process's exit code."""
+    verdict = _HEADING[result_for(exit_code)]
+    if exit_code in _SIGNAL:
+        verdict = f"{verdict} by {_SIGNAL[exit_code]}"
+    return f"## soc2gate {verdict} (exit {int(exit_code)})"
+
+
+def summary(report: GateReport, junit_path: str | None = None, exit_code: int | None = None) -> str:
+    """The markdown step summary; ``exit_code`` is the process's (default: the report's)."""
+    code = int(report.exit_code if exit_code is None else exit_code)
     out = [
-        f"## soc2gate {verdict} (exit {int(report.exit_code)})",
+        heading(code),
         "",
         "| Result | Check | Reason |",
         "| --- | --- | --- |",
@@ -168,11 +217,13 @@ def output_lines(outputs: Mapping[str, str]) -> str:
     return "".join(chunks)
 
 
-def outputs(report: GateReport, junit_path: str) -> dict[str, str]:
-    failed = [r.name for r in report.results if r.status is Status.FAIL]
+def outputs(report: GateReport, junit_path: str, exit_code: int | None = None) -> dict[str, str]:
+    """The step outputs action.yml documents; ``exit_code`` is the process's (default: the
+    report's)."""
+    code = int(report.exit_code if exit_code is None else exit_code)
     return {
-        "result": report.result,
-        "exit-code": str(int(report.exit_code)),
-        "failed-checks": ",".join(failed),
+        "result": result_for(code),
+        "exit-code": str(code),
+        "failed-checks": ",".join(failed_checks(report)),
         "junit-path": junit_path,
     }
