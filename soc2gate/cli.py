@@ -227,7 +227,9 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
     # (the report alone says 130), and 3 once a report could not be written.
     code = int(_interrupt_code()) if report.interrupted else int(report.exit_code)
     writers: dict[str, Callable[[str, int], None]] = {
-        "junit": lambda path, _code: junit.write(report, path),
+        "junit": lambda path, code: junit.write(
+            report, path, properties=_junit_properties(config), exit_code=code
+        ),
         "evidence": lambda path, code: _write_evidence(
             report, config, path, started_at, finished_at, code
         ),
@@ -261,6 +263,20 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
     sys.stdout.flush()
     _warn_if_root()
     return code
+
+
+def _junit_properties(config: GateConfig) -> dict[str, str]:
+    """What was gated, for the <properties> CI reporters show beside the results."""
+    sha = config.resolved_sha()
+    run = os.environ.get("GITHUB_RUN_ID") or os.environ.get("CODEBUILD_BUILD_ID") or ""
+    return {
+        "region": config.region or os.environ.get("AWS_REGION") or "",
+        "repository": config.repository or "",
+        "endpoint": config.endpoint or "",
+        "commit": sha or "",
+        "run": run,
+        "targets": str(len(config.targets)) if config.targets else "",
+    }
 
 
 def _stage(staging: str, path: str, staged: str) -> None:

@@ -142,16 +142,22 @@ def build(
     report: GateReport,
     timestamp: datetime | None = None,
     properties: Mapping[str, str] | None = None,
+    exit_code: int | None = None,
 ) -> ET.Element:
     """The <testsuites> element for a report: one <testsuite> per fleet target.
 
     ``properties`` (region, repository, endpoint, commit, evidence checksum...) go on every
-    suite, with the tool version and the run's exit code.
+    suite, with the tool version and the run's exit code: ``exit_code`` when the caller knows
+    the process's own (143 for SIGTERM, 3 when a report could not be written), else the
+    report's.
     """
     from soc2gate import __version__
 
     stamp = (timestamp or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S")
-    props = {"soc2gate.version": __version__, "soc2gate.exit_code": str(int(report.exit_code))}
+    props = {
+        "soc2gate.version": __version__,
+        "soc2gate.exit_code": str(int(report.exit_code if exit_code is None else exit_code)),
+    }
     props.update({k: str(v) for k, v in (properties or {}).items() if v not in (None, "")})
     groups: dict[str, list[CheckResult]] = {}
     for result in report.results:
@@ -176,15 +182,21 @@ def to_string(
     report: GateReport,
     timestamp: datetime | None = None,
     properties: Mapping[str, str] | None = None,
+    exit_code: int | None = None,
 ) -> str:
-    root = build(report, timestamp, properties)
+    root = build(report, timestamp, properties, exit_code)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def write(report: GateReport, path: str, properties: Mapping[str, str] | None = None) -> None:
+def write(
+    report: GateReport,
+    path: str,
+    properties: Mapping[str, str] | None = None,
+    exit_code: int | None = None,
+) -> None:
     """Write atomically, so a reader never sees half a file (e.g. after SIGTERM)."""
-    text = to_string(report, properties=properties)
+    text = to_string(report, properties=properties, exit_code=exit_code)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".soc2gate-", suffix=".xml", dir=directory)

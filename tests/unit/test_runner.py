@@ -255,7 +255,7 @@ EXIT_CASES = [
     ("pending-left-over", [P, W], False, ExitCode.ERROR, "error"),
     ("all-skipped", [S, S, S], False, ExitCode.ERROR, "error"),
     ("nothing-at-all", [], False, ExitCode.ERROR, "error"),
-    ("interrupted", [P, E], True, ExitCode.INTERRUPTED, "error"),
+    ("interrupted", [P, E], True, ExitCode.INTERRUPTED, "interrupted"),
 ]
 
 
