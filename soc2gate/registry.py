@@ -57,9 +57,11 @@ def all_checks() -> tuple[Check, ...]:
             EcrImageTags,
             EcrScanFindings,
             EcrImageUser,
+            # model-env and endpoint-config judge the endpoint this one saw InService
+            # (depends_on), so it is registered before them.
+            SagemakerEndpointStatus,
             SagemakerModelEnv,
             SagemakerEndpointConfig,
-            SagemakerEndpointStatus,
             # Reads ecr-scan-findings' result (depends_on), so it is registered after it.
             DeployedImageScanned,
         ):

@@ -1,4 +1,12 @@
-"""sagemaker-endpoint-config: every variant of the endpoint's current config uses an allowed type."""
+"""sagemaker-endpoint-config: every variant of the config the endpoint runs uses an allowed type.
+
+The config judged is the one the endpoint runs once it is InService and settled: this check
+waits for sagemaker-endpoint-status (``depends_on``) and judges the endpoint that check saw
+pass, or polls DescribeEndpoint itself when that check is not in the run. While the endpoint
+is rolling out, only the config it is heading to (PendingDeploymentSummary, or the config being
+created) is judged early: a disallowed type there FAILs at once, anything else waits. An
+endpoint that never reached InService is never passed (``Target.cap``).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +14,11 @@ from collections.abc import Sequence
 
 from soc2gate.checks._sagemaker import (
     Variant,
-    current_config_names,
-    describe_endpoint,
     describe_endpoint_config,
     endpoint_unconfigured,
 )
 from soc2gate.checks.base import Check, CheckContext
-from soc2gate.checks.sagemaker_endpoint_status import endpoint_missing
+from soc2gate.checks.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult
 
@@ -21,34 +27,37 @@ class SagemakerEndpointConfig(Check):
     id = "sagemaker-endpoint-config"
     title = "Endpoint config uses allowed instance types"
     asserts = (
-        "Every production (and shadow) variant of the endpoint's current endpoint config runs "
-        "on an allowed --instance-type; serverless and instance-pool variants are named."
+        "Every production (and shadow) variant of the endpoint config the endpoint runs once "
+        "InService and settled (judged after sagemaker-endpoint-status) runs on an allowed "
+        "--instance-type; serverless and instance-pool variants are named; a config of an "
+        "endpoint that did not reach InService never passes; an InstanceType that cannot be "
+        "read is an error."
     )
     remediation = (
         "Create an endpoint config whose variants use an allowed instance type "
         "(aws sagemaker create-endpoint-config) and update the endpoint to it."
     )
     soc2 = ("CC8.1", "CC6.8")
+    # Judges the endpoint sagemaker-endpoint-status saw InService: one DescribeEndpoint poller.
+    depends_on = (STATUS_CHECK,)
 
     def skip_reason(self, config: GateConfig) -> str | None:
         return endpoint_unconfigured(config)
 
     def run(self, ctx: CheckContext) -> CheckResult:
-        name = ctx.config.endpoint or ""
-        endpoint = describe_endpoint(ctx.clients("sagemaker"), name)
-        if endpoint is None:
-            return endpoint_missing(self, ctx, name)
-        names = current_config_names(endpoint)
-        if not names:
-            return self.error(f"endpoint {name} reports no EndpointConfigName")
-        variants = {n: describe_endpoint_config(ctx, n) for n in names}
-        return evaluate(self, variants, ctx.config.instance_types)
+        target = endpoint_target(self, ctx)
+        if isinstance(target, CheckResult):
+            return target
+        variants = {n: describe_endpoint_config(ctx, n) for n in target.config_names}
+        return target.cap(self, evaluate(self, variants, ctx.config.instance_types))
 
 
 def evaluate(
     check: Check, configs: dict[str, tuple[Variant, ...]], allowed: Sequence[str]
 ) -> CheckResult:
+    """FAIL on a disallowed or serverless variant; ERROR when a variant's type can't be read."""
     problems: list[str] = []
+    unreadable: list[str] = []
     lines: list[str] = []
     for config_name, variants in configs.items():
         if not variants:
@@ -60,7 +69,7 @@ def evaluate(
                 continue
             types = list(v.pool_types) or ([v.instance_type] if v.instance_type else [])
             if not types:
-                problems.append(f"{label} has no instance type")
+                unreadable.append(f"could not read the InstanceType of {label}")
                 continue
             kind = "instance pool " if v.pool_types else ""
             bad = [t for t in types if t not in allowed]
@@ -71,8 +80,12 @@ def evaluate(
     allowed_text = ", ".join(allowed)
     if problems:
         return check.failed(
-            "; ".join(problems) + f" (allowed: {allowed_text})", details=lines, evidence=evidence
+            "; ".join(problems + unreadable) + f" (allowed: {allowed_text})",
+            details=lines,
+            evidence=evidence,
         )
+    if unreadable:
+        return check.error("; ".join(unreadable), details=lines, evidence=evidence)
     count = sum(len(v) for v in configs.values())
     return check.passed(
         f"all {count} variant(s) use allowed instance types ({allowed_text})",

@@ -214,7 +214,7 @@ class _Spec:
     scan_missing: bool = False
     env: dict[str, str] = field(default_factory=lambda: dict(MODEL_ENV))
     instance_type: str = INSTANCE_TYPE
-    endpoint: str = "in-service"  # in-service | failed | absent
+    endpoint: str = "in-service"  # in-service | settling | failed | absent
     user: str = CONTAINER_USER  # config.User of the gated image
     deployed: str = "gated"  # what the endpoint runs: gated | first-build | foreign
     #: Enhanced only. "at-once": the findings land with ACTIVE; "clean-unpopulated": ACTIVE
@@ -351,6 +351,15 @@ def _in_service(spec: _Spec) -> Action:
     return action
 
 
+def _baking(world: MotoWorld) -> None:
+    """InService, but the new variant is still baking (traffic shifting is being watched)."""
+    world.set_variant(ENDPOINT, statuses=["Baking"])
+
+
+def _settled(world: MotoWorld) -> None:
+    world.set_variant(ENDPOINT, statuses=[])
+
+
 def _failed(world: MotoWorld) -> None:
     world.put_endpoint_logs(ENDPOINT, FAILURE_LOGS)
     world.set_endpoint(ENDPOINT, status="Failed", failure_reason=HEALTH_CHECK_FAILURE)
@@ -417,6 +426,15 @@ def _timeline(spec: _Spec) -> tuple[Step, ...]:
     )
     if spec.endpoint == "failed":
         steps.append((11.0, "min 12: container failed the /ping health check: Failed", _failed))
+    elif spec.endpoint == "settling":
+        steps.append(
+            (
+                11.0,
+                "min 12: endpoint InService, variant AllTraffic still Baking",
+                _both(_in_service(spec), _baking),
+            )
+        )
+        steps.append((13.0, "min 15: baking done: variant AllTraffic settled", _settled))
     else:
         steps.append((13.0, "min 15: health checks pass: endpoint InService", _in_service(spec)))
     return tuple(steps)
@@ -430,6 +448,9 @@ def _triggers(spec: _Spec) -> tuple[Trigger, ...]:
         out.append(("DescribeImageScanFindings", 4, _findings_land(spec)))
     if spec.endpoint == "in-service":
         out.append(("DescribeEndpoint", 4, _both(_container_starting, _in_service(spec))))
+    elif spec.endpoint == "settling":
+        out.append(("DescribeEndpoint", 4, _both(_container_starting, _in_service(spec), _baking)))
+        out.append(("DescribeEndpoint", 6, _settled))
     elif spec.endpoint == "failed":
         out.append(("DescribeEndpoint", 4, _both(_container_starting, _failed)))
     return tuple(out)
@@ -483,6 +504,14 @@ SCENARIOS: dict[str, Scenario] = {
             1,
             CRITICAL_CVE,
             replace(_HEALTHY, findings=(*BASIC_FINDINGS, CRITICAL_FINDING)),
+        ),
+        _scenario(
+            "endpoint-settling",
+            "endpoint goes Creating -> InService with its variant still Baking, then settles: "
+            "the gate waits for the variant and passes",
+            0,
+            "is InService, settled",
+            replace(_HEALTHY, endpoint="settling"),
         ),
         _scenario(
             "endpoint-failed",

@@ -805,10 +805,17 @@ class MotoWorld:
         deployed_images: Sequence[Mapping[str, Any]]
         | Mapping[str, Sequence[Mapping[str, Any]]]
         | None = None,
+        *,
+        pending_config_name: str | None = None,
     ) -> None:
         """Mutate the endpoint in moto's backend (status, FailureReason, config, DeployedImages).
 
         ``deployed_images`` is a list for every variant or a dict variant name -> list.
+        ``config_name`` switches the endpoint to that config with settled variants
+        (CurrentInstanceCount == DesiredInstanceCount == the config's InitialInstanceCount, or
+        the serverless config as both current and desired), as SageMaker reports an InService
+        endpoint. ``pending_config_name`` sets PendingDeploymentSummary ("" removes it); any
+        status other than Updating removes it too, as SageMaker does once an update ends.
         """
         backend = self._sagemaker_backend()
         with self._lock:
@@ -823,8 +830,14 @@ class MotoWorld:
                 endpoint.endpoint_status = status
                 if failure_reason is None and status != "Failed":
                     endpoint.failure_reason = None
+                if status != "Updating" and pending_config_name is None:
+                    endpoint.pending_deployment_summary = None
             if failure_reason is not None:
                 endpoint.failure_reason = failure_reason
+            if pending_config_name is not None:
+                endpoint.pending_deployment_summary = (
+                    self._pending_summary(pending_config_name) if pending_config_name else None
+                )
             if deployed_images is not None:
                 for pv in endpoint.production_variants:
                     images = (
@@ -835,6 +848,93 @@ class MotoWorld:
                     if images is not None:
                         pv["DeployedImages"] = [dict(i) for i in images]
             endpoint.last_modified_time = _naive_utc()
+
+    def _pending_summary(self, config_name: str) -> dict[str, Any]:
+        """PendingDeploymentSummary for an update to ``config_name``: its variants starting."""
+        config = self._sagemaker_backend().endpoint_configs[config_name]
+        variants = []
+        for pv in config.production_variants:
+            variant: dict[str, Any] = {
+                "VariantName": pv["VariantName"],
+                "VariantStatus": [{"Status": "Creating", "StartTime": _utc()}],
+            }
+            if pv.get("InstanceType"):
+                variant.update(
+                    InstanceType=pv["InstanceType"],
+                    CurrentInstanceCount=0,
+                    DesiredInstanceCount=pv.get("InitialInstanceCount") or 1,
+                )
+            if pv.get("ServerlessConfig"):
+                variant["DesiredServerlessConfig"] = dict(pv["ServerlessConfig"])
+            variants.append(variant)
+        return {
+            "EndpointConfigName": config_name,
+            "ProductionVariants": variants,
+            "StartTime": _utc(),
+        }
+
+    def set_variant(
+        self,
+        name: str,
+        variant: str = "AllTraffic",
+        *,
+        current_instances: int | None = None,
+        desired_instances: int | None = None,
+        statuses: Sequence[str] | None = None,
+    ) -> None:
+        """Make one production variant of an endpoint unsettled (or settled again).
+
+        ``current_instances`` / ``desired_instances`` set CurrentInstanceCount /
+        DesiredInstanceCount (an InService endpoint scaling); ``statuses`` sets VariantStatus
+        (e.g. ``["Baking"]``; ``[]`` removes it: the variant is settled).
+        """
+        backend = self._sagemaker_backend()
+        with self._lock:
+            endpoint = backend.endpoints[name]
+            (pv,) = [v for v in endpoint.production_variants if v["VariantName"] == variant]
+            if current_instances is not None:
+                pv["CurrentInstanceCount"] = current_instances
+            if desired_instances is not None:
+                pv["DesiredInstanceCount"] = desired_instances
+            if statuses is not None:
+                if statuses:
+                    pv["VariantStatus"] = [
+                        {"Status": s, "StatusMessage": f"{s} in progress", "StartTime": _utc()}
+                        for s in statuses
+                    ]
+                else:
+                    pv.pop("VariantStatus", None)
+            endpoint.last_modified_time = _naive_utc()
+
+    def update_endpoint(self, name: str, config_name: str) -> None:
+        """UpdateEndpoint to ``config_name``: Updating, still on the old EndpointConfigName,
+        with PendingDeploymentSummary naming the new one (what SageMaker reports meanwhile)."""
+        self.set_endpoint(name, status="Updating", pending_config_name=config_name)
+
+    def finish_update(
+        self,
+        name: str,
+        deployed_images: Sequence[Mapping[str, Any]]
+        | Mapping[str, Sequence[Mapping[str, Any]]]
+        | None = None,
+    ) -> None:
+        """The update succeeded: InService on the pending config, variants settled."""
+        with self._lock:
+            endpoint = self._sagemaker_backend().endpoints[name]
+            summary = getattr(endpoint, "pending_deployment_summary", None)
+        if not summary:
+            raise ValueError(f"endpoint {name} has no update in progress")
+        self.set_endpoint(
+            name,
+            status="InService",
+            config_name=summary["EndpointConfigName"],
+            deployed_images=deployed_images,
+        )
+
+    def roll_back_update(self, name: str, failure_reason: str) -> None:
+        """The update failed and was rolled back: InService on the old config, with a
+        FailureReason (the deployment did not happen)."""
+        self.set_endpoint(name, status="InService", failure_reason=failure_reason)
 
     def deployed_image(self, repo: str, tag: str, digest: str | None = None) -> dict[str, Any]:
         """A ``DeployedImage``: the tag URI as specified, resolved to ``repo@digest``."""

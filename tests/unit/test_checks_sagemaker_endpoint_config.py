@@ -24,6 +24,16 @@ from soc2gate.models import Status
 CHECK = SagemakerEndpointConfig()
 CONFIG = GateConfig(endpoint=ENDPOINT)  # allowed: ml.c5.large (the default)
 
+
+def in_service(config: str = "cfg-1") -> dict:
+    """DescribeEndpoint of an endpoint InService and settled on ``config``."""
+    out = sm_endpoint(config=config)
+    out["ProductionVariants"] = [
+        {"VariantName": "AllTraffic", "CurrentInstanceCount": 1, "DesiredInstanceCount": 1}
+    ]
+    return out
+
+
 # (case, production variants, shadow variants, allowed types, expected, words in the reason)
 VARIANT_CASES = [
     ("allowed", [variant()], [], None, Status.PASS, ["all 1 variant(s)", "ml.c5.large"]),
@@ -88,8 +98,16 @@ VARIANT_CASES = [
         [variant(instance_type=None)],
         [],
         None,
+        Status.ERROR,
+        ["could not read the InstanceType of cfg-1/AllTraffic"],
+    ),
+    (
+        "bad-type-and-unreadable-type",
+        [variant("A", instance_type="ml.g5.xlarge"), variant("B", instance_type=None)],
+        [],
+        None,
         Status.FAIL,
-        ["cfg-1/AllTraffic has no instance type"],
+        ["cfg-1/A uses ml.g5.xlarge", "could not read the InstanceType of cfg-1/B"],
     ),
 ]
 
@@ -101,7 +119,7 @@ VARIANT_CASES = [
 )
 def test_endpoint_config_table(aws: StubbedAws, variants, shadow, allowed, expected, words) -> None:
     config = GateConfig(endpoint=ENDPOINT, instance_types=allowed or CONFIG.instance_types)
-    aws.respond("sagemaker", "describe_endpoint", sm_endpoint(), {"EndpointName": ENDPOINT})
+    aws.respond("sagemaker", "describe_endpoint", in_service(), {"EndpointName": ENDPOINT})
     aws.respond(
         "sagemaker",
         "describe_endpoint_config",
@@ -116,44 +134,37 @@ def test_endpoint_config_table(aws: StubbedAws, variants, shadow, allowed, expec
     aws.assert_done()
 
 
-# (case, current config variants, pending config variants, expected, words)
+# (case, pending config variants, expected, words). While Updating, only the config being
+# deployed (PendingDeploymentSummary) is judged: a bad one FAILs at once, a good one waits for
+# InService; the current config, about to stop serving, is not judged.
 UPDATE_CASES = [
     (
         "pending-config-disallowed",
-        [variant()],
         [variant(instance_type="ml.g5.12xlarge")],
         Status.FAIL,
         ["cfg-2/AllTraffic uses ml.g5.12xlarge"],
     ),
     (
-        "current-config-disallowed",
-        [variant(instance_type="ml.g5.12xlarge")],
+        "pending-config-allowed",
         [variant()],
-        Status.FAIL,
-        ["cfg-1/AllTraffic uses ml.g5.12xlarge"],
+        Status.PENDING,
+        ["is Updating (deploying endpoint config cfg-2)", "judged again once InService"],
     ),
-    ("both-allowed", [variant()], [variant()], Status.PASS, ["all 2 variant(s)"]),
 ]
 
 
 @pytest.mark.parametrize(
-    ("current", "pending", "expected", "words"),
+    ("pending", "expected", "words"),
     [case[1:] for case in UPDATE_CASES],
     ids=[case[0] for case in UPDATE_CASES],
 )
-def test_config_being_deployed_during_an_update_is_checked_too(
-    aws: StubbedAws, current, pending, expected, words
+def test_config_being_deployed_during_an_update_is_judged_early(
+    aws: StubbedAws, pending, expected, words
 ) -> None:
     aws.respond(
         "sagemaker",
         "describe_endpoint",
         sm_endpoint(status="Updating", config="cfg-1", pending_config="cfg-2"),
-    )
-    aws.respond(
-        "sagemaker",
-        "describe_endpoint_config",
-        sm_endpoint_config("cfg-1", current),
-        {"EndpointConfigName": "cfg-1"},
     )
     aws.respond(
         "sagemaker",
@@ -165,15 +176,16 @@ def test_config_being_deployed_during_an_update_is_checked_too(
     assert result.status is expected, result.reason
     for word in words:
         assert word in result.reason
-    assert result.evidence["EndpointConfigNames"] == ["cfg-1", "cfg-2"]
+    assert result.evidence["EndpointConfigNames"] == ["cfg-2"]
+    assert aws.calls == ["DescribeEndpoint", "DescribeEndpointConfig"]  # cfg-1 is not read
     aws.assert_done()
 
 
 def test_endpoint_config_is_read_once_per_run(aws: StubbedAws) -> None:
     # Endpoint configs are immutable, so a second poll in the same run reuses the first answer.
-    aws.respond("sagemaker", "describe_endpoint", sm_endpoint())
+    aws.respond("sagemaker", "describe_endpoint", in_service())
     aws.respond("sagemaker", "describe_endpoint_config", sm_endpoint_config())
-    aws.respond("sagemaker", "describe_endpoint", sm_endpoint())
+    aws.respond("sagemaker", "describe_endpoint", in_service())
     ctx = make_ctx(CONFIG, aws)
     assert CHECK.run(ctx).status is Status.PASS
     assert CHECK.run(ctx).status is Status.PASS
@@ -205,7 +217,7 @@ def test_access_denied_is_error_naming_the_action(operation, action, clock: Fake
     def stub() -> StubbedAws:
         aws = StubbedAws()
         if operation == "describe_endpoint_config":
-            aws.respond("sagemaker", "describe_endpoint", sm_endpoint())
+            aws.respond("sagemaker", "describe_endpoint", in_service())
         aws.fail("sagemaker", operation, "AccessDeniedException", f"not authorized: {action}")
         return aws
 

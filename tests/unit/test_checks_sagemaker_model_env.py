@@ -29,6 +29,17 @@ from soc2gate.report import junit
 
 CHECK = SagemakerModelEnv()
 CONFIG = GateConfig(endpoint=ENDPOINT)
+
+
+def in_service(config: str = "cfg-1") -> dict:
+    """DescribeEndpoint of an endpoint InService and settled on ``config``."""
+    out = sm_endpoint(config=config)
+    out["ProductionVariants"] = [
+        {"VariantName": "v0", "CurrentInstanceCount": 1, "DesiredInstanceCount": 1}
+    ]
+    return out
+
+
 PREFIX = "defenderImageAnalyzerSOC2Hardened"
 SECRET = "hunter2-Pr0d-DB-s3cret"
 
@@ -141,7 +152,7 @@ def test_model_env_behind_endpoint(
     aws: StubbedAws, models, require_env, expected, words, absent
 ) -> None:
     config = GateConfig(endpoint=ENDPOINT, require_env=require_env or dict(GOOD_ENV))
-    stub_endpoint_models(aws, models)
+    stub_endpoint_models(aws, models, endpoint=in_service())
     result = CHECK.run(make_ctx(config, aws))
     assert result.status is expected, result.reason
     for word in words:
@@ -166,7 +177,9 @@ def test_secret_values_never_reach_the_result_or_the_report(
     env, expected, clock: FakeClock
 ) -> None:
     aws = StubbedAws()
-    stub_endpoint_models(aws, {"model-1": sm_model("model-1", containers=[GOOD_ENV, env])})
+    stub_endpoint_models(
+        aws, {"model-1": sm_model("model-1", containers=[GOOD_ENV, env])}, endpoint=in_service()
+    )
     result = run_one(CHECK.id, CONFIG, aws, clock)
     assert result.status is expected, result.reason
     evidence = json.dumps(result.evidence, default=str)
@@ -290,7 +303,8 @@ def test_missing_endpoint_is_pending_within_grace(aws: StubbedAws, clock: FakeCl
 
 
 def test_endpoint_config_naming_no_model_is_an_error(aws: StubbedAws) -> None:
-    aws.respond("sagemaker", "describe_endpoint", sm_endpoint())
+    # An inference-component variant names no model: which model serves there is not known.
+    aws.respond("sagemaker", "describe_endpoint", in_service())
     aws.respond(
         "sagemaker",
         "describe_endpoint_config",
@@ -303,7 +317,7 @@ def test_endpoint_config_naming_no_model_is_an_error(aws: StubbedAws) -> None:
     )
     result = CHECK.run(make_ctx(CONFIG, aws))
     assert result.status is Status.ERROR
-    assert "cfg-1 name no model" in result.reason
+    assert "cfg-1/AllTraffic name no model" in result.reason
 
 
 # (case, failing operation, IAM action named)
