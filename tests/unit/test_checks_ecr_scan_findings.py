@@ -435,7 +435,7 @@ def test_worst_findings_are_listed_with_id_package_and_severity(aws: StubbedAws)
         "CVE-2024-1000",
         "CVE-2024-1001",
     ]
-    assert result.details[1:3] == (
+    assert result.details[2:4] == (
         "CRITICAL CVE-2024-0001 in glibc 2.31 (fix available: NO)",
         "HIGH CVE-2024-0002 in openssl 3.0.1 (fix available: YES)",
     )

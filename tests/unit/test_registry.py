@@ -93,9 +93,9 @@ def test_all_checks_is_stable_and_in_report_order() -> None:
         "ecr-image-tags",
         "ecr-scan-findings",
         "ecr-image-user",
+        "sagemaker-endpoint-status",
         "sagemaker-model-env",
         "sagemaker-endpoint-config",
-        "sagemaker-endpoint-status",
         "deployed-image-scanned",
     ]
     # Only the image-user check is off by default; a dependency is registered before its user.

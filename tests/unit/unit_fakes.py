@@ -354,6 +354,15 @@ def sm_endpoint(
         "EndpointStatus": status,
         "CreationTime": T0,
         "LastModifiedTime": T0,
+        "ProductionVariants": [
+            {
+                "VariantName": "AllTraffic",
+                "CurrentWeight": 1.0,
+                "DesiredWeight": 1.0,
+                "CurrentInstanceCount": 1,
+                "DesiredInstanceCount": 1,
+            }
+        ],
     }
     if failure is not None:
         out["FailureReason"] = failure
