@@ -45,6 +45,8 @@ class ScanPage:
     source_updated_at: str = ""
     #: The answer carries enhancedFindings (Amazon Inspector scanning).
     enhanced: bool = False
+    #: imageScanFindings is an object at all (absent or null: False).
+    has_body: bool = True
 
 
 def _text(value: Any, where: str, *, required: bool = True) -> str:
@@ -147,6 +149,7 @@ def parse_page(response: Mapping[str, Any]) -> ScanPage:
             summary_counts=None,
             next_token=token or None,
             has_findings=False,
+            has_body=False,
         )
     if not isinstance(body, Mapping):
         raise Unreadable(f"imageScanFindings is {type(body).__name__}, not an object")
@@ -333,6 +336,12 @@ class EcrScanFindings(Check):
             # The scan moved on (e.g. a rescan started) while its pages were read: read again.
             return self.pending(
                 changed[0], f"scan of {where} went {first.status} -> {changed[0]} while paging"
+            )
+        if not all(page.has_body for page in pages):
+            return self.error(
+                f"scan of {where} is {first.status} but AWS returned no imageScanFindings; "
+                "the findings could not be read, so the image is not verified",
+                evidence=evidence,
             )
         # The stable-read rule (README "When a scan counts as read"): AWS answers COMPLETE or
         # ACTIVE before enhanced findings land, with the same body a clean image gets. The scan
