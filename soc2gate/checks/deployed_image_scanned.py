@@ -27,7 +27,7 @@ from soc2gate.checks._sagemaker import (
     endpoint_unconfigured,
 )
 from soc2gate.checks.base import Check, CheckContext
-from soc2gate.checks.sagemaker_endpoint_status import endpoint_missing
+from soc2gate.checks.sagemaker_endpoint_status import endpoint_missing, judge_endpoint
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult, Status
 from soc2gate.polling import ENDPOINT_STATUS, Verdict
@@ -105,6 +105,16 @@ class DeployedImageScanned(Check):
             return endpoint_missing(self, ctx, name)
         verdict = ENDPOINT_STATUS.classify(endpoint.status)
         where = f"endpoint {endpoint.name} is {endpoint.status}"
+        if not passed and verdict is Verdict.SUCCESS:
+            # Without sagemaker-endpoint-status in the run, InService is not enough: a rolled
+            # back update or a variant still rolling out is judged by the same rules here.
+            judged = judge_endpoint(endpoint)
+            if judged.status is Status.PENDING:
+                return self.pending(judged.state, f"{judged.short}; DeployedImages settle then")
+            if judged.status is not Status.PASS:
+                return self.error(
+                    f"{judged.short}: no deployed image to verify (see {STATUS_CHECK})"
+                )
         if verdict is Verdict.WAIT:
             # DeployedImages is filled (or, during an update, replaced) once the endpoint is
             # InService: what it says before then is not what will serve.

@@ -277,6 +277,8 @@ def endpoint_response(status: str = "InService", *resolved: str) -> dict[str, An
     response["ProductionVariants"] = [
         {
             "VariantName": "AllTraffic",
+            "CurrentInstanceCount": 1,
+            "DesiredInstanceCount": 1,
             "DeployedImages": [
                 {"SpecifiedImage": f"{REPO_URI}:{TAG}", "ResolvedImage": r} for r in resolved
             ],
@@ -520,6 +522,8 @@ def test_parse_image_uri_refuses_references_without_a_registry(text: str) -> Non
 def variant_images(name: str, *resolved: str) -> dict[str, Any]:
     return {
         "VariantName": name,
+        "CurrentInstanceCount": 1,
+        "DesiredInstanceCount": 1,
         "DeployedImages": [
             {"SpecifiedImage": f"{REPO_URI}:{TAG}", "ResolvedImage": r} for r in resolved
         ],
