@@ -272,8 +272,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "model_name_contains",
         _str,
-        "check the newest model whose name contains this, "
-        "instead of the models behind the endpoint",
+        "also check the newest model whose name contains this (with --endpoint, the "
+        "endpoint's own models are always checked too)",
         metavar="TEXT",
     ),
     Option(
