@@ -266,7 +266,21 @@ def _validator(shape: Any) -> Any:
     elif kind in ("float", "double"):
         validator = scalar((int, float), "a number")
     elif kind == "timestamp":
-        validator = scalar((int, float, str), "a timestamp")
+        number = scalar((int, float), "a timestamp")
+
+        def timestamp(value: Any, path: str) -> str | None:
+            if isinstance(value, str):
+                # botocore's parser would parse it, and refuse text that is not a time.
+                from botocore.utils import parse_timestamp
+
+                try:
+                    parse_timestamp(value)
+                except Exception:
+                    return f"{path} is {value[:40]!r}, not a timestamp"
+                return None
+            return number(value, path)
+
+        validator = timestamp
     elif kind == "boolean":
 
         def boolean(value: Any, path: str) -> str | None:

@@ -201,6 +201,7 @@ class Coverage:
     status_code: str  # ACTIVE | INACTIVE
     reason: str  # SUCCESSFUL, PENDING_INITIAL_SCAN, UNSUPPORTED_OS, ...
     last_scanned_at: str  # ISO time, "" when Inspector has not scanned it yet
+    last_scanned: float | None = None  # the same in seconds since the epoch
 
 
 def image_coverage(inspector: Any, repository_arn: str, digest: str) -> Coverage | None:
@@ -236,6 +237,7 @@ def image_coverage(inspector: Any, repository_arn: str, digest: str) -> Coverage
                 status_code=status["statusCode"],
                 reason=status["reason"],
                 last_scanned_at=scanned.isoformat() if hasattr(scanned, "isoformat") else "",
+                last_scanned=float(scanned.timestamp()) if hasattr(scanned, "timestamp") else None,
             )
     return None
 
@@ -247,6 +249,8 @@ class ImageRef:
     pushed_at: str
     scan_status: str
     all_tags: tuple[str, ...]
+    #: imagePushedAt in seconds since the epoch, None when AWS did not say.
+    pushed: float | None = None
 
 
 def describe_tags(ecr: Any, repository: str, tags: tuple[str, ...]) -> dict[str, ImageRef | None]:
@@ -291,6 +295,7 @@ def describe_tags(ecr: Any, repository: str, tags: tuple[str, ...]) -> dict[str,
                     tag=tag,
                     digest=str(digest),
                     pushed_at=pushed.isoformat() if hasattr(pushed, "isoformat") else str(pushed),
+                    pushed=float(pushed.timestamp()) if hasattr(pushed, "timestamp") else None,
                     scan_status=str((detail.get("imageScanStatus") or {}).get("status", "")),
                     all_tags=image_tags,
                 )

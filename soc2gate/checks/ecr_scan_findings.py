@@ -43,6 +43,8 @@ class ScanPage:
     completed_at: str = ""
     #: vulnerabilitySourceUpdatedAt as ISO text, "" when AWS did not send it.
     source_updated_at: str = ""
+    #: imageScanCompletedAt in seconds since the epoch, None when AWS did not send it.
+    completed: float | None = None
     #: The answer carries enhancedFindings (Amazon Inspector scanning).
     enhanced: bool = False
     #: imageScanFindings is an object at all (absent or null: False).
@@ -64,16 +66,30 @@ def _items(value: Any, where: str) -> list[Mapping[str, Any]]:
     return value
 
 
-def _instant_text(value: Any) -> str:
-    if value is None or isinstance(value, bool):
-        return ""
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
-    if isinstance(value, (int, float)):
-        import datetime as dt
+def _instant(value: Any, where: str) -> float | None:
+    """Seconds since the epoch of an AWS timestamp (parsed or wire form); None when absent."""
+    if value is None:
+        return None
+    if hasattr(value, "timestamp"):
+        return float(value.timestamp())
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        from botocore.utils import parse_timestamp
 
-        return dt.datetime.fromtimestamp(value, dt.timezone.utc).isoformat()
-    return str(value)
+        try:
+            return float(parse_timestamp(value).timestamp())
+        except Exception:
+            pass
+    raise Unreadable(f"{where} is not a timestamp")
+
+
+def _iso(instant: float | None) -> str:
+    if instant is None:
+        return ""
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(instant, dt.timezone.utc).isoformat()
 
 
 def parse_basic(item: Mapping[str, Any]) -> Finding:
@@ -178,8 +194,11 @@ def parse_page(response: Mapping[str, Any]) -> ScanPage:
         summary_counts=counts,
         next_token=token or None,
         has_findings=lists > 0,
-        completed_at=_instant_text(body.get("imageScanCompletedAt")),
-        source_updated_at=_instant_text(body.get("vulnerabilitySourceUpdatedAt")),
+        completed_at=_iso(_instant(body.get("imageScanCompletedAt"), "imageScanCompletedAt")),
+        source_updated_at=_iso(
+            _instant(body.get("vulnerabilitySourceUpdatedAt"), "vulnerabilitySourceUpdatedAt")
+        ),
+        completed=_instant(body.get("imageScanCompletedAt"), "imageScanCompletedAt"),
         enhanced="enhancedFindings" in body,
     )
 
@@ -215,6 +234,24 @@ def count(findings: Iterable[Finding], summary: Mapping[str, int] | None) -> Cou
         sev, _ = _severity(name)
         counted[sev] = max(counted[sev], int(value))
     return counted
+
+
+#: Seconds a scan's completion may seem to precede the image's push (clocks of two services).
+PUSH_SKEW = 300.0
+
+
+def _all_counts(pages: list[ScanPage]) -> dict[str, int] | None:
+    """findingSeverityCounts over every page: AWS sends them on each, and the highest count of
+    each severity wins (a later page may count what an earlier one did not yet)."""
+    merged: dict[str, int] = {}
+    seen = False
+    for page in pages:
+        if page.summary_counts is None:
+            continue
+        seen = True
+        for name, value in page.summary_counts.items():
+            merged[name] = max(merged.get(name, 0), value)
+    return merged if seen else None
 
 
 #: Inspector coverage reasons that mean "registered, the scan has not finished yet".
@@ -263,7 +300,7 @@ class EcrScanFindings(Check):
             if found is not None:
                 digests.setdefault(found.digest, []).append(name)
         outcomes = [
-            self._judge_digest(ctx, ecr, repository, digest, names)
+            self._judge_digest(ctx, ecr, repository, digest, names, refs[names[0]])
             for digest, names in digests.items()
         ]
         gated = outcomes[0]  # the gated tag is asked for first
@@ -295,7 +332,13 @@ class EcrScanFindings(Check):
         )
 
     def _judge_digest(
-        self, ctx: CheckContext, ecr: Any, repository: str, digest: str, tags: list[str]
+        self,
+        ctx: CheckContext,
+        ecr: Any,
+        repository: str,
+        digest: str,
+        tags: list[str],
+        ref: Any = None,
     ) -> CheckResult:
         config = ctx.config
         tag = tags[0]
@@ -347,9 +390,15 @@ class EcrScanFindings(Check):
         # ACTIVE before enhanced findings land, with the same body a clean image gets. The scan
         # counts only when AWS says when it completed, or Inspector's own coverage record says
         # it scanned this digest.
-        proof = first.completed_at and f"imageScanCompletedAt {first.completed_at}"
+        # A completion before the image was pushed is not a scan of this push (a few minutes of
+        # clock skew between ECR's services are allowed).
+        pushed = getattr(ref, "pushed", None)
+        earliest = pushed - PUSH_SKEW if pushed is not None else None
+        proof = ""
+        if first.completed is not None and (earliest is None or first.completed >= earliest):
+            proof = f"imageScanCompletedAt {first.completed_at}"
         if not proof:
-            waiting = self._coverage(ctx, repository, digest, where, evidence)
+            waiting = self._coverage(ctx, repository, digest, where, evidence, earliest)
             if isinstance(waiting, CheckResult):
                 return waiting
             proof = waiting
@@ -367,11 +416,17 @@ class EcrScanFindings(Check):
         findings = tuple(f for page in pages for f in page.findings)
         applied = waiver_file.apply(findings, ctx.waivers, repository, ctx.today)
         return evaluate(
-            findings, first.summary_counts, config, self, where, evidence, len(pages), applied
+            findings, _all_counts(pages), config, self, where, evidence, len(pages), applied
         )
 
     def _coverage(
-        self, ctx: CheckContext, repository: str, digest: str, where: str, evidence: dict[str, Any]
+        self,
+        ctx: CheckContext,
+        repository: str,
+        digest: str,
+        where: str,
+        evidence: dict[str, Any],
+        earliest: float | None = None,
     ) -> CheckResult | str:
         """Inspector's coverage record decides whether an enhanced scan has really run.
 
@@ -403,8 +458,16 @@ class EcrScanFindings(Check):
         }
         label = f"Amazon Inspector coverage {coverage.status_code}/{coverage.reason}"
         if coverage.status_code == "ACTIVE" and coverage.reason == "SUCCESSFUL":
-            if coverage.last_scanned_at:
+            scanned = coverage.last_scanned
+            if scanned is not None and (earliest is None or scanned >= earliest):
                 return f"{label}, lastScannedAt {coverage.last_scanned_at}"
+            if scanned is not None:
+                return self.pending(
+                    "NOT_SCANNED",
+                    f"{no_time}; {label} but its lastScannedAt {coverage.last_scanned_at} is "
+                    f"before the image was pushed: not a scan of {where} yet",
+                    evidence=evidence,
+                )
             return self.pending(
                 "NOT_SCANNED",
                 f"{no_time}; {label} but no lastScannedAt yet for {where}",

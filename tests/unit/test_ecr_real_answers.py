@@ -464,3 +464,60 @@ def test_registry_scanning_without_a_scan_type_is_an_error_not_basic() -> None:
     _, result, _ = run(answers, only=("ecr-repository-config",))
     assert result["ecr-repository-config"].status is Status.ERROR
     assert "scanType" in result["ecr-repository-config"].reason
+
+
+# ---- found by the mutation fuzzer (tests/fuzz) ---------------------------------------------------
+
+
+def test_severity_counts_of_every_page_count() -> None:
+    # F1: AWS sends findingSeverityCounts on every page; a later page's count must not be lost.
+    def findings(body: dict[str, Any]) -> dict[str, Any]:
+        page: dict[str, Any] = {**CLEAN_BASIC, "findingSeverityCounts": {}}
+        answer = scan(page)
+        if "nextToken" not in body:
+            answer["nextToken"] = "page-2"
+        else:
+            page["findingSeverityCounts"] = {"CRITICAL": 1}
+        return answer
+
+    _, result, aws = run({**BASE, "DescribeImageScanFindings": findings})
+    assert aws.calls.count("DescribeImageScanFindings") == 2
+    assert result["ecr-scan-findings"].status is Status.FAIL, result["ecr-scan-findings"].reason
+
+
+@pytest.mark.parametrize("value", ["fuzz", "not-a-date", "", "2026-13-45"])
+def test_a_completion_time_that_is_not_a_time_is_an_error(value) -> None:
+    # F2: the fast path must refuse what botocore's timestamp parser refuses.
+    _, result, _ = run(
+        {**BASE, "DescribeImageScanFindings": scan({**CLEAN_BASIC, "imageScanCompletedAt": value})}
+    )
+    assert result["ecr-scan-findings"].status is Status.ERROR, result["ecr-scan-findings"].reason
+    assert "imageScanCompletedAt" in result["ecr-scan-findings"].reason
+
+
+def test_an_iso_completion_time_is_read() -> None:
+    body = {**CLEAN_BASIC, "imageScanCompletedAt": "2025-11-26T09:45:00Z"}
+    _, result, _ = run({**BASE, "DescribeImageScanFindings": scan(body)})
+    assert result["ecr-scan-findings"].status is Status.PASS, result["ecr-scan-findings"].reason
+
+
+@pytest.mark.parametrize("where", ["ecr", "inspector"])
+def test_a_scan_completed_before_the_push_is_not_a_scan_of_this_push(where) -> None:
+    # F3: a completion dated before imagePushedAt (1970 here) proves nothing about this image.
+    if where == "ecr":
+        answers = {
+            **BASE,
+            "DescribeImageScanFindings": scan({**CLEAN_BASIC, "imageScanCompletedAt": 0}),
+            "ListCoverage": coverage(None),
+        }
+    else:
+        old = coverage("SUCCESSFUL")
+        old["coveredResources"][0]["lastScannedAt"] = 0
+        answers = {
+            **BASE,
+            "DescribeImageScanFindings": scan(NOT_POPULATED, "ACTIVE"),
+            "ListCoverage": old,
+        }
+    _, result, _ = run(answers)
+    assert result["ecr-scan-findings"].status is Status.FAIL, result["ecr-scan-findings"].reason
+    assert "at the deadline" in result["ecr-scan-findings"].reason
