@@ -147,7 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from soc2gate.config import build_config, load_yaml
 
     file_values = load_yaml(args.config) if args.config else {}
-    config = build_config(file_values, _flag_values(args))
+    config = build_config(file_values, _flag_values(args), known_check_ids())
     return execute(config, quiet=args.quiet)
 
 
@@ -202,6 +202,12 @@ def check_report_paths(config: GateConfig) -> None:
             continue
         if not os.access(probe, os.W_OK | os.X_OK):
             raise ConfigError(f"--{key} {path}: {probe} is not writable ({label} cannot be saved)")
+
+
+def known_check_ids() -> list[str]:
+    from soc2gate.registry import all_checks
+
+    return [check.id for check in all_checks()]
 
 
 def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) -> int:
@@ -369,7 +375,7 @@ def cmd_action() -> int:
 
     values, config_file = action_inputs(os.environ)
     file_values = load_yaml(config_file) if config_file else {}
-    config = build_config(file_values, values)
+    config = build_config(file_values, values, known_check_ids())
     return execute(config, github=True)
 
 
@@ -466,7 +472,7 @@ def _main(argv: list[str]) -> int:
         if args.command == "demo":
             from soc2gate.demo.cli import run_demo
 
-            return run_demo(args)
+            return run_demo(args, main)
         parser.print_help(sys.stderr)
         return ExitCode.USAGE
     except ConfigError as exc:

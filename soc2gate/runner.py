@@ -136,8 +136,11 @@ def run_gate(
     replaces the AWS client factory (for every target of a fleet).
     """
     from soc2gate import waivers as waiver_file
-    from soc2gate.config import expand_targets
+    from soc2gate.config import expand_targets, validate_check_ids
+    from soc2gate.registry import all_checks
 
+    # The CLI checked these already; a caller of the Python API gets the same one-line error.
+    validate_check_ids(config, [check.id for check in all_checks()])
     env = dict(os.environ if environ is None else environ)
     waivers_path = waiver_file.resolve_path(config.waivers)
     accepted = waiver_file.load(waivers_path) if waivers_path else ()

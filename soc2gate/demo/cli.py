@@ -69,7 +69,9 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def run_demo(args: argparse.Namespace) -> int:
+def run_demo(args: argparse.Namespace, gate_main: Callable[[list[str]], int]) -> int:
+    """``gate_main`` is ``soc2gate.cli.main``, handed in so this module never imports the CLI
+    (the layers read config -> checks -> registry -> runner -> cli, with no way back up)."""
     try:
         import moto.server  # noqa: F401
     except ImportError:
@@ -94,11 +96,10 @@ def run_demo(args: argparse.Namespace) -> int:
         )
     if not args.speed > 0:
         raise ConfigError(f"demo: --speed must be greater than 0, got {args.speed}")
-    return _replay(scenario, Path(args.out), args.speed)
+    return _replay(scenario, Path(args.out), args.speed, gate_main)
 
 
-def _replay(scenario: Scenario, out: Path, speed: float) -> int:
-    from soc2gate.cli import main
+def _replay(scenario: Scenario, out: Path, speed: float, main: Callable[[list[str]], int]) -> int:
     from soc2gate.demo.world import MotoWorld
 
     out.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from soc2gate.cli import main
 from soc2gate.config import GateConfig, action_inputs, build_config, load_yaml, parse_mapping
 from soc2gate.durations import format_duration, parse_duration
 from soc2gate.errors import ConfigError
+from soc2gate.cli import known_check_ids
 from soc2gate.exitcodes import ExitCode
 from soc2gate.models import Severity
 
@@ -22,7 +23,7 @@ def config_from(tmp_path: Path, text: str | bytes, flags: dict | None = None) ->
         path.write_bytes(text)
     else:
         path.write_text(text, encoding="utf-8")
-    return build_config(load_yaml(str(path)), flags)
+    return build_config(load_yaml(str(path)), flags, known_check_ids())
 
 
 R = "repository: defender-image-analyzer-soc2\n"

@@ -1,0 +1,72 @@
+"""The package's layers read config -> checks -> registry -> runner -> cli, with no way back up.
+
+Import cycles hide what depends on what (issue 12). This walks every import in the package,
+module level and inside functions, and fails on an edge that points up the layers.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "soc2gate"
+#: Lower number = lower layer. A module may import its own layer or any lower one.
+LAYERS = {
+    "soc2gate.errors": 0,
+    "soc2gate.exitcodes": 0,
+    "soc2gate.durations": 0,
+    "soc2gate.models": 0,
+    "soc2gate.polling": 0,
+    "soc2gate.report.text": 0,  # pure text helpers (clean, one_line), used by every layer
+    "soc2gate.config": 1,
+    "soc2gate.waivers": 1,
+    "soc2gate.aws": 1,
+    "soc2gate.checks": 2,
+    "soc2gate.registry": 3,
+    "soc2gate.report": 4,
+    "soc2gate.runner": 4,
+    "soc2gate.docs": 5,
+    "soc2gate.demo": 5,
+    "soc2gate.cli": 6,
+}
+
+
+def layer(module: str) -> int | None:
+    best = None
+    for prefix, rank in LAYERS.items():
+        if (module == prefix or module.startswith(prefix + ".")) and (
+            best is None or len(prefix) > len(best[0])
+        ):
+            best = (prefix, rank)
+    return best[1] if best else None
+
+
+def imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+    return {m for m in found if m.startswith("soc2gate")}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_points_up_the_layers() -> None:
+    upward = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        here = module_name(path)
+        own = layer(here)
+        if own is None or here == "soc2gate":
+            continue
+        for target in imports(path):
+            rank = layer(target)
+            if rank is not None and rank > own:
+                upward.append(f"{here} (layer {own}) imports {target} (layer {rank})")
+    assert not upward, "imports that point up the layers:\n" + "\n".join(sorted(set(upward)))
