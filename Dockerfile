@@ -28,14 +28,22 @@
 #   scripts/build-base-image.sh makes a debootstrap bookworm stand-in (python at /usr/bin)
 #   for machines that cannot pull. Both stages use the same BASE_IMAGE, so the venv's
 #   python symlink resolves to the same interpreter in the final image on either base.
-#   To pin by digest: --build-arg BASE_IMAGE=python:3.12-slim-bookworm@sha256:<digest>
-#   (`docker buildx imagetools inspect python:3.12-slim-bookworm` prints it).
+#   The default is pinned by digest, so a build never picks up a base it was not tested on.
+#   To move it: `docker buildx imagetools inspect python:3.12-slim-bookworm` prints the
+#   current index digest; put it below and note it in CHANGELOG.md. (Dependabot's docker
+#   updater reads FROM lines, not ARG defaults, so this digest is moved by hand.) The digest
+#   was taken from public build files that pin the same tag; it could not be pulled from this
+#   project's build machine, which reaches no image registry.
+#
+# CodeBuild ignores an image's ENTRYPOINT and runs buildspec commands as root: there, run the
+# gate with `run-as: soc2gate` (examples/codebuild/buildspec.yml), and the gate warns when it
+# finds itself running as root.
 #
 # Builds need no secrets and bake in no proxy or CA: pip is told to trust the OS bundle
 # (PIP_CERT in the builder only), so a build that mounts a corporate CA bundle over
 # /etc/ssl/certs/ca-certificates.crt works unchanged (see scripts/container-test.sh).
 
-ARG BASE_IMAGE=python:3.12-slim-bookworm
+ARG BASE_IMAGE=python:3.12-slim-bookworm@sha256:782412e85d0f0984994c290652577d4018aff08145c85b262bb63dc0c7522254
 
 FROM ${BASE_IMAGE} AS builder
 

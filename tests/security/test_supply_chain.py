@@ -274,3 +274,13 @@ def test_entrypoint_started_as_root_runs_the_program_unprivileged(
     assert f"{uid}:{gid}" == expected, proc.stdout
     assert groups == expected.split(":")[1], f"supplementary groups kept: {groups}"
     assert home != "/root", "HOME still points at root's home"
+
+
+def test_the_default_base_image_is_pinned_by_digest() -> None:
+    # A tag moves under the project; a digest is the image the release was tested on.
+    import re
+
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    match = re.search(r"^ARG BASE_IMAGE=(\S+)$", dockerfile, re.MULTILINE)
+    assert match, "Dockerfile has no ARG BASE_IMAGE default"
+    assert re.fullmatch(r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}", match[1]), match[1]
