@@ -95,7 +95,26 @@ def build_parser() -> argparse.ArgumentParser:
             )
     run.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
-    sub.add_parser("list-checks", help="list the checks: id, title, what each asserts")
+    list_checks = sub.add_parser(
+        "list-checks", help="list the checks: id, title, what each asserts"
+    )
+    list_checks.add_argument(
+        "--config", metavar="FILE", help="also list the custom_checks of this config file"
+    )
+    policy = sub.add_parser(
+        "iam-policy",
+        help="print the least-privilege IAM policy for the checks a config runs (and custom ones)",
+        description="Print the IAM policy (JSON) that grants exactly the read actions the "
+        "checks this configuration runs may call, built-in and custom_checks, scoped to its "
+        "repository, endpoint and log group. Takes the same --config and flags as `run`.",
+    )
+    policy.add_argument("--config", metavar="FILE", help="YAML file with the same keys as run")
+    policy.add_argument(
+        "--account",
+        metavar="ID",
+        help="AWS account id in resource ARNs (default: from --role-arn, else *)",
+    )
+    _add_option_flags(policy)
     demo = sub.add_parser(
         "demo",
         help="run the gate against a simulated AWS account on 127.0.0.1 (needs soc2gate[demo])",
@@ -110,10 +129,72 @@ def build_parser() -> argparse.ArgumentParser:
         "--evidence and compare it with the one the record carries (exit 0 match, 1 mismatch). "
         "A mismatch means the record was corrupted or edited without recomputing the checksum. "
         "A match does not prove that nobody edited it: the checksum is not a signature, and "
-        "anyone who can edit the record can recompute it. Keep records where only the pipeline "
-        "can write if they must resist deliberate edits.",
+        "anyone who can edit the record can recompute it. A record signed with --sign-kms-key "
+        "carries a KMS signature: --public-key FILE (offline) or --kms (kms:Verify) checks it "
+        "too (exit 0 intact and signed by that key, 1 modified, bad signature or another key, "
+        "3 the signature could not be checked); --require-signature fails an unsigned record.",
     )
     verify.add_argument("path", metavar="PATH", help="evidence JSON written by --evidence")
+    verify.add_argument(
+        "--public-key",
+        metavar="FILE",
+        help="check the KMS signature offline with this public key (PEM, DER, or the base64 "
+        "DER of `aws kms get-public-key`)",
+    )
+    verify.add_argument(
+        "--kms", action="store_true", help="check the KMS signature with kms:Verify"
+    )
+    verify.add_argument(
+        "--kms-key",
+        metavar="KEY",
+        help="with --kms: the key that must have signed (default: the key the record names)",
+    )
+    verify.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="an unsigned record fails (exit 1); needs --public-key or --kms",
+    )
+    audit = sub.add_parser(
+        "audit-report",
+        help="verify every evidence record of an audit period and write the report "
+        "(HTML, Markdown, CSV)",
+        description="Read every evidence record of a period from --evidence-s3 or a local "
+        "folder, verify each (checksum; the KMS signature with --public-key or --kms), and "
+        "write an auditor-facing report: per deployment rows, totals per SOC 2 criterion, "
+        "failed or unverifiable runs, records that failed verification, gap days. Exit 0 every "
+        "record verified, 1 some record was modified or badly signed, 3 some record could not "
+        "be read or verified, 2 usage.",
+    )
+    where = audit.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--evidence-s3", metavar="S3_URL", help="s3://bucket/prefix of --evidence-s3"
+    )
+    where.add_argument("--evidence-dir", metavar="DIR", help="a folder of evidence records")
+    audit.add_argument(
+        "--from", dest="start", metavar="DATE", help="first day (default: a year ago)"
+    )
+    audit.add_argument("--to", dest="end", metavar="DATE", help="last day, UTC (default: today)")
+    audit.add_argument("--public-key", metavar="FILE", help="check signatures with this key")
+    audit.add_argument("--kms", action="store_true", help="check signatures with kms:Verify")
+    audit.add_argument(
+        "--require-signature", action="store_true", help="an unsigned record fails verification"
+    )
+    audit.add_argument("--html", metavar="FILE", help="write the report as one HTML page")
+    audit.add_argument("--md", metavar="FILE", help="write the report as Markdown")
+    audit.add_argument("--csv", metavar="FILE", help="write one CSV row per deployment")
+    targets = sub.add_parser(
+        "list-targets",
+        help="print a fleet config's target names as JSON (for a strategy.matrix)",
+        description="Print the names of the targets of a fleet config file as a JSON list, "
+        "for a GitHub Actions strategy.matrix; run each with `soc2gate run --config FILE "
+        "--target NAME`.",
+    )
+    targets.add_argument("--config", metavar="FILE", required=True, help="fleet config file")
+    targets.add_argument(
+        "--include",
+        action="store_true",
+        help="print objects {name, region, account} instead of names",
+    )
     sub.add_parser(
         "action",
         help="GitHub Action entry point: reads INPUT_* variables, writes outputs and summary",
@@ -223,6 +304,9 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
     from soc2gate.runner import run_gate, stderr_progress
 
     check_report_paths(config)
+    from soc2gate.report.evidence_store import EvidenceOutput
+
+    evidence_out = EvidenceOutput.prepare(config, os.environ)  # signing key, Object Lock: exit 2
     github = github or os.environ.get("GITHUB_ACTIONS") == "true"
     staging = _staging_dir()
     started_at = datetime.now(timezone.utc)
@@ -232,14 +316,18 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
     # The process's exit code, from here on the one every report states: 143 for SIGTERM
     # (the report alone says 130), and 3 once a report could not be written.
     code = int(_interrupt_code()) if report.interrupted else int(report.exit_code)
-    writers: dict[str, Callable[[str, int], None]] = {
+    if evidence_out is not None:  # built (and signed) once; 3 when it could not be signed
+        code = evidence_out.build(report, started_at, finished_at, code)
+    writers: dict[str, Callable[[str, int], object]] = {
         "junit": lambda path, code: junit.write(
             report, path, properties=_junit_properties(config), exit_code=code
         ),
-        "evidence": lambda path, code: _write_evidence(
-            report, config, path, started_at, finished_at, code
+        "evidence": lambda path, code: (
+            evidence_out.write(path, code)
+            if evidence_out is not None
+            else _write_evidence(report, config, path, started_at, finished_at, code)
         ),
-        "summary": lambda path, code: _write_summary(report, config, path, code),
+        "summary": lambda path, code: _write_summary(report, config, path, code, started_at),
     }
     written = []
     for key, label in REPORT_OPTIONS:
@@ -249,11 +337,19 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
         try:
             if staging:
                 staged = os.path.join(staging, f"report-{key}")
-                writers[key](staged, code)
+                parts = writers[key](staged, code)
                 _stage(staging, os.path.abspath(path), staged)
             else:
-                writers[key](path, code)
+                parts = writers[key](path, code)
             written.append((label, path))
+            # A JUnit report over 500 testcases comes in parts (junit.MAX_CASES_PER_FILE).
+            if key == "junit" and isinstance(parts, list) and len(parts) > 1:
+                dests = junit.part_paths(path, len(parts))
+                for number, (part, dest) in enumerate(zip(parts, dests, strict=True), 1):
+                    if number > 1:
+                        if staging:
+                            _stage(staging, os.path.abspath(dest), part)
+                        written.append((f"{label} part {number} of {len(parts)}", dest))
         except OSError as exc:
             print(
                 f"soc2gate: error: cannot write {label} {path}: {exc.strerror or exc}",
@@ -261,9 +357,15 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
             )
             if code == ExitCode.PASSED:
                 code = ExitCode.ERROR
+    if evidence_out is not None and config.evidence_s3:
+        junit_file = None
+        if config.junit and ("JUnit report", config.junit) in written:
+            junit_file = os.path.join(staging, "report-junit") if staging else config.junit
+        code = evidence_out.upload(code, junit_file, finished_at)
+        written += [("Evidence uploaded", url) for url in evidence_out.uploaded]
     console.print_report(report, sys.stdout, exit_code=code)
     if github:
-        _github_reports(report, config.junit or "", code)
+        _github_reports(report, config.junit or "", code, _gated(config, started_at))
     for label, path in written:
         print(f"{label}: {path}", file=sys.stdout)
     sys.stdout.flush()
@@ -325,10 +427,23 @@ def _write_evidence(
     evidence.write(record, path)
 
 
-def _write_summary(report: GateReport, config: GateConfig, path: str, code: int) -> None:
+def _write_summary(
+    report: GateReport, config: GateConfig, path: str, code: int, started_at: Any = None
+) -> None:
     from soc2gate.report import github as github_report
 
-    _write_text(path, github_report.summary(report, config.junit, exit_code=code))
+    gated = _gated(config, started_at)
+    _write_text(path, github_report.summary(report, config.junit, exit_code=code, gated=gated))
+
+
+def _gated(config: GateConfig, started_at: Any = None) -> dict[str, str]:
+    """What was gated, for the step summary's header line."""
+    try:
+        tag = config.gated_tag(os.environ) or ""
+    except ConfigError:  # no commit SHA for {sha}: the run refused it already
+        tag = ""
+    stamp = started_at.strftime("%Y-%m-%d %H:%M:%SZ") if started_at is not None else ""
+    return {**_junit_properties(config), "tag": tag, "started": stamp}
 
 
 def _write_text(path: str, text: str) -> None:
@@ -338,7 +453,9 @@ def _write_text(path: str, text: str) -> None:
         handle.write(text)
 
 
-def _github_reports(report: GateReport, junit_path: str, code: int) -> None:
+def _github_reports(
+    report: GateReport, junit_path: str, code: int, gated: dict[str, str] | None = None
+) -> None:
     """Annotations, the step summary and the step outputs, all stating the exit code ``code``.
 
     A GITHUB_STEP_SUMMARY or GITHUB_OUTPUT that cannot be written is a warning on stderr: the
@@ -351,7 +468,7 @@ def _github_reports(report: GateReport, junit_path: str, code: int) -> None:
         print(line, file=sys.stdout)
     sys.stdout.flush()
     for env_name, text in (
-        ("GITHUB_STEP_SUMMARY", github.summary(report, junit_path, exit_code=code)),
+        ("GITHUB_STEP_SUMMARY", github.summary(report, junit_path, exit_code=code, gated=gated)),
         ("GITHUB_OUTPUT", github.output_lines(github.outputs(report, junit_path, code))),
     ):
         path = os.environ.get(env_name)
@@ -379,22 +496,199 @@ def cmd_action() -> int:
     return execute(config, github=True)
 
 
-def cmd_verify_evidence(path: str) -> int:
-    from soc2gate.report import evidence
+def cmd_verify_evidence(args: argparse.Namespace) -> int:
+    from soc2gate.report import evidence, signing
 
+    path = args.path
+    if args.public_key and args.kms:
+        raise ConfigError("verify-evidence: give --public-key or --kms, not both")
+    if args.kms_key and not args.kms:
+        raise ConfigError("verify-evidence: --kms-key needs --kms")
+    if args.require_signature and not (args.public_key or args.kms):
+        raise ConfigError(
+            "verify-evidence: --require-signature needs --public-key FILE or --kms to check it"
+        )
+    public_key = None
+    if args.public_key:
+        try:
+            with open(args.public_key, "rb") as handle:
+                public_key = handle.read()
+            signing.load_public_key(public_key)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read public key {args.public_key}: {exc}") from None
+    kms = None
+    if args.kms:
+        try:
+            record = evidence.load(path)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read evidence record {path}: {exc}") from None
+        block = record.get("signature") if isinstance(record, dict) else None
+        arn = str(block.get("key_arn", "")) if isinstance(block, dict) else ""
+        kms = _kms_client(signing.region_of(args.kms_key or "") or signing.region_of(arn))
     try:
-        intact, message = evidence.verify(path)
+        verdict = signing.verify_record(
+            path,
+            public_key=public_key,
+            kms=kms,
+            kms_key=args.kms_key,
+            require_signature=args.require_signature,
+        )
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read evidence record {path}: {exc}") from None
-    print(message, file=sys.stdout if intact else sys.stderr)
-    return ExitCode.PASSED if intact else ExitCode.FAILED
+    print(verdict.message, file=sys.stdout if verdict.code == ExitCode.PASSED else sys.stderr)
+    return verdict.code
 
 
-def cmd_list_checks() -> int:
-    from soc2gate.registry import all_checks
+def _kms_client(region: str | None) -> Any:
+    from soc2gate.aws import AwsClients
 
-    for check in all_checks():
+    return AwsClients(region=region)("kms")
+
+
+def cmd_audit_report(args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta, timezone
+
+    from soc2gate.report import audit, audit_render, signing
+
+    try:
+        end = audit_render.parse_day(args.end, "--to") if args.end else None
+        end = end or datetime.now(timezone.utc).date()
+        start = audit_render.parse_day(args.start, "--from") if args.start else None
+        start = start or end - timedelta(days=364)
+    except ValueError as exc:
+        raise ConfigError(f"audit-report: {exc}") from None
+    if start > end:
+        raise ConfigError(f"audit-report: --from {start} is after --to {end}")
+    if args.public_key and args.kms:
+        raise ConfigError("audit-report: give --public-key or --kms, not both")
+    if args.require_signature and not (args.public_key or args.kms):
+        raise ConfigError("audit-report: --require-signature needs --public-key FILE or --kms")
+    public_key = None
+    if args.public_key:
+        try:
+            with open(args.public_key, "rb") as handle:
+                public_key = signing.load_public_key(handle.read())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read public key {args.public_key}: {exc}") from None
+    if args.evidence_dir and not os.path.isdir(args.evidence_dir):
+        raise ConfigError(f"audit-report: --evidence-dir {args.evidence_dir} is not a folder")
+    kms = signing.KmsByRegion(_kms_client) if args.kms else None
+    if args.evidence_s3:
+        import botocore.exceptions
+
+        from soc2gate.aws import AwsClients
+        from soc2gate.config import OPTION_BY_KEY
+
+        url = OPTION_BY_KEY["evidence_s3"].parse("--evidence-s3", args.evidence_s3)
+        records = audit.from_s3(AwsClients()("s3"), url, start, end)
+        source = url
+    else:
+        records = audit.from_folder(args.evidence_dir)
+        source = args.evidence_dir
+    try:
+        report = audit.collect(
+            records,
+            start,
+            end,
+            source,
+            public_key=public_key,
+            kms=kms,
+            require_signature=args.require_signature,
+        )
+    except Exception as exc:
+        if args.evidence_s3 and isinstance(
+            exc, (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
+        ):
+            print(f"soc2gate: error: cannot list {source}: {exc}", file=sys.stderr)
+            return ExitCode.ERROR
+        raise
+    outputs = [
+        (args.html, audit_render.to_html),
+        (args.md, audit_render.to_markdown),
+        (args.csv, audit_render.to_csv),
+    ]
+    if not any(path for path, _ in outputs):
+        sys.stdout.write(audit_render.to_markdown(report))
+    for path, render in outputs:
+        if path:
+            try:
+                _write_text(path, render(report))
+            except OSError as exc:
+                print(f"soc2gate: error: cannot write {path}: {exc}", file=sys.stderr)
+                return ExitCode.ERROR
+            print(f"Audit report: {path}")
+    for line in audit_render.headline(report):
+        print(line)
+    for entry in report.broken:
+        print(f"soc2gate: VERIFICATION FAILED: {entry.message}", file=sys.stderr)
+    for entry in report.unverifiable:
+        print(f"soc2gate: could not verify {entry.source}: {entry.message}", file=sys.stderr)
+    return report.exit_code
+
+
+def cmd_list_targets(args: argparse.Namespace) -> int:
+    from soc2gate.config import build_config, expand_targets, load_yaml
+
+    config = build_config(load_yaml(args.config), {}, known_check_ids())
+    if not config.targets:
+        raise ConfigError(f"list-targets: {args.config} has no targets (not a fleet)")
+    out: list[Any] = []
+    for name, target in expand_targets(config):
+        if args.include:
+            role = target.role_arn or ""
+            account = role.split(":")[4] if role.count(":") >= 4 else ""
+            out.append({"name": name, "region": target.region or "", "account": account})
+        else:
+            out.append(name)
+    print(json.dumps(out))
+    return ExitCode.PASSED
+
+
+def _add_option_flags(parser: argparse.ArgumentParser) -> None:
+    """The option flags of ``run`` (one per config.OPTIONS entry with a flag)."""
+    from soc2gate.config import OPTIONS
+
+    for opt in OPTIONS:
+        if not opt.cli:
+            continue
+        if opt.flag_bool:
+            parser.add_argument(
+                opt.flag, dest=opt.key, action="store_const", const=True, help=opt.help
+            )
+        else:
+            parser.add_argument(
+                opt.flag,
+                dest=opt.key,
+                action="append" if opt.repeat else "store",
+                metavar=opt.metavar or opt.key.upper(),
+                help=opt.help,
+            )
+
+
+def cmd_iam_policy(args: argparse.Namespace) -> int:
+    from soc2gate.config import build_config, load_yaml
+    from soc2gate.iam_policy import render
+
+    file_values = load_yaml(args.config) if args.config else {}
+    config = build_config(file_values, _flag_values(args), known_check_ids())
+    sys.stdout.write(render(config, args.account))
+    return ExitCode.PASSED
+
+
+def cmd_list_checks(config_file: str | None = None) -> int:
+    from soc2gate.config import GateConfig as Config
+    from soc2gate.config import load_yaml
+    from soc2gate.custom_spec import check_clashes
+    from soc2gate.registry import all_checks, checks_for
+
+    checks = all_checks()
+    if config_file:
+        specs = tuple(load_yaml(config_file).get("custom_checks", ()))
+        check_clashes(specs, {check.id for check in checks})
+        checks = checks_for(Config(custom_checks=specs))
+    for check in checks:
         extra = "" if check.default_enabled else " (off by default)"
+        extra += " (custom)" if getattr(check, "custom", False) else ""
         print(f"{check.id}{extra}\n  {check.title}\n  asserts: {check.asserts}")
         print(f"  SOC 2: {', '.join(check.soc2)}\n")
     return ExitCode.PASSED
@@ -464,11 +758,17 @@ def _main(argv: list[str]) -> int:
         if args.command == "run":
             return cmd_run(args)
         if args.command == "list-checks":
-            return cmd_list_checks()
+            return cmd_list_checks(args.config)
+        if args.command == "iam-policy":
+            return cmd_iam_policy(args)
         if args.command == "action":
             return cmd_action()
         if args.command == "verify-evidence":
-            return cmd_verify_evidence(args.path)
+            return cmd_verify_evidence(args)
+        if args.command == "list-targets":
+            return cmd_list_targets(args)
+        if args.command == "audit-report":
+            return cmd_audit_report(args)
         if args.command == "demo":
             from soc2gate.demo.cli import run_demo
 

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from soc2gate.custom_spec import CustomCheckSpec, check_clashes
+from soc2gate.custom_spec import parse as parse_custom_checks
 from soc2gate.durations import parse_duration
 from soc2gate.errors import ConfigError
 from soc2gate.models import Severity
@@ -47,6 +49,12 @@ class GateConfig:
     junit: str | None = None
     summary: str | None = None
     evidence: str | None = None
+    sign_kms_key: str | None = None
+    evidence_s3: str | None = None
+    evidence_kms_key: str | None = None
+    #: Object Lock retention of uploaded evidence, in days (0: none).
+    evidence_retention: int = 0
+    evidence_retention_mode: str = "COMPLIANCE"
     waivers: str | None = None
     fail_only_fixable: bool = False
     log_lines: int = 50
@@ -58,6 +66,10 @@ class GateConfig:
     max_findings_shown: int = 10
     #: Fleet: one mapping of option overrides per target (``name`` plus any per-target key).
     targets: tuple[Mapping[str, Any], ...] = ()
+    #: Fleet: run only the targets with these names (all when empty).
+    target: tuple[str, ...] = ()
+    #: Custom checks (soc2gate.custom_spec): a read-only AWS call plus a JMESPath assertion.
+    custom_checks: tuple[CustomCheckSpec, ...] = ()
 
     # ---- derived values -------------------------------------------------------------------
     def resolved_sha(self, environ: Mapping[str, str] | None = None) -> str | None:
@@ -181,6 +193,30 @@ def _targets(name: str, value: Any) -> tuple[dict[str, Any], ...]:
     return tuple(out)
 
 
+def _s3_url(name: str, value: Any) -> str:
+    text = _str(name, value)
+    bucket = text[len("s3://") :].split("/", 1)[0] if text.startswith("s3://") else ""
+    if not bucket or any(c.isspace() for c in text):
+        raise ConfigError(f"{name}: expected s3://bucket/prefix, got {text!r}")
+    return text.rstrip("/")
+
+
+def _days(name: str, value: Any) -> int:
+    """Whole days: ``400d`` or ``400``."""
+    raw = str(value).strip().lower() if isinstance(value, (str, int)) else ""
+    number = raw[:-1] if raw.endswith("d") else raw
+    if isinstance(value, bool) or not number.isdigit() or int(number) < 1:
+        raise ConfigError(f"{name}: expected a number of days such as 400d, got {value!r}")
+    return int(number)
+
+
+def _lock_mode(name: str, value: Any) -> str:
+    mode = _str(name, value).upper()
+    if mode not in ("COMPLIANCE", "GOVERNANCE"):
+        raise ConfigError(f"{name}: expected COMPLIANCE or GOVERNANCE, got {value!r}")
+    return mode
+
+
 def _env(name: str, value: Any) -> dict[str, str]:
     pairs: dict[str, str] = {}
     if isinstance(value, Mapping):
@@ -202,6 +238,10 @@ def _env(name: str, value: Any) -> dict[str, str]:
             raise ConfigError(f"{name}: value of {key} must be a string, got {_type(val)}")
         pairs[key] = str(val)
     return pairs
+
+
+def _custom_checks(name: str, value: Any) -> tuple[CustomCheckSpec, ...]:
+    return parse_custom_checks(name, value)
 
 
 def _type(value: Any) -> str:
@@ -326,6 +366,37 @@ OPTIONS: tuple[Option, ...] = (
         metavar="PATH",
     ),
     Option(
+        "sign_kms_key",
+        _str,
+        "sign the evidence record with this asymmetric KMS key (id, ARN or alias; ECC_NIST_P256 "
+        "or RSA; kms:GetPublicKey, kms:Sign)",
+        metavar="KEY",
+    ),
+    Option(
+        "evidence_s3",
+        _s3_url,
+        "upload the evidence record (and the JUnit report) under this s3://bucket/prefix",
+        metavar="S3_URL",
+    ),
+    Option(
+        "evidence_kms_key",
+        _str,
+        "encrypt uploaded evidence with this KMS key (SSE-KMS; default: the bucket's encryption)",
+        metavar="KEY",
+    ),
+    Option(
+        "evidence_retention",
+        _days,
+        "Object Lock retention of uploaded evidence, e.g. 400d (the bucket must have Object Lock)",
+        metavar="DAYS",
+    ),
+    Option(
+        "evidence_retention_mode",
+        _lock_mode,
+        "Object Lock mode of the retention: COMPLIANCE (default) or GOVERNANCE",
+        metavar="MODE",
+    ),
+    Option(
         "waivers",
         _str,
         "waivers file of accepted findings, each with reason and expiry "
@@ -366,6 +437,19 @@ OPTIONS: tuple[Option, ...] = (
         "fleet: list of targets, each a mapping of per-target keys (config file only)",
         cli=False,
     ),
+    Option(
+        "target",
+        _str_list,
+        "fleet: run only the target with this name (repeatable; see soc2gate list-targets)",
+        repeat=True,
+        metavar="NAME",
+    ),
+    Option(
+        "custom_checks",
+        _custom_checks,
+        "checks of your own: a read-only AWS call plus a JMESPath assertion (config file only)",
+        cli=False,
+    ),
     Option("concurrency", _int, "checks run at once (default 8)", metavar="N"),
     Option(
         "max_findings_shown", _int, "worst findings listed in a failure (default 10)", metavar="N"
@@ -376,7 +460,9 @@ OPTION_BY_KEY = {opt.key: opt for opt in OPTIONS}
 RUN_LEVEL_KEYS = frozenset(
     {
         "timeout", "junit", "summary", "evidence", "waivers", "only", "skip", "enable",
-        "concurrency", "max_findings_shown", "targets", "poll_min", "poll_max",
+        "concurrency", "max_findings_shown", "targets", "poll_min", "poll_max", "custom_checks",
+        "sign_kms_key", "evidence_s3", "evidence_kms_key", "evidence_retention",
+        "evidence_retention_mode", "target",
     }
 )  # fmt: skip
 
@@ -436,6 +522,8 @@ def validate_check_ids(config: GateConfig, known_checks: Iterable[str]) -> None:
     """--only / --skip / --enable name checks that exist. The registry's ids are handed in
     (by the CLI and by ``run_gate``): config sits below the checks and never imports them."""
     known = set(known_checks)
+    check_clashes(config.custom_checks, known)
+    known.update(spec.id for spec in config.custom_checks)
     for key in ("only", "skip", "enable"):
         for check_id in getattr(config, key):
             if check_id not in known:
@@ -464,13 +552,31 @@ def validate(config: GateConfig, known_checks: Iterable[str] | None = None) -> N
             raise ConfigError(
                 f"encryption: unknown type {enc!r} (expected one of {', '.join(DEFAULT_ENCRYPTION)})"
             )
+    validate_evidence(config)
     if config.targets:
-        names = [name for name, _ in expand_targets(config)]  # validates each target
+        names = [name for name, _ in expand_targets(config, selected=False)]  # validates each
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ConfigError(f"targets: two targets are named {dupes[0]!r}; give each a name")
+        unknown = [t for t in config.target if t not in names]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"--target: no target is named {unknown[0]!r}{hint}")
         return
+    if config.target:
+        raise ConfigError("--target needs a fleet: a config file with targets")
     validate_target(config, "")
+
+
+def validate_evidence(config: GateConfig) -> None:
+    """Signing and upload options need somewhere to put the record."""
+    if config.sign_kms_key and not (config.evidence or config.evidence_s3):
+        raise ConfigError("--sign-kms-key needs --evidence or --evidence-s3: nothing to sign")
+    if not config.evidence_s3:
+        for key in ("evidence_kms_key", "evidence_retention"):
+            if getattr(config, key):
+                raise ConfigError(f"--{key.replace('_', '-')} needs --evidence-s3")
 
 
 def validate_target(config: GateConfig, where: str) -> None:
@@ -497,17 +603,20 @@ def target_name(config: GateConfig, overrides: Mapping[str, Any]) -> str:
     return name
 
 
-def expand_targets(config: GateConfig) -> list[tuple[str, GateConfig]]:
-    """(name, config) per target; one unnamed target when the run is not a fleet."""
+def expand_targets(config: GateConfig, selected: bool = True) -> list[tuple[str, GateConfig]]:
+    """(name, config) per target; one unnamed target when the run is not a fleet. With
+    ``--target`` only the targets it names (``selected=False``: every target)."""
     if not config.targets:
         return [("", config)]
     out = []
     for i, overrides in enumerate(config.targets):
         values = {k: v for k, v in overrides.items() if k != "name"}
-        target = replace(config, targets=(), **values)
+        target = replace(config, targets=(), target=(), **values)
         name = target_name(target, overrides)
         validate_target(target, f"targets[{i}] ({name})")
         out.append((name, target))
+    if selected and config.target:
+        out = [(name, target) for name, target in out if name in config.target]
     return out
 
 

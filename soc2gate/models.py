@@ -67,6 +67,9 @@ RANKED_SEVERITIES: tuple[Severity, ...] = tuple(
     sorted((s for s in Severity if s.ranked), reverse=True)
 )
 
+#: ``Finding.verdict`` of a finding that fails the gate.
+BLOCKS = "blocks"
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -80,6 +83,15 @@ class Finding:
     title: str = ""
     #: What AWS sent as the severity when the gate could not read it (severity UNKNOWN).
     raw_severity: str = ""
+    #: Amazon Inspector marks it SUPPRESSED (a suppression rule): it still counts here.
+    suppressed: bool = False
+    #: The gate's verdict on this finding, set by the scan check: "blocks" when it fails the
+    #: gate, else why it does not ("below HIGH", "waived", "no fix available"); "" unknown.
+    verdict: str = ""
+
+    @property
+    def blocks(self) -> bool:
+        return self.verdict == BLOCKS
 
     @property
     def severity_text(self) -> str:
@@ -115,11 +127,30 @@ class CheckResult:
     state: str = ""
     #: AWS operations the check called: (``service:Operation``, canonical JSON of the request).
     calls: tuple[tuple[str, str], ...] = ()
+    #: Not evaluated: the id of the check this one depends on (``depends_on``) whose FAIL or
+    #: ERROR left nothing to judge. The status stays the FAIL or ERROR the check returned, so
+    #: the exit code is exactly what it was; reports show it once, as "not evaluated", pointing
+    #: at that check. The runner keeps it only while that check of the same target did fail.
+    blocked_by: str = ""
+    #: What the check waited through: (seconds since the run started, state), one entry per
+    #: state change seen while polling, then the final status. Empty when it never waited.
+    transitions: tuple[tuple[float, str], ...] = ()
 
     @property
     def name(self) -> str:
         """Test-case name: the check id, then the target in brackets when there is one."""
         return f"{self.check_id} [{self.target}]" if self.target else self.check_id
+
+    @property
+    def not_evaluated(self) -> bool:
+        """True when the check could not be judged because ``blocked_by`` failed."""
+        return bool(self.blocked_by) and self.status in (Status.FAIL, Status.ERROR)
+
+    @property
+    def counted_status(self) -> Status:
+        """The status reports count: a not-evaluated check counts as SKIPPED (its upstream
+        failure is counted once, there). Never used for the exit code."""
+        return Status.SKIPPED if self.not_evaluated else self.status
 
 
 @dataclass(frozen=True)
@@ -130,8 +161,35 @@ class GateReport:
     duration: float = 0.0
     interrupted: bool = False
 
+    def __post_init__(self) -> None:
+        # Fail closed: "not evaluated" stands only while the check it points at failed or
+        # errored in this very report (same target), so a failure is never hidden by it.
+        failed = {
+            (r.target, r.check_id)
+            for r in self.results
+            if r.status in (Status.FAIL, Status.ERROR) and not r.blocked_by
+        }
+        if any(r.blocked_by and (r.target, r.blocked_by) not in failed for r in self.results):
+            import dataclasses
+
+            kept = tuple(
+                r
+                if not r.blocked_by or (r.target, r.blocked_by) in failed
+                else dataclasses.replace(r, blocked_by="")
+                for r in self.results
+            )
+            object.__setattr__(self, "results", kept)
+
     def by_status(self, status: Status) -> tuple[CheckResult, ...]:
         return tuple(r for r in self.results if r.status is status)
+
+    def counted(self, status: Status) -> tuple[CheckResult, ...]:
+        """Results by ``counted_status``: what reports count (a failure counts once)."""
+        return tuple(r for r in self.results if r.counted_status is status)
+
+    @property
+    def not_evaluated(self) -> tuple[CheckResult, ...]:
+        return tuple(r for r in self.results if r.not_evaluated)
 
     @property
     def exit_code(self) -> int:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 from soc2gate.checks.base import Check
+from soc2gate.config import GateConfig
 
 CHECK_ID = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 
@@ -36,6 +37,13 @@ class Registry:
 
 
 _REGISTRY: Registry | None = None
+
+
+def checks_for(config: GateConfig) -> tuple[Check, ...]:
+    """The built-in checks, then the config's custom checks (``custom_checks``) in its order."""
+    from soc2gate.checks.custom import build
+
+    return (*all_checks(), *build(config.custom_checks))
 
 
 def all_checks() -> tuple[Check, ...]:

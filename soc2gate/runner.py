@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -39,12 +39,18 @@ def stderr_progress(line: str) -> None:
 
 def select_checks(config: GateConfig) -> list[tuple[Check, str | None]]:
     """Every check with the reason it is skipped (None when it runs)."""
-    from soc2gate.registry import all_checks
+    from soc2gate.registry import checks_for
 
+    checks = checks_for(config)
+    # A custom check named by --only brings the built-in checks its placeholders come from.
+    wanted = set(config.only)
+    for check in checks:
+        if getattr(check, "custom", False) and check.id in config.only:
+            wanted.update(check.depends_on)
     selected = []
-    for check in all_checks():
+    for check in checks:
         reason: str | None
-        if config.only and check.id not in config.only:
+        if config.only and check.id not in wanted:
             reason = "not selected (--only)"
         elif check.id in config.skip:
             reason = "skipped by --skip"
@@ -65,6 +71,8 @@ class _Live:
     transient: int = 0
     last_error: BaseException | None = None
     last_line_at: float = float("-inf")
+    #: (seconds since the run started, state): each state change seen while polling.
+    transitions: list[tuple[float, str]] = field(default_factory=list)
 
 
 class _CallRecorder:
@@ -105,7 +113,13 @@ class _CallRecorder:
         sink = getattr(self._local, "sink", None)
         if sink is None:
             return
-        prefix = OPERATION_SERVICE.get(model.name) or model.service_model.endpoint_prefix
+        # The IAM prefix: custom checks call operations OPERATION_SERVICE does not list, and
+        # an endpoint prefix can differ from it (SageMaker's is "api.sagemaker").
+        prefix = (
+            OPERATION_SERVICE.get(model.name)
+            or model.service_model.signing_name
+            or model.service_model.endpoint_prefix
+        )
         request = json.dumps(redact(dict(params)), sort_keys=True, default=str)
         sink.add((f"{prefix}:{model.name}", request))
 
@@ -212,11 +226,17 @@ def run_gate(
                 job.check, job.ctx, job.live, deadline, interruptible_sleep, say, cancel, slots
             )
             result = replace(result, target=job.target, calls=tuple(sorted(calls)))
+            result = _settle(job.check, job.ctx, result)
         except Interrupted:
             raise
         except BaseException as exc:  # never leave a dependent waiting, never pass
-            result = replace(
-                job.check.error(f"internal error: {type(exc).__name__}: {exc}"), target=job.target
+            result = _settle(
+                job.check,
+                job.ctx,
+                replace(
+                    job.check.error(f"internal error: {type(exc).__name__}: {exc}"),
+                    target=job.target,
+                ),
             )
         finally:
             if isinstance(recorder, _CallRecorder):
@@ -261,6 +281,8 @@ def run_gate(
             job.check.error(f"interrupted{waited}; the check did not finish"),
             duration=clock() - (job.live.started or started),
             target=job.target,
+            remediation="",  # an interrupt is nothing to fix in the deployment
+            transitions=tuple(job.live.transitions),
         )
     ordered = tuple(results[key] for key in order)
     return GateReport(results=ordered, duration=clock() - started, interrupted=interrupted)
@@ -334,6 +356,7 @@ def _poll(
         if result.status is Status.PENDING and (previous is None or previous.state != result.state):
             say(f"{label}: {one_line(result.state)}: {one_line(result.reason)}")
             state.last_line_at = clock()
+            state.transitions.append((clock() - ctx.started, one_line(result.state, 60)))
         return result
 
     def stop(retry_state: RetryCallState) -> bool:
@@ -394,7 +417,40 @@ def _poll(
             f"{label}: {result.status.value} after {format_duration(duration)}: "
             f"{one_line(result.reason, 300)}"
         )
-    return replace(result, duration=duration)
+    if state.transitions:  # it waited: the state it ended in, for the summary's timeline
+        state.transitions.append((clock() - ctx.started, _final_state(result)))
+    return replace(result, duration=duration, transitions=tuple(state.transitions))
+
+
+def _final_state(result: CheckResult) -> str:
+    """The AWS state a wait ended in (COMPLETE, InService, Failed), else the verdict."""
+    for key in ("EndpointStatus", "scanStatus"):
+        value = result.evidence.get(key)
+        if isinstance(value, str) and value.strip():
+            return one_line(value.strip(), 60)
+    return result.status.value
+
+
+def _settle(check: Check, ctx: CheckContext, result: CheckResult) -> CheckResult:
+    """The final touches every result gets before it is recorded.
+
+    ``blocked_by`` (not evaluated) is kept only when it names a check in ``depends_on`` whose
+    result for this target is FAIL or ERROR, and only on a FAIL or ERROR: so the check it points
+    at is always counted as a failure, and the exit code (from the raw statuses) never changes.
+    The "How to fix" becomes the one for the result's cause (``causes.remediation_for``).
+    """
+    from soc2gate.report.causes import remediation_for
+
+    blocked = result.blocked_by
+    if blocked:
+        upstream = ctx.result_of(blocked) if blocked in check.depends_on else None
+        if (
+            upstream is None
+            or upstream.status not in (Status.FAIL, Status.ERROR)
+            or result.status not in (Status.FAIL, Status.ERROR)
+        ):
+            result = replace(result, blocked_by="")
+    return replace(result, remediation=remediation_for(result, check.remediation))
 
 
 def _timed_out(check: Check, last: CheckResult, waited: float) -> CheckResult:

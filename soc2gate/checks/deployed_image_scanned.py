@@ -9,7 +9,7 @@ repository, and then the scan verdict says nothing about what is serving. This c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from soc2gate.checks._ecr import (
@@ -87,9 +87,12 @@ class DeployedImageScanned(Check):
             return self.error(f"{SCAN_CHECK} passed but did not record the digest it evaluated")
         status = ctx.result_of(STATUS_CHECK)
         if status is not None and status.status not in (Status.PASS, Status.SKIPPED):
-            return self.error(
-                f"the endpoint is not InService ({STATUS_CHECK} is {status.status.value}): "
-                "no deployed image to verify"
+            return replace(
+                self.error(
+                    f"the endpoint is not InService ({STATUS_CHECK} is {status.status.value}): "
+                    "no deployed image to verify"
+                ),
+                blocked_by=STATUS_CHECK,
             )
 
         name = config.endpoint or ""
@@ -164,16 +167,22 @@ def scan_not_passed(check: Check, scan: CheckResult | None) -> CheckResult:
     if scan.status is Status.FAIL:
         digest = scan.evidence.get("imageDigest")
         what = f" ({short_digest(str(digest))})" if digest else ""
-        return check.failed(
-            f"the gated image{what} did not pass {SCAN_CHECK}, so no deployed image can be "
-            f"approved: {scan.reason}"
+        return replace(
+            check.failed(
+                f"the gated image{what} did not pass {SCAN_CHECK}, so no deployed image can be "
+                f"approved: {scan.reason}"
+            ),
+            blocked_by=SCAN_CHECK,
         )
     if scan.status is Status.SKIPPED:
         return check.error(
             f"{SCAN_CHECK} was skipped ({scan.reason}): without a scanned digest the deployed "
             f"image cannot be verified; run {SCAN_CHECK} or skip this check too"
         )
-    return check.error(f"{SCAN_CHECK} was not evaluated ({scan.status.value}): {scan.reason}")
+    return replace(
+        check.error(f"{SCAN_CHECK} was not evaluated ({scan.status.value}): {scan.reason}"),
+        blocked_by=SCAN_CHECK,
+    )
 
 
 def resolve_model_image(ctx: CheckContext, scanned: Scanned, where: str, image: str) -> ModelImage:

@@ -21,7 +21,7 @@ from soc2gate.checks._ecr import (
 from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
 from soc2gate.errors import UnreadableAnswer
-from soc2gate.models import RANKED_SEVERITIES, CheckResult, Finding, Severity, Status
+from soc2gate.models import BLOCKS, RANKED_SEVERITIES, CheckResult, Finding, Severity, Status
 from soc2gate.polling import SCAN_STATUS, Verdict
 
 
@@ -92,6 +92,41 @@ def _iso(instant: float | None) -> str:
     return dt.datetime.fromtimestamp(instant, dt.timezone.utc).isoformat()
 
 
+#: What to do about a scan that ended in a failure state: the scan, not the image, is the
+#: problem, so the check's "rebuild on patched images" does not apply.
+_SCAN_FAILURE_FIX = {
+    "UNSUPPORTED_IMAGE": (
+        "Basic scanning cannot read this image's operating system or package manager (e.g. a "
+        "FROM scratch or distroless image): turn on enhanced scanning (Amazon Inspector) for "
+        "the repository, or build on a base image basic scanning supports, then push again."
+    ),
+    "SCAN_ELIGIBILITY_EXPIRED": (
+        "Amazon Inspector stopped rescanning this image (its scan duration ended): push the "
+        "image again or lengthen the registry's scan duration, then run the gate again."
+    ),
+    "LIMIT_EXCEEDED": (
+        "ECR allows one basic scan of an image per 24 hours: wait and rescan (aws ecr "
+        "start-image-scan), or use enhanced scanning."
+    ),
+    "IMAGE_ARCHIVED": "Restore the archived image in ECR, let it be scanned, then run the gate.",
+    "IMAGE_SIZE_EXCEEDED": (
+        "The image is too large for ECR to scan: make it smaller (multi-stage build, a slimmer "
+        "base), push it and let the scan finish."
+    ),
+}
+_SCAN_FAILED_FIX = (
+    "The scan itself failed (AWS's description above): fix what it names, rescan (aws ecr "
+    "start-image-scan) and run the gate again."
+)
+
+
+def scan_failure_remediation(status: str, description: str) -> str:
+    """The "How to fix" for a scan that ended ``status`` with AWS's ``description``."""
+    if "UnsupportedImage" in description:  # basic scanning says FAILED with this code
+        return _SCAN_FAILURE_FIX["UNSUPPORTED_IMAGE"]
+    return _SCAN_FAILURE_FIX.get(status, _SCAN_FAILED_FIX)
+
+
 def parse_basic(item: Mapping[str, Any]) -> Finding:
     attrs = {
         a.get("key"): a.get("value", "")
@@ -100,11 +135,11 @@ def parse_basic(item: Mapping[str, Any]) -> Finding:
     }
     severity, raw = _severity(item.get("severity"))
     return Finding(
-        id=str(item.get("name") or "?"),
+        id=str(item.get("name") or "?").strip(),
         severity=severity,
-        package=str(attrs.get("package_name") or ""),
-        version=str(attrs.get("package_version") or ""),
-        title=str(item.get("description") or "")[:200],
+        package=str(attrs.get("package_name") or "").strip(),
+        version=str(attrs.get("package_version") or "").strip(),
+        title=str(item.get("description") or "").strip()[:200],
         raw_severity=raw,
     )
 
@@ -117,13 +152,14 @@ def parse_enhanced(item: Mapping[str, Any]) -> Finding:
     first = first if isinstance(first, Mapping) else {}
     severity, raw = _severity(item.get("severity"))
     return Finding(
-        id=str(details.get("vulnerabilityId") or item.get("title") or "?"),
+        id=str(details.get("vulnerabilityId") or item.get("title") or "?").strip(),
         severity=severity,
-        package=str(first.get("name") or ""),
-        version=str(first.get("version") or ""),
+        package=str(first.get("name") or "").strip(),
+        version=str(first.get("version") or "").strip(),
         fix_available=str(item.get("fixAvailable") or ""),
-        title=str(item.get("title") or "")[:200],
+        title=str(item.get("title") or "").strip()[:200],
         raw_severity=raw,
+        suppressed=item.get("status") == "SUPPRESSED",
     )
 
 
@@ -365,9 +401,12 @@ class EcrScanFindings(Check):
         if verdict is Verdict.WAIT:
             return self.pending(first.status, f"scan {first.status} for {where}", evidence=evidence)
         if verdict is Verdict.FAILURE:
-            return self.failed(
+            result = self.failed(
                 f"scan of {where} ended {first.status}: {first.description or 'no description'}",
                 evidence=evidence,
+            )
+            return replace(
+                result, remediation=scan_failure_remediation(first.status, first.description)
             )
         if verdict is Verdict.UNKNOWN:
             return self.error(
@@ -540,11 +579,26 @@ def evaluate(
         # no fix information and always count (fail closed).
         return not (config.fail_only_fixable and f.fix_available == "NO")
 
+    def why_not(f: Finding) -> str:
+        """The finding's verdict: "blocks", or why it does not."""
+        if applied.is_waived(f):
+            return "waived"
+        if not failing_severity(f.severity):
+            if not f.severity.ranked:
+                return "unrated (--fail-on-untriaged false)"
+            return f"below {config.fail_on.name}"
+        if config.fail_only_fixable and f.fix_available == "NO":
+            return "no fix available (--fail-only-fixable)"
+        return BLOCKS
+
     bad = [f for f in findings if failing(f)]
     # Findings AWS counted but the pages did not hold can be neither waived nor judged: they fail.
     unseen = sum(max(0, counts[s] - seen[s]) for s in counts if failing_severity(s))
     bad_count = len(bad) + unseen
-    worst = sorted(findings, key=Finding.sort_key)[: config.max_findings_shown]
+    worst = [
+        replace(f, verdict=why_not(f))
+        for f in sorted(findings, key=Finding.sort_key)[: config.max_findings_shown]
+    ]
     details = [f"counts ({pages} page(s)): {counts_text}"]
     if evidence.get("scanReadBecause"):
         details.append(f"scan read on: {evidence['scanReadBecause']}")
@@ -552,6 +606,7 @@ def evaluate(
         f"{f.severity_text} {f.id} in {f.package or '?'} {f.version}".rstrip()
         + (f" (fix available: {f.fix_available})" if f.fix_available else "")
         + (" [WAIVED]" if applied.is_waived(f) else "")
+        + (" [SUPPRESSED in Amazon Inspector]" if f.suppressed else "")
         for f in worst
     ]
     if unseen:
@@ -590,6 +645,14 @@ def evaluate(
             f"{bad_count} finding(s) {rule} in {where}: {counts_text}"
             + (f". Worst: {shown}" if shown else "")
         )
+        suppressed = [f for f in bad if f.suppressed]
+        if suppressed:
+            ids = ", ".join(dict.fromkeys(f.id for f in suppressed[:5]))
+            problems.append(
+                f"{len(suppressed)} of them ({ids}) SUPPRESSED in Amazon Inspector: an Inspector "
+                "suppression rule does not waive a finding here; to accept one, add it to the "
+                "waivers file (.soc2gate-waivers.yml or --waivers) with id, reason and expires"
+            )
     for w in applied.expired:
         problems.append(f"{w.label} has expired: renew it with a new reason or fix the finding")
     waived_note = f" ({len(applied.waived)} waived)" if applied.waived else ""

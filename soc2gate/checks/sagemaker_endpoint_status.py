@@ -116,10 +116,21 @@ def endpoint_missing(check: Check, ctx: CheckContext, name: str) -> CheckResult:
     grace = ctx.config.endpoint_grace
     if ctx.elapsed() < grace:
         return check.pending("NotFound", f"endpoint {name!r} not found yet")
-    return check.failed(
-        f"endpoint {name!r} not found after waiting {format_duration(grace)} "
-        f"(--endpoint-grace): check the name, region and that the deploy step created it"
+    return replace(
+        check.failed(
+            f"endpoint {name!r} not found after waiting {format_duration(grace)} "
+            f"(--endpoint-grace): check the name, region and that the deploy step created it"
+        ),
+        remediation=ENDPOINT_MISSING_FIX,
     )
+
+
+#: There is no FailureReason or log of an endpoint that does not exist: the fix is elsewhere.
+ENDPOINT_MISSING_FIX = (
+    "Check the endpoint name (--endpoint) and the region (--region / AWS_REGION) against the "
+    "deploy step, and that the deploy step ran and created the endpoint (aws sagemaker "
+    "list-endpoints --name-contains <name>); raise --endpoint-grace if it is created later."
+)
 
 
 def rolled_back(endpoint: Endpoint) -> bool:
@@ -341,10 +352,15 @@ class Target:
                 details=result.details,
                 evidence=result.evidence,
             )
-        return check.error(
-            f"{result.reason}; not verified as deployed: {self.note}",
-            details=result.details,
-            evidence=result.evidence,
+        # Nothing wrong was found, but the endpoint never served it: not evaluated (the
+        # runner keeps blocked_by only when sagemaker-endpoint-status did fail in this run).
+        return replace(
+            check.error(
+                f"{result.reason}; not verified as deployed: {self.note}",
+                details=result.details,
+                evidence=result.evidence,
+            ),
+            blocked_by=STATUS_CHECK,
         )
 
 
@@ -369,9 +385,12 @@ def endpoint_target(check: Check, ctx: CheckContext) -> Target | CheckResult:
         else:  # failed, errored or timed out: judge what can be judged, never pass
             endpoint = ctx.memo(("endpoint-after-status", name), fetch)
         if endpoint is None:
-            return check.error(
-                f"endpoint {name!r} not found: nothing to judge (see {STATUS_CHECK}, "
-                f"{status.status.value})"
+            return replace(
+                check.error(
+                    f"endpoint {name!r} not found: nothing to judge (see {STATUS_CHECK}, "
+                    f"{status.status.value})"
+                ),
+                blocked_by=STATUS_CHECK,
             )
         judged = judge_endpoint(endpoint)
         if status.status is Status.PASS and judged.status is Status.PASS:

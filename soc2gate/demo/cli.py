@@ -33,6 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument(
+        "--audit",
+        action="store_true",
+        help="simulate 12 weeks of signed evidence in S3 (one record forged) and write the "
+        "audit report (audit-report.html, .md, .csv)",
+    )
+    parser.add_argument(
         "--out", default="soc2gate-demo", help="directory for the reports (default ./soc2gate-demo)"
     )
     parser.add_argument(
@@ -96,7 +102,42 @@ def run_demo(args: argparse.Namespace, gate_main: Callable[[list[str]], int]) ->
         )
     if not args.speed > 0:
         raise ConfigError(f"demo: --speed must be greater than 0, got {args.speed}")
+    if args.audit:
+        return _audit(Path(args.out), gate_main)
     return _replay(scenario, Path(args.out), args.speed, gate_main)
+
+
+def _audit(out: Path, main: Callable[[list[str]], int]) -> int:
+    """Weeks of signed, retained evidence (soc2gate.demo.audit_period), then audit-report."""
+    from datetime import datetime, timezone
+
+    from soc2gate.demo.audit_period import simulate
+    from soc2gate.demo.world import MotoWorld
+
+    out.mkdir(parents=True, exist_ok=True)
+    key = out / "evidence-key.der"
+    say = _printer()
+    with MotoWorld() as world:
+        say("simulating 12 weeks of deployments: each gate run's evidence record signed with a "
+            "KMS key (ECC_NIST_P256) and uploaded to S3 with Object Lock")  # fmt: skip
+        period = simulate(world, end=datetime.now(timezone.utc).date())
+        say(f"{period.records} records in {period.s3_url}; one of them was edited from FAIL to "
+            f"PASS with its checksum recomputed: {period.tampered}")  # fmt: skip
+        key.write_bytes(period.public_key_der)
+        args = [
+            "audit-report", "--evidence-s3", period.s3_url,
+            "--from", str(period.start), "--to", str(period.end),
+            "--public-key", str(key),
+            "--html", str(out / "audit-report.html"),
+            "--md", str(out / "audit-report.md"),
+            "--csv", str(out / "audit-report.csv"),
+        ]  # fmt: skip
+        say("running: soc2gate " + " ".join(_quote(a) for a in args))
+        with _environment(world.env()):
+            code = main(args)
+    verdict = "as expected: the forged record is caught" if code == 1 else "UNEXPECTED"
+    print(f"\nOpen {out / 'audit-report.html'} in a browser. Exit code {code} ({verdict}).")
+    return code
 
 
 def _replay(scenario: Scenario, out: Path, speed: float, main: Callable[[list[str]], int]) -> int:

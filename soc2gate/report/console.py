@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import TextIO
 
 from soc2gate.durations import format_duration
-from soc2gate.models import GateReport, Status
+from soc2gate.models import CheckResult, GateReport, Status
+from soc2gate.report.causes import blocked_text
 from soc2gate.report.text import one_line
+
+#: The mark of a check that could not be judged because a check it depends on failed.
+NOT_EVALUATED = "N/EVAL"
 
 _MARK = {
     Status.PASS: "PASS",
@@ -29,27 +33,36 @@ def render(report: GateReport, width: int = 120, exit_code: int | None = None) -
     """The table and the verdict line; ``exit_code`` is the process's (default: the report's),
     e.g. 143 for SIGTERM where the report alone implies 130."""
     code = int(report.exit_code if exit_code is None else exit_code)
-    rows = [
-        (_MARK[r.status], r.name, format_duration(r.duration), r.reason) for r in report.results
-    ]
+    by_key = {(r.target, r.check_id): r for r in report.results}
+
+    def mark(r: CheckResult) -> str:
+        return NOT_EVALUATED if r.not_evaluated else _MARK[r.status]
+
+    def reason(r: CheckResult) -> str:
+        if r.not_evaluated:
+            return f"{blocked_text(r, by_key.get((r.target, r.blocked_by)))}: {r.reason}"
+        return r.reason
+
+    rows = [(mark(r), r.name, format_duration(r.duration), reason(r)) for r in report.results]
     name_w = max([len(one_line(r[1], 60)) for r in rows] + [5])
     lines = [f"{'RESULT':<6}  {'CHECK':<{name_w}}  {'TIME':>6}  REASON"]
-    for mark, name, took, reason in rows:
+    for marked, name, took, why in rows:
         room = max(30, width - name_w - 18)
         lines.append(
-            f"{mark:<6}  {one_line(name, 60):<{name_w}}  {took:>6}  {one_line(reason, room)}"
+            f"{marked:<6}  {one_line(name, 60):<{name_w}}  {took:>6}  {one_line(why, room)}"
         )
     for r in report.results:
         if r.status in (Status.FAIL, Status.ERROR):
             lines.append("")
-            lines.append(f"{_MARK[r.status]} {one_line(r.name, 80)}: {one_line(r.reason, 2000)}")
+            lines.append(f"{mark(r)} {one_line(r.name, 80)}: {one_line(reason(r), 2000)}")
             lines += [f"    - {one_line(d, 300)}" for d in _shown(r.details)]
             if r.remediation:
                 lines.append(f"    How to fix: {one_line(r.remediation, 600)}")
+    # A check not evaluated because another failed is counted once, under its own word.
     counts = {
-        s: len(report.by_status(s))
-        for s in (Status.PASS, Status.FAIL, Status.ERROR, Status.SKIPPED)
+        s: len(report.counted(s)) for s in (Status.PASS, Status.FAIL, Status.ERROR, Status.SKIPPED)
     }
+    counts[Status.SKIPPED] -= len(report.not_evaluated)
     lines.append("")
     verdict = {
         "pass": "PASSED",
@@ -62,9 +75,12 @@ def render(report: GateReport, width: int = 120, exit_code: int | None = None) -
     lines.append(
         f"soc2gate {verdict} (exit {code}): {counts[Status.PASS]} passed, "
         f"{counts[Status.FAIL]} failed, {counts[Status.ERROR]} errors, "
-        f"{counts[Status.SKIPPED]} skipped in {format_duration(report.duration)}"
+        + (f"{len(report.not_evaluated)} not evaluated, " if report.not_evaluated else "")
+        + f"{counts[Status.SKIPPED]} skipped in {format_duration(report.duration)}"
     )
-    if not counts[Status.PASS] and not counts[Status.FAIL] and not counts[Status.ERROR]:
+    if not any(counts[s] for s in (Status.PASS, Status.FAIL, Status.ERROR)) and not (
+        report.not_evaluated
+    ):
         lines.append("nothing was verified: every check was skipped, which is not a pass")
     return "\n".join(lines)
 

@@ -10,8 +10,13 @@ carries the SHA-256 of its canonical form (sorted keys, no whitespace, UTF-8, wi
 That SHA-256 is an integrity checksum, not a signature: it detects accidental corruption and
 edits by someone who did not recompute it. Anyone who can edit the file can also recompute the
 checksum (the recipe is above, and public), so a matching checksum does not prove that soc2gate
-wrote the record or that nobody changed a verdict. Until records are signed, keep them where
-the pipeline alone can write (e.g. an S3 bucket with object lock) if they must resist tampering.
+wrote the record or that nobody changed a verdict.
+
+``--sign-kms-key`` adds a ``signature``: an asymmetric AWS KMS key signs the record's signed
+message (``signed_message``: the format and the SHA-256 of the canonical form without
+``sha256`` and ``signature``); see ``soc2gate.report.signing``. Someone who edits a signed
+record cannot make a new signature without the KMS key, so ``verify-evidence --public-key`` or
+``--kms`` catches the edit. The checksum then also covers the ``signature`` block.
 """
 
 from __future__ import annotations
@@ -102,12 +107,13 @@ def build(
 ) -> dict[str, Any]:
     """The record of one run. ``exit_code`` is the process's (default: the report's): it
     differs for SIGTERM (143) and when a report could not be written (3)."""
-    from soc2gate.registry import all_checks
+    from soc2gate.registry import checks_for
     from soc2gate.report.github import result_for
 
     code = int(report.exit_code if exit_code is None else exit_code)
 
-    soc2 = {c.id: list(c.soc2) for c in all_checks()}
+    # Custom checks (config custom_checks) carry their own criteria, as built-in checks do.
+    soc2 = {c.id: list(c.soc2) for c in checks_for(config)}
     checks = []
     for r in report.results:
         checks.append(
@@ -148,11 +154,32 @@ def build(
     return document
 
 
-def canonical(document: Mapping[str, Any]) -> bytes:
+def with_signature(document: Mapping[str, Any], signature: Mapping[str, Any]) -> dict[str, Any]:
+    """The record with its ``signature`` block, and its checksum recomputed over both."""
+    signed = {k: v for k, v in document.items() if k not in ("sha256", "signature")}
+    signed["signature"] = dict(signature)
+    signed["sha256"] = digest(signed)
+    return signed
+
+
+def canonical(document: Mapping[str, Any], without: tuple[str, ...] = ("sha256",)) -> bytes:
     """The bytes the integrity checksum covers: the document without ``sha256``, as JSON with
     sorted keys, separators ``,`` and ``:``, UTF-8."""
-    body = {k: v for k, v in document.items() if k != "sha256"}
+    body = {k: v for k, v in document.items() if k not in without}
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def signed_digest(document: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of the canonical form without ``sha256`` and ``signature``: what a KMS
+    signature covers."""
+    return hashlib.sha256(canonical(document, ("sha256", "signature"))).hexdigest()
+
+
+def signed_message(document: Mapping[str, Any]) -> bytes:
+    """The bytes the KMS key signs (MessageType RAW, so KMS hashes them with SHA-256 itself):
+    ``soc2gate-evidence/1 sha256:<signed_digest>``, ASCII. Short, so within KMS's 4 KiB limit
+    for a RAW message whatever the record's size."""
+    return f"{FORMAT} sha256:{signed_digest(document)}".encode("ascii")
 
 
 def digest(document: Mapping[str, Any]) -> str:
@@ -160,13 +187,17 @@ def digest(document: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(document)).hexdigest()
 
 
+def dumps(document: Mapping[str, Any]) -> str:
+    """The record as written to a file (and uploaded): indented JSON, sorted keys."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def write(document: Mapping[str, Any], path: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".soc2gate-", suffix=".json", dir=directory)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, sort_keys=True, ensure_ascii=False)
-        handle.write("\n")
+        handle.write(dumps(document))
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
@@ -178,29 +209,38 @@ NOT_A_SIGNATURE = (
 )
 
 
+def load(path: str) -> Any:
+    """The JSON at ``path``; OSError/ValueError when it cannot be read."""
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def verify(path: str) -> tuple[bool, str]:
     """(checksum matches, explanation) for the record at ``path``.
 
     Recomputes the integrity checksum. A match means the record is intact as far as a checksum
     can tell: not corrupted, and not edited without recomputing it. It cannot tell a record
     edited by someone who recomputed the checksum (tests/security/test_evidence_integrity.py
-    shows one edited FAIL -> PASS that still verifies). Raises OSError/ValueError when the
-    file cannot be read.
+    shows one edited FAIL -> PASS that still verifies); a KMS signature can
+    (``soc2gate.report.signing``). Raises OSError/ValueError when the file cannot be read.
     """
-    with open(path, encoding="utf-8") as handle:
-        document = json.load(handle)
+    return check(load(path), path)
+
+
+def check(document: Any, label: str) -> tuple[bool, str]:
+    """``verify`` for a record already read; ``label`` names it in the message."""
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        return False, f"{path} is not a soc2gate evidence record ({FORMAT})"
+        return False, f"{label} is not a soc2gate evidence record ({FORMAT})"
     claimed = document.get("sha256")
     actual = digest(document)
     if claimed != actual:
         return (
             False,
-            f"{path} was modified or corrupted: its integrity checksum says sha256 {claimed}, "
+            f"{label} was modified or corrupted: its integrity checksum says sha256 {claimed}, "
             f"its content hashes to {actual}",
         )
     return (
         True,
-        f"{path} is intact as far as its integrity checksum can tell (sha256 {actual}). "
+        f"{label} is intact as far as its integrity checksum can tell (sha256 {actual}). "
         + NOT_A_SIGNATURE,
     )

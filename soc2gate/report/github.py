@@ -12,10 +12,12 @@ not be written): pass it as ``exit_code``. The outputs are exactly those action.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import uuid
 from collections.abc import Mapping
 
+from soc2gate.durations import format_duration
 from soc2gate.exitcodes import ExitCode
 from soc2gate.models import CheckResult, Finding, GateReport, Status
 from soc2gate.report.text import clean, one_line
@@ -55,8 +57,16 @@ def _rank(result: CheckResult) -> tuple[int, int]:
 
 
 def problems(report: GateReport) -> list[CheckResult]:
-    """FAIL and ERROR results, most important first."""
-    bad = [r for r in report.results if r.status in (Status.FAIL, Status.ERROR, Status.PENDING)]
+    """FAIL and ERROR results, most important first.
+
+    A check not evaluated because a check it depends on failed is left out: that failure is
+    listed (and annotated) once, under the check that failed.
+    """
+    bad = [
+        r
+        for r in report.results
+        if r.status in (Status.FAIL, Status.ERROR, Status.PENDING) and not r.not_evaluated
+    ]
     return sorted(bad, key=_rank)
 
 
@@ -79,7 +89,8 @@ def failed_checks(report: GateReport) -> list[str]:
     """Names of the checks that failed or errored (the ``failed-checks`` output).
 
     Every check that did not reach a verdict counts, not only FAIL: an all-ERROR run, and the
-    checks an interrupt left unfinished, must never look like "nothing failed". Failures come
+    checks an interrupt left unfinished, must never look like "nothing failed". A check not
+    evaluated because another failed is not listed again: the one it depends on is. Failures come
     first, then errors, each most important first; in a fleet a name carries its target, as in
     ``ecr-scan-findings [prod-eu]``. ``result`` says whether anything FAILED or only errored.
     """
@@ -134,54 +145,239 @@ def heading(exit_code: int) -> str:
     return f"## soc2gate {verdict} (exit {int(exit_code)})"
 
 
-def summary(report: GateReport, junit_path: str | None = None, exit_code: int | None = None) -> str:
-    """The markdown step summary; ``exit_code`` is the process's (default: the report's)."""
-    code = int(report.exit_code if exit_code is None else exit_code)
-    out = [
-        heading(code),
-        "",
-        "| Result | Check | Reason |",
-        "| --- | --- | --- |",
+_DIGEST = re.compile(r"sha256:([0-9a-f]{64})")
+_NOT_EVALUATED_ICON = "⏸️ NOT EVALUATED"
+#: Characters a mermaid gantt label may hold (":", "#" and ";" would end or break the line).
+_MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 _.()/+-]")
+
+
+def short_digests(text: str) -> str:
+    """``sha256:`` + 12 hex digits for every full digest (the full ones go in the details)."""
+    return _DIGEST.sub(lambda m: f"sha256:{m.group(1)[:12]}", text)
+
+
+def check_cell(name: str) -> str:
+    """A check name that does not wrap in a table: ``<code>`` with non-breaking hyphens."""
+    return f"<code>{md(name, 200).replace('-', chr(0x2011))}</code>"
+
+
+def _code(text: str, limit: int = 200) -> str:
+    return f"<code>{md(text, limit)}</code>"
+
+
+def _cell(text: object, limit: int) -> str:
+    return md(short_digests(one_line(text, limit * 2)), limit)
+
+
+def _header(report: GateReport, gated: Mapping[str, str]) -> list[str]:
+    """One line saying what was gated: repository, tag and digest, endpoint, region, commit."""
+    parts: list[str] = []
+    digests = sorted(
+        {
+            str(r.evidence.get("imageDigest"))
+            for r in report.results
+            if r.check_id == "ecr-scan-findings"
+            and _DIGEST.fullmatch(str(r.evidence.get("imageDigest", "")))
+        }
+    )
+    image = gated.get("repository", "")
+    if image:
+        text = _code(image)
+        if gated.get("tag"):
+            text += f" tag {_code(gated['tag'])}"
+        if len(digests) == 1:
+            text += f" at {_code(short_digests(digests[0]))}"
+        elif digests:
+            text += f" ({len(digests)} digests, listed in full below)"
+        parts.append(f"**Image** {text}")
+    for key, label in (("endpoint", "Endpoint"), ("region", "Region"), ("targets", "Targets")):
+        if gated.get(key):
+            parts.append(f"**{label}** {md(gated[key], 200)}")
+    if gated.get("commit"):
+        parts.append(f"**Commit** {_code(gated['commit'][:12], 40)}")
+    when = md(gated.get("started", ""), 40)
+    took = format_duration(report.duration)
+    parts.append(f"**Run** {when + ', ' if when else ''}took {took}")
+    return [" · ".join(parts)]
+
+
+def _counts_line(report: GateReport) -> str:
+    words = [
+        (len(report.counted(Status.PASS)), "passed"),
+        (len(report.counted(Status.FAIL)), "failed"),
+        (
+            len(report.counted(Status.ERROR)) + len(report.counted(Status.PENDING)),
+            "could not be verified",
+        ),
+        (len(report.not_evaluated), "not evaluated (a check they depend on failed)"),
+        (len(report.counted(Status.SKIPPED)) - len(report.not_evaluated), "skipped"),
     ]
-    for r in report.results:
-        out.append(f"| {_ICON[r.status]} | {md(r.name, 200)} | {md(r.reason, 600)} |")
-    bad = problems(report)
-    if bad:
-        out += ["", "### What failed and how to fix it", ""]
-        for r in bad:
-            out.append(f"- **{md(r.name, 200)}**: {md(r.reason, 2000)}")
-            if r.remediation:
-                out.append(f"  - How to fix: {md(r.remediation, 1000)}")
-        for r in bad:
-            if r.details:
-                # HTML-escaped inside <pre>: a hostile "</pre>" or "|" stays text.
-                # Colons as entities too, so no line of the file can read as "::command".
-                body = html.escape("\n".join(clean(d, 2000) for d in r.details[-120:]))
-                body = body.replace(":", "&#58;")
-                out += [
-                    "",
-                    f"<details><summary>{html.escape(one_line(r.name, 200))}: details</summary>",
-                    "",
-                    f"<pre>{body}</pre>",
-                    "",
-                    "</details>",
-                ]
-    findings: list[Finding] = sorted(
-        {f for r in report.results for f in r.findings}, key=Finding.sort_key
+    return ", ".join(f"{n} {w}" for n, w in words if n) or "no checks ran"
+
+
+def timeline(report: GateReport) -> list[str]:
+    """The waits as a mermaid gantt chart (GitHub renders it): one bar per state a check
+    waited in, from the state change the runner saw to the next, ending in the final state."""
+    waited = [r for r in report.results if len(r.transitions) >= 2]
+    if not waited:
+        return []
+    out = [
+        "```mermaid",
+        "gantt",
+        "    title What the gate waited for (mm:ss since the run started)",
+        "    dateFormat x",
+        "    axisFormat %M:%S",
+    ]
+    for r in waited:
+        out.append(f"    section {_MERMAID_UNSAFE.sub('', one_line(r.name, 80)) or 'check'}")
+        steps = list(r.transitions)
+        for (start, state), (end, _next) in itertools.pairwise(steps):
+            label = _MERMAID_UNSAFE.sub("", state) or "waiting"
+            begin, finish = int(start * 1000), max(int(end * 1000), int(start * 1000) + 1)
+            out.append(f"    {label} : {begin}, {finish}")
+        end_at, final = steps[-1]
+        tag = "crit, " if r.status in (Status.FAIL, Status.ERROR) else ""
+        out.append(
+            f"    {_MERMAID_UNSAFE.sub('', final) or 'done'} : {tag}milestone, "
+            f"{int(end_at * 1000)}, {int(end_at * 1000)}"
+        )
+    out.append("```")
+    return out
+
+
+def _findings(report: GateReport) -> list[str]:
+    """Which findings block the release and which do not.
+
+    Only findings the scan check marked "blocks" (at or above the threshold, not waived) are
+    presented as the problem; the others are listed, collapsed, as not blocking, so a PASS or
+    an unrelated failure never reads as if they were the cause.
+    """
+    results = [r for r in report.results if r.findings]
+    blocking = sorted(
+        {f for r in results if r.status is Status.FAIL for f in r.findings if f.blocks},
+        key=Finding.sort_key,
     )[:20]
-    if findings:
+    others = sorted(
+        {f for r in results for f in r.findings if f not in blocking and not f.blocks},
+        key=Finding.sort_key,
+    )[:20]
+    out: list[str] = []
+    if blocking:
         out += [
             "",
-            "### Top findings",
+            "### Top findings: these block the release",
+            "",
+            "At or above the threshold and not waived.",
             "",
             "| Severity | Finding | Package | Version | Fix available |",
             "| --- | --- | --- | --- | --- |",
         ]
-        for f in findings:
+        for f in blocking:
+            note = " (SUPPRESSED in Inspector)" if f.suppressed else ""
             out.append(
-                f"| {f.severity.name} | {md(f.id, 100)} | {md(f.package, 100)} | "
+                f"| {md(f.severity_text, 60)} | {md(f.id, 100)}{note} | {md(f.package, 100)} | "
                 f"{md(f.version, 60)} | {md(f.fix_available or '-', 20)} |"
             )
+    if others:
+        label = "Other findings" if blocking else "Findings"
+        out += [
+            "",
+            f"<details><summary>{label} that do not block ({len(others)}): below the "
+            "threshold, waived or without a fix</summary>",
+            "",
+            "| Severity | Finding | Package | Version | Why it does not block |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for f in others:
+            out.append(
+                f"| {md(f.severity_text, 60)} | {md(f.id, 100)} | {md(f.package, 100)} | "
+                f"{md(f.version, 60)} | {md(f.verdict or 'not judged', 60)} |"
+            )
+        out += ["", "</details>"]
+    return out
+
+
+def _problem_lines(results: list[CheckResult], heading_text: str, intro: str = "") -> list[str]:
+    if not results:
+        return []
+    out = ["", f"### {heading_text}", ""]
+    if intro:
+        out += [intro, ""]
+    for r in results:
+        out.append(f"- {check_cell(r.name)}: {_cell(r.reason, 2000)}")
+        if r.remediation:
+            out.append(f"  - How to fix: {md(r.remediation, 1000)}")
+    return out
+
+
+def summary(
+    report: GateReport,
+    junit_path: str | None = None,
+    exit_code: int | None = None,
+    gated: Mapping[str, str] | None = None,
+) -> str:
+    """The markdown step summary; ``exit_code`` is the process's (default: the report's).
+
+    ``gated`` says what was gated for the header line (repository, tag, endpoint, region,
+    commit, started, targets).
+    """
+    from soc2gate.report.causes import blocked_text, interrupted
+
+    code = int(report.exit_code if exit_code is None else exit_code)
+    by_key = {(r.target, r.check_id): r for r in report.results}
+    out = [heading(code), ""]
+    out += _header(report, gated or {})
+    out += ["", "| Result | Check | Reason |", "| --- | --- | --- |"]
+    for r in report.results:
+        if r.not_evaluated:
+            upstream = by_key.get((r.target, r.blocked_by))
+            icon, why = _NOT_EVALUATED_ICON, f"{blocked_text(r, upstream)}: {r.reason}"
+        else:
+            icon, why = _ICON[r.status], r.reason
+        out.append(f"| {icon} | {check_cell(r.name)} | {_cell(why, 600)} |")
+    out += ["", _counts_line(report) + "."]
+    out += ["", *timeline(report)] if timeline(report) else []
+    bad = problems(report)
+    failed = [r for r in bad if r.status is Status.FAIL]
+    stopped = [r for r in bad if interrupted(r)]
+    unverified = [r for r in bad if r.status is not Status.FAIL and r not in stopped]
+    out += _problem_lines(failed, "What failed and how to fix it")
+    out += _problem_lines(
+        unverified,
+        "What could not be verified and what to do",
+        "The gate could not look, so these are not passed.",
+    )
+    out += _problem_lines(
+        stopped,
+        f"Interrupted before a verdict (exit {code})",
+        "Nothing to fix in the deployment: run the gate again to get a verdict.",
+    )
+    blocked = list(report.not_evaluated)
+    if blocked:
+        out += ["", "### Not evaluated", ""]
+        for r in blocked:
+            upstream = by_key.get((r.target, r.blocked_by))
+            out.append(
+                f"- {check_cell(r.name)}: {md(blocked_text(r, upstream), 300)}; it is judged "
+                f"once {check_cell(r.blocked_by)} passes."
+            )
+    if code == ExitCode.PASSED:
+        out += ["", "### Passed", "", "Every selected check passed; skipped checks are listed."]
+    for r in bad:
+        if r.details:
+            # HTML-escaped inside <pre>: a hostile "</pre>" or "|" stays text.
+            # Colons as entities too, so no line of the file can read as "::command".
+            body = html.escape("\n".join(clean(d, 2000) for d in r.details[-120:]))
+            body = body.replace(":", "&#58;")
+            out += [
+                "",
+                f"<details><summary>{html.escape(one_line(r.name, 200))}: details</summary>",
+                "",
+                f"<pre>{body}</pre>",
+                "",
+                "</details>",
+            ]
+    out += _findings(report)
     waived = [
         (r, w) for r in report.results for w in r.evidence.get("waived", []) if isinstance(w, dict)
     ]
@@ -195,10 +391,27 @@ def summary(report: GateReport, junit_path: str | None = None, exit_code: int | 
         ]
         for r, w in waived:
             out.append(
-                f"| {md(r.name, 100)} | {md(w.get('id', ''), 100)} | {md(w.get('package', ''), 100)} "
-                f"| {md(w.get('severity', ''), 20)} | {md(w.get('expires', ''), 20)} "
-                f"| {md(w.get('reason', ''), 300)} |"
+                f"| {check_cell(r.name)} | {md(w.get('id', ''), 100)} | "
+                f"{md(w.get('package', ''), 100)} | {md(w.get('severity', ''), 20)} | "
+                f"{md(w.get('expires', ''), 20)} | {md(w.get('reason', ''), 300)} |"
             )
+    digests = sorted(
+        {
+            m.group(0)
+            for r in report.results
+            for text in (r.reason, *r.details, str(r.evidence.get("imageDigest", "")))
+            for m in _DIGEST.finditer(one_line(text, 20000))
+        }
+    )
+    if digests:
+        out += [
+            "",
+            "<details><summary>Digests in full</summary>",
+            "",
+            *[f"- {short_digests(d)}: `{d}`" for d in digests],
+            "",
+            "</details>",
+        ]
     if junit_path:
         out += ["", f"JUnit report: {md(junit_path, 300)}"]
     text = "\n".join(out) + "\n"

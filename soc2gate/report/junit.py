@@ -16,50 +16,14 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 
 from soc2gate.models import CheckResult, GateReport, Status
+from soc2gate.report.causes import blocked_text, cause
 from soc2gate.report.text import clean, one_line
+
+__all__ = ["build", "cause", "to_string", "write"]
 
 SUITE_NAME = "soc2gate"
 _SUITE_ATTRS = {"name", "tests", "failures", "errors", "skipped", "time", "timestamp", "hostname"}
 _CASE_ATTRS = {"name", "time", "classname"}
-
-#: The cause a FAIL of each check stands for: the ``type`` readers show beside the message.
-_FAIL_CAUSE = {
-    "ecr-repository-config": "RepositoryMisconfigured",
-    "ecr-image-tags": "RequiredTagsWrong",
-    "ecr-scan-findings": "FindingsAboveThreshold",
-    "ecr-image-user": "ImageRunsAsRoot",
-    "sagemaker-model-env": "MarkersMissing",
-    "sagemaker-endpoint-config": "InstanceTypeNotAllowed",
-    "sagemaker-endpoint-status": "EndpointNotInService",
-    "deployed-image-scanned": "DeployedImageNotScanned",
-}
-
-
-def cause(result: CheckResult) -> str | None:
-    """A word for why the check did not pass, or None when there is no meaningful one.
-
-    ERROR causes come from the gate's own wording of the error (aws.describe_error, the
-    runner); a FAIL's cause is what its check asserts, or Timeout for a wait that never ended.
-    """
-    reason = result.reason
-    if result.status in (Status.ERROR, Status.PENDING):
-        for needle, word in (
-            ("interrupted", "Interrupted"),
-            ("AccessDenied", "AccessDenied"),
-            ("credentials", "Credentials"),
-            ("could not read", "UnreadableAnswer"),
-            ("cannot reach the AWS endpoint", "EndpointUnreachable"),
-            ("kept failing after", "AwsUnavailable"),
-            ("internal error", "InternalError"),
-        ):
-            if needle in reason:
-                return word
-        return None
-    if result.status is Status.FAIL:
-        if "at the deadline" in reason:
-            return "Timeout"
-        return _FAIL_CAUSE.get(result.check_id)
-    return None
 
 
 def _body(result: CheckResult) -> str:
@@ -89,6 +53,7 @@ def _suite(
 
     cases = []
     kinds: list[str | None] = []
+    by_id = {r.check_id: r for r in results}
     for result in results:
         # One place names the check: the case name. The classname is the suite (the target),
         # so Jenkins shows "<suite>.<check>" and suite-grouping readers "<suite> > <check>".
@@ -100,7 +65,12 @@ def _suite(
         message = one_line(result.reason, 500)
         kind = cause(result)
         kinds.append(kind)
-        if result.status is Status.FAIL:
+        if result.not_evaluated:
+            # Counted once, as the failure of the check it depends on: a skip pointing there.
+            # (The exit code still comes from the raw statuses: the run fails either way.)
+            note = blocked_text(result, by_id.get(result.blocked_by))
+            case.add_skipped_info(message=note, output=f"{note}\n{_body(result)}")
+        elif result.status is Status.FAIL:
             case.add_failure_info(message=message, output=_body(result), failure_type=kind)
         elif result.status in (Status.ERROR, Status.PENDING):
             case.add_error_info(message=message, output=_body(result), error_type=kind)
@@ -138,6 +108,63 @@ def _suite(
     return element
 
 
+#: CodeBuild report groups keep at most this many testcases of one file: a larger run is
+#: written as several files (junit.xml, junit-2.xml, ...), whole suites kept together.
+MAX_CASES_PER_FILE = 500
+
+
+def _root(suites: list[ET.Element], duration: float) -> ET.Element:
+    totals = {
+        key: str(sum(int(s.get(key, "0") or 0) for s in suites))
+        for key in ("tests", "failures", "errors")
+    }
+    root = ET.Element("testsuites", {"name": SUITE_NAME, **totals, "time": f"{duration:.3f}"})
+    root.extend(suites)
+    return root
+
+
+def _chunks(
+    report: GateReport, limit: int = MAX_CASES_PER_FILE
+) -> list[list[tuple[str, list[CheckResult]]]]:
+    """The results by suite (target), packed into files of at most ``limit`` testcases.
+
+    A suite stays in one file unless it alone holds more than ``limit`` cases.
+    """
+    groups: dict[str, list[CheckResult]] = {}
+    for result in report.results:
+        groups.setdefault(one_line(result.target, 200) or SUITE_NAME, []).append(result)
+    if not groups:
+        groups[SUITE_NAME] = []
+    chunks: list[list[tuple[str, list[CheckResult]]]] = [[]]
+    count = 0
+    for name, results in groups.items():
+        for start in range(0, max(len(results), 1), limit):
+            piece = results[start : start + limit]
+            if chunks[-1] and count + len(piece) > limit:
+                chunks.append([])
+                count = 0
+            chunks[-1].append((name, piece))
+            count += len(piece)
+    return chunks
+
+
+def _props(
+    report: GateReport, properties: Mapping[str, str] | None, exit_code: int | None
+) -> dict[str, str]:
+    from soc2gate import __version__
+
+    props = {
+        "soc2gate.version": __version__,
+        "soc2gate.exit_code": str(int(report.exit_code if exit_code is None else exit_code)),
+    }
+    props.update({k: str(v) for k, v in (properties or {}).items() if v not in (None, "")})
+    return props
+
+
+def _stamp(timestamp: datetime | None) -> str:
+    return (timestamp or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def build(
     report: GateReport,
     timestamp: datetime | None = None,
@@ -149,33 +176,56 @@ def build(
     ``properties`` (region, repository, endpoint, commit, evidence checksum...) go on every
     suite, with the tool version and the run's exit code: ``exit_code`` when the caller knows
     the process's own (143 for SIGTERM, 3 when a report could not be written), else the
-    report's.
+    report's. All in one element, however many cases (``write`` splits the file).
     """
-    from soc2gate import __version__
-
-    stamp = (timestamp or datetime.now(timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S")
-    props = {
-        "soc2gate.version": __version__,
-        "soc2gate.exit_code": str(int(report.exit_code if exit_code is None else exit_code)),
-    }
-    props.update({k: str(v) for k, v in (properties or {}).items() if v not in (None, "")})
-    groups: dict[str, list[CheckResult]] = {}
-    for result in report.results:
-        groups.setdefault(one_line(result.target, 200) or SUITE_NAME, []).append(result)
-    if not groups:
-        groups[SUITE_NAME] = []
-    suites = [
-        _suite(name, results, stamp, report.duration, props) for name, results in groups.items()
+    stamp, props = _stamp(timestamp), _props(report, properties, exit_code)
+    groups = [
+        group for chunk in _chunks(report, limit=max(1, len(report.results))) for group in chunk
     ]
-    totals = {
-        key: str(sum(int(s.get(key, "0") or 0) for s in suites))
-        for key in ("tests", "failures", "errors")
-    }
-    root = ET.Element(
-        "testsuites", {"name": SUITE_NAME, **totals, "time": f"{report.duration:.3f}"}
-    )
-    root.extend(suites)
-    return root
+    suites = [_suite(name, results, stamp, report.duration, props) for name, results in groups]
+    return _root(suites, report.duration)
+
+
+def part_paths(path: str, count: int) -> list[str]:
+    """``path`` and the names of its further parts: junit.xml, junit-2.xml, junit-3.xml..."""
+    root, ext = os.path.splitext(path)
+    return [path] + [f"{root}-{n}{ext}" for n in range(2, count + 1)]
+
+
+def build_files(
+    report: GateReport,
+    path: str,
+    timestamp: datetime | None = None,
+    properties: Mapping[str, str] | None = None,
+    exit_code: int | None = None,
+) -> list[tuple[str, ET.Element]]:
+    """(path, <testsuites>) per file: one file up to MAX_CASES_PER_FILE testcases, else parts.
+
+    Every part says so in its suites' properties: ``soc2gate.part`` ("2 of 3") and
+    ``soc2gate.parts`` (the file names of the whole report).
+    """
+    stamp, props = _stamp(timestamp), _props(report, properties, exit_code)
+    chunks = _chunks(report)
+    paths = part_paths(path, len(chunks))
+    files = []
+    for number, (part, chunk) in enumerate(zip(paths, chunks, strict=True), start=1):
+        extra = {}
+        if len(chunks) > 1:
+            extra = {
+                "soc2gate.part": f"{number} of {len(chunks)}",
+                "soc2gate.parts": ", ".join(os.path.basename(p) for p in paths),
+            }
+        suites = [
+            _suite(name, results, stamp, report.duration, {**props, **extra})
+            for name, results in chunk
+        ]
+        files.append((part, _root(suites, report.duration)))
+    return files
+
+
+def _text(root: ET.Element) -> str:
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def to_string(
@@ -184,9 +234,7 @@ def to_string(
     properties: Mapping[str, str] | None = None,
     exit_code: int | None = None,
 ) -> str:
-    root = build(report, timestamp, properties, exit_code)
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return _text(build(report, timestamp, properties, exit_code))
 
 
 def write(
@@ -194,9 +242,35 @@ def write(
     path: str,
     properties: Mapping[str, str] | None = None,
     exit_code: int | None = None,
-) -> None:
-    """Write atomically, so a reader never sees half a file (e.g. after SIGTERM)."""
-    text = to_string(report, properties=properties, exit_code=exit_code)
+) -> list[str]:
+    """Write atomically, so a reader never sees half a file (e.g. after SIGTERM).
+
+    More than MAX_CASES_PER_FILE testcases (a large fleet) are written as ``path`` plus
+    ``<name>-2.<ext>``, ...; parts a larger earlier run left beside it are removed, so a glob
+    never picks up a stale verdict. Returns the paths written, ``path`` first.
+    """
+    files = build_files(report, path, properties=properties, exit_code=exit_code)
+    for part, root in files:
+        _write_atomically(part, _text(root))
+    stale = part_paths(path, len(files) + 64)[len(files) :]
+    for old in stale:
+        if not os.path.isfile(old) or not _ours(old):
+            break
+        os.unlink(old)
+    return [part for part, _root_el in files]
+
+
+def _ours(path: str) -> bool:
+    """A file soc2gate wrote (its root element is ``<testsuites name="soc2gate"``)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            head = handle.read(200)
+    except OSError:
+        return False
+    return f'<testsuites name="{SUITE_NAME}"' in head
+
+
+def _write_atomically(path: str, text: str) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".soc2gate-", suffix=".xml", dir=directory)

@@ -100,7 +100,8 @@ def test_github_mode_writes_summary_outputs_and_annotations(
     assert errors and errors[0].startswith("::error title=ecr-scan-findings (FAIL)::")
     assert "CVE-2024-5535" in errors[0]
     text = summary.read_text()
-    assert "| ❌ FAIL | ecr-scan-findings |" in text
+    # Check ids in <code> with non-breaking hyphens: they never wrap in the table (issue 11).
+    assert "| ❌ FAIL | <code>ecr\u2011scan\u2011findings</code> |" in text
     assert "| CRITICAL | CVE-2024-5535 | openssl |" in text
     out = outputs.read_text()
     assert "result<<" in out and "\nfail\n" in out

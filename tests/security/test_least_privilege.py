@@ -191,8 +191,11 @@ def test_every_call_is_allowed_by_the_policy(recordings: dict[str, Recording]) -
     assert unknown == set(), f"add to aws.OPERATION_SERVICE: {unknown}"
 
 
-def test_the_policy_grants_nothing_the_gate_never_calls(recordings: dict[str, Recording]) -> None:
+def test_the_policy_grants_nothing_the_gate_never_calls(
+    recordings: dict[str, Recording], evidence_recording: Recording
+) -> None:
     called = {action for r in recordings.values() for action, _ in r.calls}
+    called |= {action for action, _ in evidence_recording.calls}
     unused = {
         granted
         for granted in granted_actions()
@@ -206,10 +209,136 @@ def test_the_policy_grants_nothing_the_gate_never_calls(recordings: dict[str, Re
 
 
 def test_the_policy_is_read_only() -> None:
-    for action in granted_actions():
+    """Read-only, but for the optional evidence statements (signing and upload, issue 13)."""
+    reads = {
+        a
+        for s in statements()
+        if not s.get("Sid", "").startswith(EVIDENCE_SID)
+        for a in _as_list(s["Action"])
+    }
+    for action in reads:
         verb = action.split(":", 1)[1]
         assert verb.startswith(("Describe", "Get", "List", "BatchGet")), action
         assert "*" not in verb, f"{action}: name actions, no wildcards"
+
+
+# ---- the optional evidence statements (issue 13) ----------------------------------------------
+
+#: Statements of examples/iam-policy.json needed only with --sign-kms-key / --evidence-s3.
+EVIDENCE_SID = "OptionalEvidence"
+EVIDENCE_ACTIONS = {
+    "kms:GetPublicKey",
+    "kms:Sign",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:PutObject",
+    "s3:PutObjectRetention",
+    "kms:GenerateDataKey",  # S3 calls it for the caller to encrypt with SSE-KMS
+}
+EVIDENCE_BUCKET = f"soc2gate-evidence-{GUIDE_ACCOUNT_ID}"
+#: The policy's placeholder key ids, which the moto keys' ids are mapped onto.
+SIGNING_KEY_ID = "0a1b2c3d-0000-4000-8000-5161676e6b65"
+ENCRYPTION_KEY_ID = "0a1b2c3d-0000-4000-8000-656e63727970"
+
+
+@pytest.fixture(scope="module")
+def evidence_recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
+    """A signed run that uploads with SSE-KMS and retention, its AWS calls recorded."""
+    from datetime import datetime, timezone
+
+    from soc2gate.report.evidence_store import EvidenceOutput
+
+    tmp = tmp_path_factory.mktemp("evidence")
+    recording = Recording()
+    scenario = SCENARIOS["healthy"]
+    with MotoWorld() as world, pytest.MonkeyPatch.context() as monkeypatch:
+        for key, value in world.env().items():
+            monkeypatch.setenv(key, value)
+        scenario.prepare(world)
+        kms = world.client("kms", counted=False)
+        signing = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+        kms.create_alias(AliasName="alias/soc2gate-evidence", TargetKeyId=signing["KeyId"])
+        data = kms.create_key()["KeyMetadata"]
+        placeholder = {signing["KeyId"]: SIGNING_KEY_ID, data["KeyId"]: ENCRYPTION_KEY_ID}
+        world.client("s3", counted=False).create_bucket(
+            Bucket=EVIDENCE_BUCKET, ObjectLockEnabledForBucket=True
+        )
+        args = [
+            *scenario.gate_args(world),
+            "--evidence", str(tmp / "evidence.json"),
+            "--sign-kms-key", "alias/soc2gate-evidence",
+            "--evidence-s3", f"s3://{EVIDENCE_BUCKET}/soc2gate",
+            "--evidence-kms-key", data["Arn"],
+            "--evidence-retention", "400d",
+        ]  # fmt: skip
+        config = build_config({}, _flag_values(build_parser().parse_args(["run", *args])))
+
+        def key_arn(key: str) -> str:
+            if key.startswith("alias/"):
+                key = kms.describe_key(KeyId=key)["KeyMetadata"]["KeyId"]
+            key_id = placeholder[key.rsplit("/", 1)[-1]]
+            return f"arn:aws:kms:{REGION}:{GUIDE_ACCOUNT_ID}:key/{key_id}"
+
+        def before(params: dict[str, Any], model: Any, **_: Any) -> None:
+            service = model.service_model.signing_name
+            recording.client.add((service, model.name))
+            if service == "kms":
+                recording.calls.add((f"kms:{model.name}", key_arn(params["KeyId"])))
+            elif model.name == "GetObjectLockConfiguration":
+                bucket = f"arn:aws:s3:::{params['Bucket']}"
+                recording.calls.add(("s3:GetBucketObjectLockConfiguration", bucket))
+            elif model.name == "PutObject":
+                obj = f"arn:aws:s3:::{params['Bucket']}/{params['Key']}"
+                recording.calls.add(("s3:PutObject", obj))
+                if params.get("ObjectLockRetainUntilDate"):
+                    recording.calls.add(("s3:PutObjectRetention", obj))
+                if params.get("SSEKMSKeyId"):
+                    recording.calls.add(("kms:GenerateDataKey", key_arn(params["SSEKMSKeyId"])))
+            else:
+                recording.calls.add((f"{service}:{model.name}", "?"))
+
+        factory = AwsClients(region=config.region)
+
+        def clients(service: str, region: str | None) -> Any:
+            client = factory(service)
+            client.meta.events.register_first("before-parameter-build", before, unique_id="lp")
+            return client
+
+        report = run_gate(config, progress=None, environ=dict(world.env()))
+        world.reset_calls()
+        out = EvidenceOutput.prepare(config, dict(world.env()), clients=clients)
+        assert out is not None
+        now = datetime.now(timezone.utc)
+        code = out.build(report, now, now, int(report.exit_code))
+        out.write(str(tmp / "evidence.json"), code)
+        recording.exit_code = out.upload(code, None, now)
+        assert len(out.uploaded) == 1, out.uploaded
+        recording.server = set(world.calls_by_service)
+    yield recording
+
+
+def test_the_evidence_run_signed_and_uploaded(evidence_recording: Recording) -> None:
+    assert evidence_recording.exit_code == 0
+    # The server counts JSON-protocol operations (KMS), not S3's REST ones.
+    kms = {op for op in evidence_recording.client if op[0] == "kms"}
+    assert kms == evidence_recording.server
+    assert {a for a, _ in evidence_recording.calls} == EVIDENCE_ACTIONS
+
+
+def test_every_evidence_call_is_allowed_by_the_policy(evidence_recording: Recording) -> None:
+    denied = sorted(c for c in evidence_recording.calls if not allowed(*c))
+    assert denied == [], "examples/iam-policy.json would deny:\n" + "\n".join(map(str, denied))
+    assert not allowed("s3:PutObject", f"arn:aws:s3:::{EVIDENCE_BUCKET}/other/evidence.json")
+    assert not allowed("s3:DeleteObject", f"arn:aws:s3:::{EVIDENCE_BUCKET}/soc2gate/x")
+    assert not allowed(
+        "kms:Sign", f"arn:aws:kms:{REGION}:{GUIDE_ACCOUNT_ID}:key/{ENCRYPTION_KEY_ID}"
+    )
+
+
+def test_only_the_optional_evidence_statements_write() -> None:
+    optional = [s for s in statements() if s.get("Sid", "").startswith(EVIDENCE_SID)]
+    assert {a for s in optional for a in _as_list(s["Action"])} == EVIDENCE_ACTIONS
+    for statement in optional:
+        assert "*" not in json.dumps(statement["Resource"]).replace("/soc2gate/*", ""), statement
 
 
 def test_the_evaluator_denies_what_the_policy_does_not_grant() -> None:

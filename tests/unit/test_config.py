@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 from moto import mock_aws
 
-from soc2gate.cli import main
+from soc2gate.cli import known_check_ids, main
 from soc2gate.config import GateConfig, action_inputs, build_config, load_yaml, parse_mapping
 from soc2gate.durations import format_duration, parse_duration
 from soc2gate.errors import ConfigError
-from soc2gate.cli import known_check_ids
 from soc2gate.exitcodes import ExitCode
 from soc2gate.models import Severity
 

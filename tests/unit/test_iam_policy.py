@@ -19,14 +19,32 @@ POLICY = Path(__file__).resolve().parents[2] / "examples" / "iam-policy.json"
 PREFIX = "defenderImageAnalyzerSOC2Hardened"
 
 
-def granted_actions() -> set[str]:
+#: The optional evidence statements (signing, retained upload): the only writes, each of them
+#: what the gate itself calls after the run, or (GenerateDataKey) what S3 calls for it.
+EVIDENCE_ACTIONS = {
+    "kms:GetPublicKey",
+    "kms:Sign",
+    "kms:GenerateDataKey",
+    "s3:PutObject",
+    "s3:PutObjectRetention",
+    "s3:GetBucketObjectLockConfiguration",
+}
+
+
+def granted_actions(*, evidence: bool = False) -> set[str]:
     policy = json.loads(POLICY.read_text(encoding="utf-8"))
     actions: set[str] = set()
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
+        if statement.get("Sid", "").startswith("OptionalEvidence") and not evidence:
+            continue
         listed = statement["Action"]
         actions.update([listed] if isinstance(listed, str) else listed)
     return actions
+
+
+def test_the_only_writes_are_the_optional_evidence_statements() -> None:
+    assert granted_actions(evidence=True) - granted_actions() == EVIDENCE_ACTIONS
 
 
 def _world() -> None:

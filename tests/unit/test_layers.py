@@ -19,6 +19,7 @@ LAYERS = {
     "soc2gate.polling": 0,
     "soc2gate.report.text": 0,  # pure text helpers (clean, one_line), used by every layer
     "soc2gate.config": 1,
+    "soc2gate.custom_spec": 1,
     "soc2gate.waivers": 1,
     "soc2gate.aws": 1,
     "soc2gate.checks": 2,
@@ -26,6 +27,7 @@ LAYERS = {
     "soc2gate.report": 4,
     "soc2gate.runner": 4,
     "soc2gate.docs": 5,
+    "soc2gate.iam_policy": 5,
     "soc2gate.demo": 5,
     "soc2gate.cli": 6,
 }

@@ -1,0 +1,165 @@
+"""``soc2gate iam-policy``: the least-privilege IAM policy for exactly the checks a config runs.
+
+Built-in checks: the read actions each one calls (``BUILTIN_ACTIONS``), scoped to the gated
+repository, endpoint and its log group; endpoint configs and models change names with every
+deploy, so they are scoped to the account's ``endpoint-config/*`` and ``model/*``. Custom
+checks: the action of their ``call`` (``custom_spec``), on any resource (their parameters are
+only known at run time). Checks that are skipped for a target (not configured, ``--skip``,
+``--only``, off by default) grant nothing. ``tests/security/test_custom_iam_policy.py`` proves
+the output against the calls the gate makes against the moto server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from soc2gate.config import GateConfig, expand_targets
+
+Resource = Callable[[GateConfig, str, str], list[str]]
+
+
+def _repository(config: GateConfig, region: str, account: str) -> list[str]:
+    return [f"arn:aws:ecr:{region}:{account}:repository/{config.repository}"]
+
+
+def _endpoint(config: GateConfig, region: str, account: str) -> list[str]:
+    # SageMaker ARNs carry the name lower-cased.
+    name = (config.endpoint or "").lower()
+    return [f"arn:aws:sagemaker:{region}:{account}:endpoint/{name}"]
+
+
+def _endpoint_config(config: GateConfig, region: str, account: str) -> list[str]:
+    return [f"arn:aws:sagemaker:{region}:{account}:endpoint-config/*"]
+
+
+def _model(config: GateConfig, region: str, account: str) -> list[str]:
+    return [f"arn:aws:sagemaker:{region}:{account}:model/*"]
+
+
+def _log_group(config: GateConfig, region: str, account: str) -> list[str]:
+    group = f"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{config.endpoint}"
+    return [group, f"{group}:*"]
+
+
+def _any(config: GateConfig, region: str, account: str) -> list[str]:
+    return ["*"]
+
+
+_ENDPOINT_READS: list[tuple[str, Resource]] = [
+    ("sagemaker:DescribeEndpoint", _endpoint),
+    ("sagemaker:DescribeEndpointConfig", _endpoint_config),
+    ("sagemaker:DescribeModel", _model),
+]
+
+#: The actions each built-in check may call, with the resources they act on.
+BUILTIN_ACTIONS: dict[str, list[tuple[str, Resource]]] = {
+    "ecr-repository-config": [
+        ("ecr:DescribeRepositories", _repository),
+        ("ecr:BatchGetRepositoryScanningConfiguration", _repository),
+        ("ecr:GetRegistryScanningConfiguration", _any),
+    ],
+    "ecr-image-tags": [("ecr:DescribeImages", _repository)],
+    "ecr-scan-findings": [
+        ("ecr:DescribeImages", _repository),
+        ("ecr:DescribeImageScanFindings", _repository),
+        ("ecr:DescribeRepositories", _repository),
+        ("inspector2:ListCoverage", _any),
+    ],
+    "ecr-image-user": [
+        ("ecr:DescribeImages", _repository),
+        ("ecr:BatchGetImage", _repository),
+        ("ecr:GetDownloadUrlForLayer", _repository),
+    ],
+    "sagemaker-endpoint-status": _ENDPOINT_READS,
+    "sagemaker-model-env": _ENDPOINT_READS,
+    "sagemaker-endpoint-config": _ENDPOINT_READS[:2],
+    "deployed-image-scanned": [
+        *_ENDPOINT_READS,
+        ("ecr:DescribeImages", _repository),
+        ("ecr:DescribeRepositories", _repository),
+    ],
+}
+
+
+def _account(config: GateConfig, account: str | None) -> str:
+    if account:
+        return account
+    if config.role_arn and config.role_arn.count(":") >= 4 and config.role_arn.split(":")[4]:
+        return config.role_arn.split(":")[4]
+    return "*"
+
+
+#: A custom check's parameter that is exactly one of these placeholders names the resource
+#: its call acts on (per service); any other parameter leaves the action on "*".
+_PLACEHOLDER_RESOURCES: dict[tuple[str, str], Resource] = {
+    ("sagemaker", "{endpoint}"): _endpoint,
+    ("sagemaker", "{endpoint_arn}"): _endpoint,
+    ("sagemaker", "{endpoint_config}"): _endpoint_config,
+    ("sagemaker", "{model}"): _model,
+    ("ecr", "{repository}"): _repository,
+}
+
+
+def _custom_resources(spec: Any, config: GateConfig, region: str, account: str) -> list[str]:
+    found: list[str] = []
+    for value in spec.params.values():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            resource = _PLACEHOLDER_RESOURCES.get((spec.iam_prefix, item))
+            if resource is None:
+                return ["*"]
+            found += resource(config, region, account)
+    return found or ["*"]
+
+
+def policy(config: GateConfig, account: str | None = None) -> dict[str, Any]:
+    """The IAM policy document for ``config`` (every fleet target)."""
+    from soc2gate.runner import select_checks
+
+    grants: dict[str, set[str]] = {}
+    for _name, target in expand_targets(config):
+        region = target.region or os.environ.get("AWS_REGION") or "*"
+        owner = _account(target, account)
+        for check, skip in select_checks(target):
+            if skip is not None:
+                continue
+            spec = getattr(check, "spec", None)
+            if spec is not None:
+                action = f"{spec.iam_prefix}:{spec.operation}"
+                grants.setdefault(action, set()).update(
+                    _custom_resources(spec, target, region, owner)
+                )
+                continue
+            actions: list[tuple[str, Resource]] = list(BUILTIN_ACTIONS.get(check.id, ()))
+            if check.id == "sagemaker-endpoint-status" and target.log_lines:
+                actions += [
+                    ("logs:DescribeLogStreams", _log_group),
+                    ("logs:GetLogEvents", _log_group),
+                ]
+            if check.id == "sagemaker-model-env" and target.model_name_contains:
+                actions.append(("sagemaker:ListModels", _any))
+            for action, resource in actions:
+                grants.setdefault(action, set()).update(resource(target, region, owner))
+    # One statement per set of resources; "*" swallows any narrower resource of the action.
+    by_resources: dict[tuple[str, ...], list[str]] = {}
+    for action, granted in sorted(grants.items()):
+        key: tuple[str, ...] = ("*",) if "*" in granted else tuple(sorted(granted))
+        by_resources.setdefault(key, []).append(action)
+    statements = []
+    for i, (arns, names) in enumerate(sorted(by_resources.items())):
+        statements.append(
+            {
+                "Sid": f"Soc2gateRead{i + 1}",
+                "Effect": "Allow",
+                "Action": names if len(names) > 1 else names[0],
+                "Resource": list(arns) if len(arns) > 1 else arns[0],
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def render(config: GateConfig, account: str | None = None) -> str:
+    return json.dumps(policy(config, account), indent=2) + "\n"
