@@ -71,7 +71,9 @@ class ScanningConfig:
     def effective(self, repository: str) -> tuple[bool, str]:
         """(is scanning on, why) in words a user can check in the console."""
         for frequency, filters in self.registry_rules:
-            if frequency == "MANUAL":
+            # Only the two frequencies that scan count; MANUAL, a missing or an unknown one
+            # does not say the repository is scanned.
+            if frequency not in ("SCAN_ON_PUSH", "CONTINUOUS_SCAN"):
                 continue
             for pattern in filters:
                 if ecr_wildcard_match(repository, pattern):
@@ -145,13 +147,19 @@ def describe_repository(ecr: Any, name: str) -> Repository | None:
     )
 
 
+def registry_type(registry: Any) -> str:
+    value = registry.get("scanType") if isinstance(registry, dict) else None
+    return "none" if value is None else repr(value)[:40]
+
+
 def scanning_config(ecr: Any, repository: Repository) -> ScanningConfig:
     registry = ecr.get_registry_scanning_configuration().get("scanningConfiguration")
-    if not isinstance(registry, dict) or not isinstance(registry.get("scanType"), str):
+    if not isinstance(registry, dict) or registry.get("scanType") not in ("BASIC", "ENHANCED"):
         # Without the scan type the repository's own flag cannot be read right: under ENHANCED
         # scanning scanOnPush is ignored, so guessing BASIC could pass an unscanned repository.
         raise RepositoryUnreadable(
-            "GetRegistryScanningConfiguration answered without scanningConfiguration.scanType"
+            "GetRegistryScanningConfiguration answered without a scanningConfiguration.scanType "
+            f"the gate knows (BASIC or ENHANCED; got {registry_type(registry)})"
         )
     rules = tuple(
         (
@@ -289,6 +297,9 @@ def describe_tags(ecr: Any, repository: str, tags: tuple[str, ...]) -> dict[str,
             isinstance(digest, str) and digest.startswith("sha256:")
         ):
             raise RepositoryUnreadable("DescribeImages answered without the image's imageDigest")
+        if any(tag in image_tags for tag in tags) and not hasattr(pushed, "timestamp"):
+            # A scan counts only when it completed after this push (ecr-scan-findings).
+            raise RepositoryUnreadable("DescribeImages answered without the image's imagePushedAt")
         for tag in tags:
             if tag in image_tags:
                 found[tag] = ImageRef(
