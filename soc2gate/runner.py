@@ -85,6 +85,7 @@ class _CallRecorder:
     def __init__(self, clients: Callable[[str], Any]) -> None:
         self._clients = clients
         self._hooked: set[int] = set()
+        self._registered: list[Any] = []  # the event systems a handler went on, to take it off
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -102,7 +103,16 @@ class _CallRecorder:
                 if id(client) not in self._hooked:
                     self._hooked.add(id(client))
                     events.register("provide-client-params", self._record)
+                    self._registered.append(events)
         return client
+
+    def close(self) -> None:
+        """Take the handlers off the clients: a caller's clients outlive the run."""
+        with self._lock:
+            for events in self._registered:
+                events.unregister("provide-client-params", self._record)
+            self._registered.clear()
+            self._hooked.clear()
 
     def _record(self, params: Mapping[str, Any], model: Any, **_: Any) -> None:
         import json
@@ -264,6 +274,8 @@ def run_gate(
         cancel.set()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        for recorder in recorders.values():
+            recorder.close()
     # Workers may all stop on the cancel before the loop looks at it again.
     interrupted = interrupted or cancel.is_set()
 

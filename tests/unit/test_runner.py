@@ -448,3 +448,24 @@ def test_whole_gate_against_moto_with_default_clients(clock: FakeClock) -> None:
         "deployed-image-scanned": Status.SKIPPED,  # no gated tag
     }
     assert report.exit_code == ExitCode.PASSED
+
+
+def test_a_callers_clients_do_not_collect_a_handler_per_run() -> None:
+    # run_gate(clients=...) records calls through a botocore handler on each client it is
+    # given; a caller that reuses its clients across runs must not pay for every past run.
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        ecr = boto3.client("ecr", region_name="us-east-1")
+        ecr.create_repository(repositoryName=REPO)
+        config = GateConfig(repository=REPO, only=("ecr-repository-config",), region="us-east-1")
+        for _ in range(3):
+            run_gate(config, clients=lambda service: ecr, progress=None, environ={})
+        handlers = ecr.meta.events._emitter._handlers
+        recorded = [
+            h
+            for h in handlers.prefix_search("provide-client-params.ecr.DescribeRepositories")
+            if getattr(h, "__name__", "") == "_record"
+        ]
+        assert recorded == [], f"{len(recorded)} recorder handlers left on the client"
