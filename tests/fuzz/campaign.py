@@ -99,6 +99,8 @@ class Trial:
     reasons: dict[str, str]
     seconds: float
     unserved: list[str]
+    #: (operation, request key) of every answer the gate asked for in this trial.
+    asked: frozenset[tuple[str, str]] = frozenset()
     #: "caught" (not PASS), "inert" (PASS, every mutation allowlisted), "false-pass", "hole:N"
     outcome: str = ""
     why: str = ""
@@ -224,6 +226,7 @@ class Campaign:
             unserved=[
                 f"{c.op} {json.dumps(c.params, sort_keys=True)[:200]}" for c in world.unserved
             ],
+            asked=frozenset((c.op, c.key) for c in world.calls),
         )
         judge(trial)
         return trial
@@ -339,7 +342,14 @@ def judge(trial: Trial) -> None:
     if trial.exit_code != 0:
         trial.outcome, trial.why = "caught", f"exit {trial.exit_code}"
         return
-    reasons = [inert_reason(m, trial.mutations, trial.baseline) for m in trial.mutations]
+    reasons = [
+        # An answer the gate never asked for in this trial (another mutation dropped the
+        # nextToken that leads to it) cannot have decided anything.
+        "the gate never asked for this answer in this trial"
+        if trial.asked and (m.operation, m.key) not in trial.asked
+        else inert_reason(m, trial.mutations, trial.baseline)
+        for m in trial.mutations
+    ]
     if all(reasons):
         trial.outcome, trial.why = "inert", "; ".join(r for r in reasons if r)
         return
