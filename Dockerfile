@@ -6,8 +6,13 @@
 # Stages
 #   builder  venv /opt/soc2gate with requirements.lock (hash-checked, wheels only) and the
 #            project wheel, both --no-deps; pip, setuptools and wheel never enter that venv.
-#   runtime  base image + the venv + user soc2gate (1000:1000), USER 1000:1000. Build it with
-#            `--target runtime` for platforms that enforce runAsNonRoot (Kubernetes, ECS).
+#   slim-base  the base image minus what the gate never runs (docker/trim-base.sh: pip,
+#            setuptools, wheel, ensurepip, headers, IDLE/tkinter/lib2to3/distutils/test,
+#            docs, translations, caches), with bytecode for its whole standard library.
+#   runtime  FROM scratch: slim-base copied in as one layer (so what trim-base.sh deletes is
+#            not shipped, where a `RUN rm` on the base would only hide it), the venv, user
+#            soc2gate (1000:1000), USER 1000:1000. Build it with `--target runtime` for
+#            platforms that enforce runAsNonRoot (Kubernetes, ECS).
 #   action   (default, last) the same image with USER root, for the reason below.
 #
 # Why the default image starts as root (read docker/entrypoint.py and examples/README.md)
@@ -26,8 +31,10 @@
 #   BASE_IMAGE must provide `python3` (>= 3.10) with the venv module, useradd/groupadd and
 #   CA certificates. The default is the official slim image (python at /usr/local/bin);
 #   scripts/build-base-image.sh makes a debootstrap bookworm stand-in (python at /usr/bin)
-#   for machines that cannot pull. Both stages use the same BASE_IMAGE, so the venv's
-#   python symlink resolves to the same interpreter in the final image on either base.
+#   for machines that cannot pull. builder and slim-base use the same BASE_IMAGE, so the
+#   venv's python symlink resolves to the same interpreter in the final image on either base.
+#   The runtime stage starts FROM scratch, so it sets the base's ENV it needs (PATH, LANG)
+#   itself; the base's other ENV (PYTHON_VERSION, GPG_KEY in the official image) is dropped.
 #   The default is pinned by digest, so a build never picks up a base it was not tested on.
 #   To move it: `docker buildx imagetools inspect python:3.12-slim-bookworm` prints the
 #   current index digest; put it below and note it in CHANGELOG.md. (Dependabot's docker
@@ -61,6 +68,14 @@ RUN python3 -m venv /opt/build \
 
 # Runtime deps first (their layer survives source edits), into a venv created without pip;
 # the build venv's pip installs into it with --python.
+#
+# Bytecode: the image keeps every .pyc (without them each start recompiles what it imports,
+# +0.4 s; BENCHMARKS.md "The container image"), recompiled below as unchecked-hash pycs
+# (PEP 552), which are used without comparing them to the source's mtime. pip writes
+# timestamp pycs, and a layer stores mtimes rounded to the second (Go's archive/tar), so a
+# source written in the second half of a second comes out of the layer with an mtime its
+# .pyc does not match: up to 104 of the 347 modules the gate imports were recompiled at every
+# start in images of the previous Dockerfile. The venv is never changed in the image.
 COPY requirements.lock /tmp/requirements.lock
 RUN python3 -m venv --without-pip /opt/soc2gate \
  && /opt/build/bin/pip --python /opt/soc2gate/bin/python install \
@@ -71,6 +86,8 @@ RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/dis
  && /opt/build/bin/pip --python /opt/soc2gate/bin/python install --no-deps /tmp/dist/soc2gate-*.whl \
  && install -d -m 0755 /opt/soc2gate/libexec \
  && install -m 0644 /src/docker/entrypoint.py /opt/soc2gate/libexec/entrypoint.py \
+ && /opt/soc2gate/bin/python -I -m compileall -q -f -j 0 --invalidation-mode unchecked-hash \
+        /opt/soc2gate/lib \
  && /opt/soc2gate/bin/python -I -c "import boto3, junit_xml, tenacity, yaml, soc2gate" \
  && test -x /opt/soc2gate/bin/soc2gate \
  && test ! -e /opt/soc2gate/bin/pip \
@@ -78,23 +95,40 @@ RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/dis
  && ! /opt/soc2gate/bin/python -I -c "import setuptools" 2>/dev/null
 
 
-FROM ${BASE_IMAGE} AS runtime
+FROM ${BASE_IMAGE} AS slim-base
+
+COPY docker/trim-base.sh /tmp/trim-base.sh
+RUN sh /tmp/trim-base.sh && rm -f /tmp/trim-base.sh \
+ && ! python3 -I -c "import pip" 2>/dev/null \
+ && ! python3 -I -c "import ensurepip" 2>/dev/null \
+ && python3 -I -c "import ssl, sqlite3, json, venv, zoneinfo"
+
+
+FROM scratch AS runtime
 
 LABEL org.opencontainers.image.title="soc2gate" \
       org.opencontainers.image.description="Deployment gate for SOC 2 hardened containers on ECR and SageMaker" \
       org.opencontainers.image.licenses="Apache-2.0"
 
-# uid/gid 1000 is what the SOC 2 guide expects ("non-root container execution (UID 1000)").
-RUN groupadd --gid 1000 soc2gate \
- && useradd --uid 1000 --gid 1000 --no-log-init --create-home --home-dir /home/soc2gate \
-        --shell /usr/sbin/nologin soc2gate
-
+# The whole trimmed base as one layer, on purpose: copying selected directories would have to
+# track each base's layout, and on top of the base a deletion only hides files (DL3067 warns
+# about exactly this copy).
+# hadolint ignore=DL3067
+COPY --from=slim-base / /
 # Owned by root and not writable by the gate's user: the root-run entrypoint lives here.
 COPY --from=builder /opt/soc2gate /opt/soc2gate
 
-ENV PATH=/opt/soc2gate/bin:${PATH} \
+# The base's PATH (both bases) with the venv first; LANG as both bases set it.
+ENV PATH=/opt/soc2gate/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    LANG=C.UTF-8 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
+
+# uid/gid 1000 is what the SOC 2 guide expects ("non-root container execution (UID 1000)").
+RUN groupadd --gid 1000 soc2gate \
+ && useradd --uid 1000 --gid 1000 --no-log-init --create-home --home-dir /home/soc2gate \
+        --shell /usr/sbin/nologin soc2gate \
+ && /opt/soc2gate/bin/python -I -c "import boto3, soc2gate.cli"
 
 USER 1000:1000
 ENTRYPOINT ["/opt/soc2gate/bin/python", "-I", "/opt/soc2gate/libexec/entrypoint.py", "/opt/soc2gate/bin/soc2gate"]

@@ -1048,6 +1048,17 @@ def startup(ctx: Context) -> list[Row]:
     return rows
 
 
+# ---- 7. the container image ---------------------------------------------------------------------
+
+
+def container_image(ctx: Context) -> list[Row]:
+    """Size, start to first call and build time of the image (bench/image.py); without buildah
+    or the image, one row that says why it was skipped."""
+    import image
+
+    return image.measure(ctx)
+
+
 MEASURES: dict[str, Callable[[Context], list[Row]]] = {
     "verdict": verdict,
     "lag": lag,
@@ -1055,6 +1066,7 @@ MEASURES: dict[str, Callable[[Context], list[Row]]] = {
     "findings": findings,
     "fleet": fleet,
     "startup": startup,
+    "image": container_image,
 }
 
 

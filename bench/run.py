@@ -3,6 +3,7 @@
 
     python3 bench/run.py            the full run (a few minutes), one table on stdout
     python3 bench/run.py --quick    a smoke run (< 60 s): every measurement, tiny sizes
+    python3 bench/run.py --only image   the container image (buildah, root; see bench/image.py)
 
 Everything runs against moto's server on 127.0.0.1 started in this process, and every number is
 a ratio against a baseline measured in the same invocation. See BENCHMARKS.md for what each row
@@ -71,7 +72,8 @@ def main(argv: list[str]) -> int:
         "--only",
         action="append",
         metavar="NAME",
-        help="run only this measurement (repeatable): verdict, lag, latency, findings, fleet, startup",
+        help="run only this measurement (repeatable): verdict, lag, latency, findings, fleet, "
+        "startup, image",
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument("--json", metavar="PATH", help="also write every raw sample here")

@@ -18,6 +18,8 @@
 #         by root, the runner user) while the gate itself runs as 1000
 #   5. runs it docker-run style (no GITHUB_*): `run ... --junit /out/...` -> expects exit 1
 #      and the gate running as uid 1000; then the `runtime` target (USER 1000) likewise.
+#      (and checks the image is slim: no pip/setuptools/wheel, no compiler, valid bytecode
+#      for every module the gate imports)
 #   6. runs it CodeBuild style: CodeBuild ignores the image's ENTRYPOINT and runs buildspec
 #      commands through a shell, as root unless the buildspec says `run-as`. An install
 #      command as root makes reports/ for soc2gate (as examples/codebuild/buildspec.yml's
@@ -394,6 +396,35 @@ probe=$(buildah run --isolation chroot --env GITHUB_ACTIONS=true \
     --env GITHUB_WORKSPACE=/github/workspace --volume "$probe_dir/ws:/github/workspace" \
     "$probe_ctr" -- "${ENTRYPOINT[@]:0:3}" /usr/bin/id -u 2>/dev/null || true)
 check "entrypoint probe (GitHub): id -u is $RUNNER_UID (got '$probe')" test "$probe" = "$RUNNER_UID"
+
+# Only what runs (docker/trim-base.sh): no pip/setuptools/wheel for any python in the image, no
+# compiler, and every module the gate imports has bytecode the interpreter uses as it is (with
+# PYTHONDONTWRITEBYTECODE=1 a missing or stale .pyc means a compile at every start).
+slim_probe=$(buildah run --isolation chroot "$probe_ctr" -- /opt/soc2gate/bin/python -I -B -c '
+import importlib.util as u, os, shutil, subprocess, sys
+tools = ("pip", "setuptools", "wheel", "ensurepip")
+bad = [m for m in tools if u.find_spec(m)]
+bad += [f"python3:{m}" for m in tools if subprocess.run(["python3", "-I", "-c", f"import {m}"],
+                                                         capture_output=True).returncode == 0]
+bad += [t for t in ("pip", "pip3", "gcc", "cc", "make") if shutil.which(t)]
+bad += [p for p in ("/usr/share/python-wheels",) if os.path.exists(p)]
+import soc2gate.cli, boto3
+def fresh(src):  # a .pyc this interpreter uses as it is (not recompiled at each start)
+    try:
+        with open(u.cache_from_source(src), "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return False
+    flags = int.from_bytes(head[4:8], "little")
+    if flags & 1:  # hash-based: unchecked is used as is; checked costs a hash, not a compile
+        return True
+    st = os.stat(src)
+    return head[8:16] == (int(st.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little") + (st.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+src = [m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", "") and m.__file__.endswith(".py")]
+bad += [f"stale:{f}" for f in src if not fresh(f)]
+print(" ".join(bad[:10]) or "none")' 2>&1 || true)
+check "image has no packaging tools or compiler, and valid bytecode for every module imported (extras: $slim_probe)" \
+    test "$slim_probe" = none
 
 github_run pass 0 pass "${inputs[@]}" --env "INPUT_FAIL-ON=CRITICAL"
 github_run fail 1 fail "${inputs[@]}" --env "INPUT_FAIL-ON="

@@ -41,6 +41,10 @@ class GateConfig:
     require_env: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_REQUIRE_ENV))
     endpoint: str | None = None
     instance_types: tuple[str, ...] = DEFAULT_INSTANCE_TYPES
+    #: ecr-image-user: the os/architecture to read ("linux/arm64"); None: from the endpoint.
+    platform: str | None = None
+    #: Models from the Model Registry must have ModelApprovalStatus Approved.
+    require_model_approval: bool = False
     commit_sha: str | None = None
     timeout: float = 1800.0
     poll_min: float = 2.0
@@ -57,6 +61,13 @@ class GateConfig:
     evidence_retention_mode: str = "COMPLIANCE"
     waivers: str | None = None
     fail_only_fixable: bool = False
+    #: Seconds after which a completed scan is stale and fails (0: any age passes).
+    max_scan_age: float = 0.0
+    #: Findings with a known exploit (enhanced exploitAvailable YES) at or above this fail,
+    #: even below --fail-on; None: off.
+    fail_on_exploitable: Severity | None = None
+    #: Findings Amazon Inspector marks SUPPRESSED do not count (recorded in the evidence).
+    honour_inspector_suppressions: bool = False
     log_lines: int = 50
     role_arn: str | None = None
     only: tuple[str, ...] = ()
@@ -136,6 +147,14 @@ def _bool(name: str, value: Any) -> bool:
     raise ConfigError(f"{name}: expected true or false, got {value!r}")
 
 
+def _platform(name: str, value: Any) -> str:
+    text = _str(name, value)
+    parts = text.split("/")
+    if len(parts) not in (2, 3) or not all(p.strip() for p in parts):
+        raise ConfigError(f"{name}: expected OS/ARCHITECTURE such as linux/arm64, got {text!r}")
+    return text
+
+
 def _duration(name: str, value: Any) -> float:
     try:
         return parse_duration(value)
@@ -151,6 +170,18 @@ def _severity(name: str, value: Any) -> Severity:
     if not sev.ranked:
         raise ConfigError(f"{name}: {sev.name} has no rank; use --fail-on-untriaged for it")
     return sev
+
+
+def _scan_age(name: str, value: Any) -> float:
+    """A scan age: ``7d``, ``36h``, ``90m`` (durations, plus whole days); more than zero."""
+    raw = value.strip().lower() if isinstance(value, str) else value
+    if isinstance(raw, str) and raw.endswith("d") and raw[:-1].isdigit():
+        seconds = float(int(raw[:-1]) * 86400)
+    else:
+        seconds = _duration(name, value)
+    if seconds <= 0:
+        raise ConfigError(f"{name}: must be more than zero (e.g. 7d, 36h), got {value!r}")
+    return seconds
 
 
 def _whole(name: str, value: Any, minimum: int) -> int:
@@ -333,6 +364,19 @@ OPTIONS: tuple[Option, ...] = (
         metavar="TYPE",
     ),
     Option(
+        "platform",
+        _platform,
+        "platform of a multi-platform image ecr-image-user reads, e.g. linux/arm64 (default: "
+        "from the endpoint's instance types, Graviton ml.*g* is linux/arm64, else linux/amd64)",
+        metavar="OS/ARCH",
+    ),
+    Option(
+        "require_model_approval",
+        _bool,
+        "Model Registry models (ModelPackageName) must have ModelApprovalStatus Approved",
+        flag_bool=True,
+    ),
+    Option(
         "commit_sha",
         _str,
         "commit SHA for {sha} tags (default: GITHUB_SHA, CODEBUILD_RESOLVED_SOURCE_VERSION)",
@@ -408,6 +452,25 @@ OPTIONS: tuple[Option, ...] = (
         _bool,
         "only findings with a fix available fail (enhanced scanning's fixAvailable; basic "
         "findings always count)",
+        metavar="true|false",
+    ),
+    Option(
+        "max_scan_age",
+        _scan_age,
+        "fail a scan completed longer ago than this, e.g. 7d, 36h (default: any age)",
+        metavar="DURATION",
+    ),
+    Option(
+        "fail_on_exploitable",
+        _severity,
+        "also fail findings with a known exploit (enhanced exploitAvailable YES) at or above this "
+        "severity, even below --fail-on (default: off)",
+        metavar="SEVERITY",
+    ),
+    Option(
+        "honour_inspector_suppressions",
+        _bool,
+        "findings Amazon Inspector marks SUPPRESSED do not fail (default false: they count)",
         metavar="true|false",
     ),
     Option(

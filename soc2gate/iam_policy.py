@@ -39,6 +39,15 @@ def _model(config: GateConfig, region: str, account: str) -> list[str]:
     return [f"arn:aws:sagemaker:{region}:{account}:model/*"]
 
 
+def _model_package(config: GateConfig, region: str, account: str) -> list[str]:
+    # A model may deploy a package of another account (a central Model Registry): "*" there.
+    return [f"arn:aws:sagemaker:{region}:{account}:model-package/*"]
+
+
+def _inference_component(config: GateConfig, region: str, account: str) -> list[str]:
+    return [f"arn:aws:sagemaker:{region}:{account}:inference-component/*"]
+
+
 def _log_group(config: GateConfig, region: str, account: str) -> list[str]:
     group = f"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{config.endpoint}"
     return [group, f"{group}:*"]
@@ -52,6 +61,9 @@ _ENDPOINT_READS: list[tuple[str, Resource]] = [
     ("sagemaker:DescribeEndpoint", _endpoint),
     ("sagemaker:DescribeEndpointConfig", _endpoint_config),
     ("sagemaker:DescribeModel", _model),
+    ("sagemaker:DescribeModelPackage", _model_package),
+    ("sagemaker:ListInferenceComponents", _any),
+    ("sagemaker:DescribeInferenceComponent", _inference_component),
 ]
 
 #: The actions each built-in check may call, with the resources they act on.
@@ -139,6 +151,9 @@ def policy(config: GateConfig, account: str | None = None) -> dict[str, Any]:
                     ("logs:DescribeLogStreams", _log_group),
                     ("logs:GetLogEvents", _log_group),
                 ]
+            if check.id == "ecr-image-user" and target.endpoint and not target.platform:
+                # the platform comes from the instance types the endpoint runs
+                actions += _ENDPOINT_READS[:2]
             if check.id == "sagemaker-model-env" and target.model_name_contains:
                 actions.append(("sagemaker:ListModels", _any))
             for action, resource in actions:

@@ -83,8 +83,14 @@ class Finding:
     title: str = ""
     #: What AWS sent as the severity when the gate could not read it (severity UNKNOWN).
     raw_severity: str = ""
-    #: Amazon Inspector marks it SUPPRESSED (a suppression rule): it still counts here.
+    #: Amazon Inspector marks it SUPPRESSED (a suppression rule): it still counts here unless
+    #: --honour-inspector-suppressions.
     suppressed: bool = False
+    #: Enhanced scanning's exploitAvailable: YES / NO; "" when AWS did not say (basic scanning
+    #: never does), or what AWS sent when it is neither (read as possibly exploitable).
+    exploit_available: str = ""
+    #: Enhanced scanning's score (Inspector's CVSS-based score), None when AWS sent none.
+    score: float | None = None
     #: The gate's verdict on this finding, set by the scan check: "blocks" when it fails the
     #: gate, else why it does not ("below HIGH", "waived", "no fix available"); "" unknown.
     verdict: str = ""

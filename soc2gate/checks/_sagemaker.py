@@ -11,6 +11,7 @@ ERROR "could not read the AWS answer: <operation> '<name>': <field> is ...".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -241,6 +242,33 @@ class Variant:
     shadow: bool
 
 
+#: Graviton (AWS arm64) instance families: a generation digit followed by "g" (ml.c7g,
+#: ml.m6g, ml.r6gd, ml.c6gn, ml.g5g...); ml.g5 / ml.g4dn (GPU, x86) do not match.
+_GRAVITON = re.compile(r"^ml\.[a-z]+[0-9]+g[a-z]*\.")
+
+
+def instance_architecture(instance_type: str) -> str:
+    """ "arm64" for a Graviton instance type, "amd64" for the others."""
+    return "arm64" if _GRAVITON.match(instance_type) else "amd64"
+
+
+def variant_architecture(variant: Variant) -> str:
+    """The CPU architecture a variant runs its containers on; ValueError when it cannot tell.
+
+    Serverless inference runs on x86_64 only (SageMaker offers no arm64 serverless), so a
+    serverless variant is amd64. Instance-pool variants must agree on one architecture.
+    """
+    if variant.serverless:
+        return "amd64"
+    types = list(variant.pool_types) or ([variant.instance_type] if variant.instance_type else [])
+    if not types:
+        raise ValueError("the variant reports no InstanceType")
+    arches = {instance_architecture(t) for t in types}
+    if len(arches) > 1:
+        raise ValueError(f"the instance pool mixes architectures ({', '.join(types)})")
+    return arches.pop()
+
+
 def describe_endpoint_config(ctx: CheckContext, name: str) -> tuple[Variant, ...]:
     """Variants (production and shadow) of an endpoint config; memoised, configs are immutable.
 
@@ -279,10 +307,29 @@ def current_config_names(endpoint: Endpoint) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class ContainerEnv:
-    where: str  # "PrimaryContainer" or "Containers[1]"
+    where: str  # "PrimaryContainer", "Containers[1]", "PrimaryContainer package P Containers[0]"
     image: str
     #: None when DescribeModel reported no Environment for this container (could not read).
     environment: dict[str, str] | None
+    #: The Model Registry package this container comes from (ModelPackageName), else "".
+    package: str = ""
+    #: Keys the model container and its model package both set, to different values: which one
+    #: serves depends on a precedence the API reference does not state, so a required key
+    #: among them never passes. Only the key names: the values may be secrets.
+    conflicts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ModelPackage:
+    """What DescribeModelPackage says about a Model Registry package a model deploys."""
+
+    name: str  # as the model names it (name or ARN)
+    arn: str
+    #: ModelApprovalStatus (Approved, Rejected, PendingManualApproval); "" when not reported
+    #: (an unversioned package has none).
+    approval: str
+    status: str  # ModelPackageStatus
+    containers: tuple[tuple[str, dict[str, str] | None], ...]  # (Image, Environment)
 
 
 @dataclass(frozen=True)
@@ -290,9 +337,10 @@ class Model:
     name: str
     arn: str
     containers: tuple[ContainerEnv, ...]
+    packages: tuple[ModelPackage, ...] = ()
 
 
-def _container(where: str, container: _Answer) -> ContainerEnv:
+def _environment(container: _Answer) -> dict[str, str] | None:
     environment = container.get("Environment", dict)
     if environment is not None:
         for key, value in environment.items():
@@ -300,9 +348,66 @@ def _container(where: str, container: _Answer) -> ContainerEnv:
             if not isinstance(key, str) or not isinstance(value, str):
                 bad = key if not isinstance(key, str) else value
                 raise container.unreadable("Environment", f"holds {_kind(bad)}, not a string")
-    return ContainerEnv(
-        where, container.text("Image") or "", None if environment is None else dict(environment)
-    )
+    return None if environment is None else dict(environment)
+
+
+def _container(where: str, container: _Answer) -> ContainerEnv:
+    return ContainerEnv(where, container.text("Image") or "", _environment(container))
+
+
+def describe_model_package(ctx: CheckContext, name: str) -> ModelPackage:
+    """DescribeModelPackage, memoised (a package version's containers cannot change).
+
+    InferenceSpecification and its Containers are required: a package without them names no
+    image to judge (``UnreadableResponse``).
+    """
+
+    def fetch() -> ModelPackage:
+        resp = ctx.clients("sagemaker").describe_model_package(ModelPackageName=name)
+        answer = _answer(resp, "DescribeModelPackage", name)
+        spec = answer.obj("InferenceSpecification", required=True)
+        assert spec is not None
+        containers = spec.objs("Containers", required=True) or []
+        if not containers:
+            raise spec.unreadable("Containers", "is empty")
+        return ModelPackage(
+            name=name,
+            arn=answer.text("ModelPackageArn") or "",
+            approval=answer.text("ModelApprovalStatus") or "",
+            status=answer.text("ModelPackageStatus") or "",
+            containers=tuple((c.text("Image") or "", _environment(c)) for c in containers),
+        )
+
+    return ctx.memo(("model-package", name), fetch)
+
+
+def _package_containers(
+    where: str, own: dict[str, str] | None, package: ModelPackage
+) -> list[ContainerEnv]:
+    """A model container naming a ModelPackageName runs the package's containers.
+
+    Their Environment is the package container's merged with the model container's own (the
+    model's keys added over the package's). A key both set to different values is recorded in
+    ``conflicts``. The Environment is unreadable (None) only when neither reports one.
+    """
+    out = []
+    for i, (image, env) in enumerate(package.containers):
+        merged: dict[str, str] | None = None
+        conflicts: frozenset[str] = frozenset()
+        if env is not None or own is not None:
+            merged = {**(env or {}), **(own or {})}
+            if env is not None and own is not None:
+                conflicts = frozenset(k for k in env.keys() & own.keys() if env[k] != own[k])
+        out.append(
+            ContainerEnv(
+                f"{where} model package {package.name} Containers[{i}]",
+                image,
+                merged,
+                package=package.name,
+                conflicts=conflicts,
+            )
+        )
+    return out
 
 
 def describe_model(ctx: CheckContext, name: str) -> Model:
@@ -310,15 +415,26 @@ def describe_model(ctx: CheckContext, name: str) -> Model:
         resp = ctx.clients("sagemaker").describe_model(ModelName=name)
         answer = _answer(resp, "DescribeModel", name)
         containers: list[ContainerEnv] = []
+        packages: list[ModelPackage] = []
+        found: list[tuple[str, _Answer]] = []
         primary = answer.obj("PrimaryContainer")
         if primary is not None:
-            containers.append(_container("PrimaryContainer", primary))
+            found.append(("PrimaryContainer", primary))
         for i, c in enumerate(answer.objs("Containers") or []):
-            containers.append(_container(f"Containers[{i}]", c))
+            found.append((f"Containers[{i}]", c))
+        for where, container in found:
+            package_name = container.text("ModelPackageName")
+            if package_name:
+                package = describe_model_package(ctx, package_name)
+                packages.append(package)
+                containers += _package_containers(where, _environment(container), package)
+            else:
+                containers.append(_container(where, container))
         return Model(
             name=answer.text("ModelName", required=True) or "",
             arn=answer.text("ModelArn") or "",
             containers=tuple(containers),
+            packages=tuple(packages),
         )
 
     return ctx.memo(("model", name), fetch)
@@ -363,3 +479,83 @@ def endpoint_models(ctx: CheckContext, endpoint: Endpoint) -> tuple[Model, ...]:
         if v.model_name
     )
     return tuple(describe_model(ctx, name) for name in names)
+
+
+@dataclass(frozen=True)
+class InferenceComponent:
+    """What DescribeInferenceComponent says about one component an endpoint variant serves."""
+
+    name: str
+    arn: str
+    variant: str
+    #: InferenceComponentStatus: InService, Creating, Updating, Failed, Deleting.
+    status: str
+    failure_reason: str
+    #: Specification.ModelName: the model whose containers the component runs ("" if none).
+    model_name: str
+    #: Specification.Container (image = DeployedImage.SpecifiedImage), None when absent.
+    container: ContainerEnv | None
+    #: Specification.Container.DeployedImage: what SageMaker resolved ("" until it has).
+    specified_image: str
+    resolved_image: str
+
+
+def _component(resp: Any, name: str) -> InferenceComponent:
+    answer = _answer(resp, "DescribeInferenceComponent", name)
+    spec = answer.obj("Specification", required=True)
+    assert spec is not None  # required=True raised otherwise
+    container = spec.obj("Container")
+    deployed = container.obj("DeployedImage") if container is not None else None
+    specified = (deployed.text("SpecifiedImage") or "") if deployed is not None else ""
+    resolved = (deployed.text("ResolvedImage") or "") if deployed is not None else ""
+    model_name = spec.text("ModelName") or ""
+    if container is None and not model_name:
+        raise spec.unreadable("ModelName", "and Container are both missing")
+    return InferenceComponent(
+        name=answer.text("InferenceComponentName", required=True) or "",
+        arn=answer.text("InferenceComponentArn") or "",
+        variant=answer.text("VariantName", required=True) or "",
+        status=answer.text("InferenceComponentStatus", required=True) or "",
+        failure_reason=(answer.text("FailureReason") or "").strip(),
+        model_name=model_name,
+        container=(
+            None
+            if container is None
+            else ContainerEnv(
+                "Specification.Container", specified or resolved, _environment(container)
+            )
+        ),
+        specified_image=specified,
+        resolved_image=resolved,
+    )
+
+
+def endpoint_components(ctx: CheckContext, endpoint_name: str) -> tuple[InferenceComponent, ...]:
+    """Every inference component on the endpoint (ListInferenceComponents EndpointNameEquals,
+    all pages, then DescribeInferenceComponent each). Not memoised: components roll out while
+    the gate waits. A page without InferenceComponents raises ``UnreadableResponse``."""
+    sagemaker = ctx.clients("sagemaker")
+    names: list[str] = []
+    for page in sagemaker.get_paginator("list_inference_components").paginate(
+        EndpointNameEquals=endpoint_name
+    ):
+        answer = _answer(page, "ListInferenceComponents", endpoint_name)
+        for summary in answer.objs("InferenceComponents", required=True) or []:
+            if summary.text("EndpointName") not in (None, endpoint_name):
+                continue  # an implementation that ignores the filter
+            names.append(summary.text("InferenceComponentName", required=True) or "")
+    return tuple(
+        _component(sagemaker.describe_inference_component(InferenceComponentName=n), n)
+        for n in dict.fromkeys(names)
+    )
+
+
+def component_variants(ctx: CheckContext, endpoint: Endpoint) -> dict[str, list[str]]:
+    """Variants of the endpoint's current (and pending) config that name no model, which
+    serve inference components: variant name -> the "<config>/<variant>" labels."""
+    out: dict[str, list[str]] = {}
+    for config_name in current_config_names(endpoint):
+        for v in describe_endpoint_config(ctx, config_name):
+            if not v.model_name:
+                out.setdefault(v.name, []).append(f"{config_name}/{v.name}")
+    return out

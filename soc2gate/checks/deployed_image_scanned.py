@@ -22,7 +22,11 @@ from soc2gate.checks._ecr import (
 )
 from soc2gate.checks._sagemaker import (
     Endpoint,
+    InferenceComponent,
+    component_variants,
     describe_endpoint,
+    describe_model,
+    endpoint_components,
     endpoint_models,
     endpoint_unconfigured,
 )
@@ -30,7 +34,7 @@ from soc2gate.checks.base import Check, CheckContext
 from soc2gate.checks.sagemaker_endpoint_status import endpoint_missing, judge_endpoint
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult, Status
-from soc2gate.polling import ENDPOINT_STATUS, Verdict
+from soc2gate.polling import ENDPOINT_STATUS, Verdict, WaitTable
 
 STATUS_CHECK = "sagemaker-endpoint-status"
 SCAN_CHECK = "ecr-scan-findings"
@@ -59,9 +63,11 @@ class DeployedImageScanned(Check):
     id = "deployed-image-scanned"
     title = "The endpoint runs the image that passed the scan"
     asserts = (
-        "Every DeployedImages[].ResolvedImage of the endpoint, and every Image of the models "
-        "behind its current config (tags resolved through ECR), is in the gated repository "
-        "and has the digest ecr-scan-findings evaluated and passed."
+        "Every DeployedImages[].ResolvedImage of the endpoint, every inference component's "
+        "Specification.Container.DeployedImage.ResolvedImage (components Creating/Updating "
+        "are waited for, Failed fails), and every Image of the models behind its current "
+        "config, its components and their Model Registry packages (tags resolved through ECR), "
+        "is in the gated repository and has the digest ecr-scan-findings evaluated and passed."
     )
     remediation = (
         "Deploy by digest (repository@sha256:...) the image the gate scanned, or re-run the gate "
@@ -124,7 +130,20 @@ class DeployedImageScanned(Check):
             return self.pending(endpoint.status, f"{where}; DeployedImages settle when InService")
         if verdict is Verdict.UNKNOWN:
             return self.error(f"{where}, a state this gate does not know: cannot verify its images")
-        if not endpoint.deployed_images:
+        # Variants without a model serve inference components: each component has its own
+        # DeployedImage, and the variant none.
+        reported = {variant for variant, _, _ in endpoint.deployed_images}
+        lacking = verdict is Verdict.SUCCESS and any(v not in reported for v in endpoint.variants)
+        ic_variants = component_variants(ctx, endpoint) if lacking else {}
+        components: tuple[InferenceComponent, ...] = ()
+        if ic_variants:
+            components = tuple(
+                c for c in endpoint_components(ctx, name) if c.variant in ic_variants
+            )
+            judged_components = _judge_components(self, endpoint, ic_variants, components)
+            if judged_components is not None:
+                return judged_components
+        if not endpoint.deployed_images and not components:
             if verdict is Verdict.SUCCESS:
                 return self.error(
                     f"{where} but reports no DeployedImages: cannot verify which image serves "
@@ -134,8 +153,11 @@ class DeployedImageScanned(Check):
                 f"{where} and reports no DeployedImages: nothing deployed to verify "
                 "(see sagemaker-endpoint-status)"
             )
-        reported = {variant for variant, _, _ in endpoint.deployed_images}
-        unverified = [v for v in endpoint.variants if v not in reported]
+        unverified = [
+            v
+            for v in endpoint.variants
+            if v not in reported and v.removeprefix("shadow ") not in ic_variants
+        ]
         if unverified:
             return self.error(
                 f"{where} but variant(s) {', '.join(unverified)} report no DeployedImages: "
@@ -151,13 +173,61 @@ class DeployedImageScanned(Check):
         if gated is None:
             return self.error(f"cannot parse the repository URI {repo.uri!r} from ECR")
         scanned = Scanned(repository=gated, tag=tag, digest=digest)
-        models = endpoint_models(ctx, endpoint)
+        models = list(endpoint_models(ctx, endpoint))
+        for name_ in dict.fromkeys(c.model_name for c in components if c.model_name):
+            if all(m.name != name_ for m in models):
+                models.append(describe_model(ctx, name_))
         images = [
             resolve_model_image(ctx, scanned, f"{m.name} {c.where}", c.image)
             for m in models
             for c in m.containers
         ]
-        return evaluate(self, endpoint, scanned, images)
+        return evaluate(self, endpoint, scanned, images, components)
+
+
+#: InferenceComponentStatus: DeployedImage is what serves once the component is InService.
+COMPONENT_STATUS = WaitTable(
+    name="InferenceComponentStatus",
+    success=frozenset({"InService"}),
+    wait=frozenset({"Creating", "Updating"}),
+    failure=frozenset({"Failed", "Deleting"}),
+)
+
+
+def _judge_components(
+    check: Check,
+    endpoint: Endpoint,
+    ic_variants: dict[str, list[str]],
+    components: Sequence[InferenceComponent],
+) -> CheckResult | None:
+    """None when every inference-component variant serves components InService with a
+    ResolvedImage; else the wait, failure or error."""
+    served = {c.variant for c in components}
+    empty = [label for v, labels in ic_variants.items() if v not in served for label in labels]
+    if empty:
+        return check.error(
+            f"endpoint config variant(s) {', '.join(empty)} name no model and serve no "
+            f"inference component (ListInferenceComponents for {endpoint.name}): cannot verify "
+            "what serves there"
+        )
+    for c in components:
+        verdict = COMPONENT_STATUS.classify(c.status)
+        where = f"inference component {c.name} (variant {c.variant}) is {c.status}"
+        if verdict is Verdict.WAIT:
+            return check.pending(c.status, f"{where}; its DeployedImage settles when InService")
+        if verdict is Verdict.FAILURE:
+            why = f": {c.failure_reason}" if c.failure_reason else ""
+            return check.failed(f"{where}{why}: no image of it serves traffic as deployed")
+        if verdict is Verdict.UNKNOWN:
+            return check.error(f"{where}, a state this gate does not know: cannot verify its image")
+    missing = [c.name for c in components if not c.resolved_image]
+    if missing:
+        return check.error(
+            f"inference component(s) {', '.join(missing)} report no "
+            "Specification.Container.DeployedImage.ResolvedImage: cannot verify which image "
+            "serves traffic"
+        )
+    return None
 
 
 def scan_not_passed(check: Check, scan: CheckResult | None) -> CheckResult:
@@ -199,14 +269,27 @@ def resolve_model_image(ctx: CheckContext, scanned: Scanned, where: str, image: 
 
 
 def evaluate(
-    check: Check, endpoint: Endpoint, scanned: Scanned, model_images: Sequence[ModelImage]
+    check: Check,
+    endpoint: Endpoint,
+    scanned: Scanned,
+    model_images: Sequence[ModelImage],
+    components: Sequence[InferenceComponent] = (),
 ) -> CheckResult:
-    """Pure decision over the deployed images, the model images and the scanned digest."""
+    """Pure decision over the deployed images (of variants and of inference components), the
+    model images and the scanned digest."""
     problems: list[str] = []
     details = [
         f"scanned: {scanned.repository.where}@{scanned.digest} (tag {scanned.tag}, passed "
         f"{SCAN_CHECK})"
     ]
+    for c in components:
+        label = f"inference component {c.name}"
+        details.append(
+            f"deployed {label}: {c.resolved_image or '(no ResolvedImage)'} from {c.specified_image}"
+        )
+        problem = _compare(label, c.resolved_image, scanned, "runs")
+        if problem:
+            problems.append(problem)
     for variant, specified, resolved in endpoint.deployed_images:
         label = f"variant {variant}"
         details.append(f"deployed {variant}: {resolved or '(no ResolvedImage)'} from {specified}")
@@ -241,15 +324,29 @@ def evaluate(
         "modelImages": [
             {"container": m.where, "image": m.image, "digest": m.digest} for m in model_images
         ],
+        "inferenceComponents": [
+            {
+                "inferenceComponent": c.name,
+                "variant": c.variant,
+                "specifiedImage": c.specified_image,
+                "resolvedImage": c.resolved_image,
+            }
+            for c in components
+        ],
     }
     if problems:
         reason = "; ".join(problems[:3])
         if len(problems) > 3:
             reason += f" (+{len(problems) - 3} more)"
         return check.failed(reason, details=[*problems[3:], *details], evidence=evidence)
-    count = len(endpoint.deployed_images)
+    count = len(endpoint.deployed_images) + len(components)
+    what = (
+        f"{len(components)} inference component(s) of endpoint {endpoint.name} run"
+        if components
+        else f"endpoint {endpoint.name} runs"
+    )
     return check.passed(
-        f"endpoint {endpoint.name} runs {short_digest(scanned.digest)} from "
+        f"{what} {short_digest(scanned.digest)} from "
         f"{scanned.repository.repository} ({count} deployed image(s), {len(model_images)} "
         f"model image(s)), the digest {SCAN_CHECK} passed",
         details=details,

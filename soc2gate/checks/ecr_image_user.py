@@ -4,6 +4,11 @@ The user is in the image's config blob, not in any ECR API field: the check read
 (BatchGetImage), asks ECR where the config blob is (GetDownloadUrlForLayer), downloads it and
 verifies its sha256 before believing a byte of it. Off by default: it needs two more IAM
 actions and an HTTPS download from S3.
+
+Of a multi-platform index it reads the image SageMaker runs: --platform when given, else one
+per architecture the endpoint's current (and pending) config runs on: Graviton instance types
+(ml.c7g, ml.m6g, ...) are linux/arm64, the others and serverless linux/amd64; without an
+endpoint, linux/amd64. A variant whose instance type cannot be read is an ERROR.
 """
 
 from __future__ import annotations
@@ -25,20 +30,29 @@ from soc2gate.checks._ecr import (
     platform_of,
     short_digest,
 )
+from soc2gate.checks._sagemaker import (
+    current_config_names,
+    describe_endpoint,
+    describe_endpoint_config,
+    variant_architecture,
+)
 from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.sagemaker_endpoint_status import endpoint_missing
 from soc2gate.config import GateConfig
-from soc2gate.models import CheckResult
+from soc2gate.models import CheckResult, Status
 
-PLATFORM = ("linux", "amd64")
+#: What an image index is read for when neither --platform nor --endpoint says otherwise.
+DEFAULT_PLATFORM = "linux/amd64"
 
 
 class EcrImageUser(Check):
     id = "ecr-image-user"
     title = "Gated image runs as a non-root user"
     asserts = (
-        "The gated tag's image config (linux/amd64 of a multi-platform index), read from ECR and "
-        "verified against its sha256 digest, sets User to a non-root user: not empty, root, 0 "
-        "or 0:<group>."
+        "The gated tag's image config, read from ECR and verified against its sha256 digest, "
+        "sets User to a non-root user: not empty, root, 0 or 0:<group>. Of a multi-platform "
+        "index, the platform read is --platform, else each one the endpoint's instance types "
+        "run (Graviton ml.*g* types linux/arm64, others linux/amd64), else linux/amd64."
     )
     remediation = (
         "Add USER 1000 (or another non-root UID) to the final stage of the Dockerfile, rebuild "
@@ -51,10 +65,65 @@ class EcrImageUser(Check):
         return gated_image_unconfigured(config)
 
     def run(self, ctx: CheckContext) -> CheckResult:
+        wanted = self._platforms(ctx)
+        if isinstance(wanted, CheckResult):
+            return wanted
+        platforms, source = wanted
+        results = [self._check_platform(ctx, p, source) for p in platforms]
+        if len(results) == 1:
+            return results[0]
+        # Several architectures serve traffic: each one's image must pass.
+        evidence: dict[str, Any] = {
+            "platforms": {p: r.evidence for p, r in zip(platforms, results, strict=True)}
+        }
+        for status in (Status.FAIL, Status.ERROR, Status.PENDING):
+            bad = [r for r in results if r.status is status]
+            if bad:
+                reason = "; ".join(dict.fromkeys(r.reason for r in bad))
+                if status is Status.PENDING:
+                    return bad[0]
+                if status is Status.FAIL:
+                    return self.failed(reason, evidence=evidence)
+                return self.error(reason, evidence=evidence)
+        return self.passed(
+            "; ".join(dict.fromkeys(r.reason for r in results)),
+            details=[d for r in results for d in r.details],
+            evidence=evidence,
+        )
+
+    def _platforms(self, ctx: CheckContext) -> tuple[list[str], str] | CheckResult:
+        """The platforms to read and where they came from (--platform, the endpoint, default)."""
+        config = ctx.config
+        if config.platform:
+            return [config.platform], "--platform"
+        if not config.endpoint:
+            return [DEFAULT_PLATFORM], "the default: no --platform or --endpoint"
+        endpoint = describe_endpoint(ctx.clients("sagemaker"), config.endpoint)
+        if endpoint is None:
+            return endpoint_missing(self, ctx, config.endpoint)
+        names = current_config_names(endpoint)
+        if not names:
+            return self.error(
+                f"DescribeEndpoint {config.endpoint!r} names no EndpointConfigName: cannot tell "
+                "which instance types (and so which platform) run the image; pass --platform"
+            )
+        found: dict[str, list[str]] = {}
+        for name in names:
+            for v in describe_endpoint_config(ctx, name):
+                label = f"{name}/{v.name}"
+                try:
+                    arch = variant_architecture(v)
+                except ValueError as exc:
+                    return self.error(f"{label}: {exc}; pass --platform")
+                found.setdefault(f"linux/{arch}", []).append(label)
+        source = ", ".join(f"{p} for {', '.join(labels)}" for p, labels in sorted(found.items()))
+        return sorted(found), f"endpoint {config.endpoint}: {source}"
+
+    def _check_platform(self, ctx: CheckContext, platform: str, source: str) -> CheckResult:
         repository = ctx.config.repository or ""
         tag = ctx.config.gated_tag(ctx.environ) or ""
         ecr = ctx.clients("ecr")
-        evidence: dict[str, Any] = {"tag": tag}
+        evidence: dict[str, Any] = {"tag": tag, "platform": platform, "platformSource": source}
         try:
             manifest = get_manifest(ecr, repository, {"imageTag": tag})
             if manifest is None:
@@ -63,24 +132,24 @@ class EcrImageUser(Check):
             evidence["manifestMediaType"] = manifest.media_type
             where = f"{repository}:{tag} ({short_digest(manifest.digest)})"
             if manifest.is_index:
-                child = pick_platform(manifest, *PLATFORM)
+                child = _pick(manifest, platform)
                 if child is None:
                     platforms = [platform_of(e) for e in manifest.body.get("manifests") or []]
                     return self.failed(
-                        f"{where} is a multi-platform index without a {'/'.join(PLATFORM)} image "
+                        f"{where} is a multi-platform index without a {platform} image "
                         f"(platforms: {', '.join(platforms) or 'none'}): the image SageMaker "
-                        "runs cannot be identified",
+                        f"runs cannot be identified ({platform} from {source})",
                         evidence=evidence,
                     )
                 manifest = get_manifest(ecr, repository, {"imageDigest": child})
                 if manifest is None:
                     return self.failed(
-                        f"{where}: the index names {child} for {'/'.join(PLATFORM)}, "
+                        f"{where}: the index names {child} for {platform}, "
                         "which is not in the repository",
                         evidence=evidence,
                     )
                 evidence["platformDigest"] = manifest.digest
-                where += f", {'/'.join(PLATFORM)} {short_digest(manifest.digest)}"
+                where = f"{platform} {short_digest(manifest.digest)} of {where}"
         except ManifestError as exc:
             return self.error(f"cannot read the manifest of {repository}:{tag}: {exc}")
         problem = _unreadable_manifest(manifest)
@@ -117,6 +186,17 @@ class EcrImageUser(Check):
         if not isinstance(user, str):
             return self.error(f"{where}: config.User is not a string", evidence=evidence)
         return evaluate(self, user, where, evidence)
+
+
+def _pick(index: Manifest, platform: str) -> str | None:
+    """Digest of the index entry for ``os/architecture[/variant]``, or None."""
+    os_name, architecture, *variant = platform.split("/")
+    if not variant:
+        return pick_platform(index, os_name, architecture)
+    for entry in index.body.get("manifests") or []:
+        if isinstance(entry, dict) and platform_of(entry) == platform:
+            return str(entry.get("digest", "")) or None
+    return None
 
 
 def _unreadable_manifest(manifest: Manifest) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -84,6 +85,14 @@ def _instant(value: Any, where: str) -> float | None:
     raise Unreadable(f"{where} is not a timestamp")
 
 
+def _age_text(seconds: float) -> str:
+    if seconds % 86400 == 0:
+        return f"{int(seconds // 86400)}d"
+    if seconds % 3600 == 0:
+        return f"{int(seconds // 3600)}h"
+    return f"{seconds:g}s"
+
+
 def _iso(instant: float | None) -> str:
     if instant is None:
         return ""
@@ -151,6 +160,7 @@ def parse_enhanced(item: Mapping[str, Any]) -> Finding:
     first = packages[0] if isinstance(packages, list) and packages else {}
     first = first if isinstance(first, Mapping) else {}
     severity, raw = _severity(item.get("severity"))
+    score = item.get("score")
     return Finding(
         id=str(details.get("vulnerabilityId") or item.get("title") or "?").strip(),
         severity=severity,
@@ -160,7 +170,25 @@ def parse_enhanced(item: Mapping[str, Any]) -> Finding:
         title=str(item.get("title") or "").strip()[:200],
         raw_severity=raw,
         suppressed=item.get("status") == "SUPPRESSED",
+        exploit_available=_exploit(item.get("exploitAvailable")),
+        # Shown, never judged: a score that is not a number is simply not shown.
+        score=float(score)
+        if isinstance(score, (int, float)) and not isinstance(score, bool)
+        else None,
     )
+
+
+#: What an enhanced finding's exploitAvailable may say (ECR's and Inspector's documentation).
+EXPLOIT_VALUES = ("YES", "NO")
+
+
+def _exploit(value: Any) -> str:
+    """exploitAvailable as the gate reads it: YES, NO, or what AWS sent instead ("(none)" when
+    missing or null). Anything but exactly NO is read as "may have a known exploit" (fail
+    closed): a "no" in another spelling is not a value AWS documents."""
+    if isinstance(value, str) and value in EXPLOIT_VALUES:
+        return value
+    return "(none)" if value is None else repr(value)[:40]
 
 
 def _severity(value: Any) -> tuple[Severity, str]:
@@ -305,7 +333,10 @@ class EcrScanFindings(Check):
         "UNTRIAGED fail unless --fail-on-untriaged false; a severity the gate cannot read always "
         "fails. Readable means COMPLETE/ACTIVE with a findings list and either "
         "imageScanCompletedAt or Amazon Inspector's coverage record (ACTIVE, SUCCESSFUL, "
-        "lastScannedAt) for the digest; until then the check waits."
+        "lastScannedAt) for the digest; until then the check waits. Optionally: a scan "
+        "completed longer ago than --max-scan-age fails; a finding at or above "
+        "--fail-on-exploitable whose exploitAvailable is not NO fails even below --fail-on; "
+        "with --honour-inspector-suppressions findings Amazon Inspector SUPPRESSED do not count."
     )
     remediation = (
         "Rebuild the image on patched base images / package versions that fix the listed "
@@ -434,13 +465,17 @@ class EcrScanFindings(Check):
         pushed = getattr(ref, "pushed", None)
         earliest = pushed - PUSH_SKEW if pushed is not None else None
         proof = ""
+        scanned: float | None = None
+        source = "imageScanCompletedAt"
         if first.completed is not None and (earliest is None or first.completed >= earliest):
             proof = f"imageScanCompletedAt {first.completed_at}"
+            scanned = first.completed
         if not proof:
             waiting = self._coverage(ctx, repository, digest, where, evidence, earliest)
             if isinstance(waiting, CheckResult):
                 return waiting
-            proof = waiting
+            proof, scanned = waiting
+            source = "Amazon Inspector lastScannedAt"
         if not all(page.has_findings for page in pages):
             # "COMPLETE" with no findings list is not "no findings": it could not be read.
             return self.error(
@@ -451,11 +486,24 @@ class EcrScanFindings(Check):
             )
         evidence["scanCompletedAt"] = first.completed_at or None
         evidence["vulnerabilitySourceUpdatedAt"] = first.source_updated_at or None
+        evidence["scannedAt"] = _iso(scanned)
+        evidence["scannedAtSource"] = source
         evidence["scanReadBecause"] = proof
+        stale = ""
+        if config.max_scan_age:
+            evidence["maxScanAgeSeconds"] = config.max_scan_age
+            # Wall-clock time: the scan's age is measured against AWS's timestamps.
+            if scanned is None or time.time() - scanned > config.max_scan_age:
+                stale = (
+                    f"the scan of {where} completed {_iso(scanned) or 'at an unknown time'}, "
+                    "longer ago than "
+                    f"--max-scan-age {_age_text(config.max_scan_age)}: stale, findings "
+                    "published since then are not in it; rescan the image"
+                )
         findings = tuple(f for page in pages for f in page.findings)
         applied = waiver_file.apply(findings, ctx.waivers, repository, ctx.today)
         return evaluate(
-            findings, _all_counts(pages), config, self, where, evidence, len(pages), applied
+            findings, _all_counts(pages), config, self, where, evidence, len(pages), applied, stale
         )
 
     def _coverage(
@@ -466,10 +514,11 @@ class EcrScanFindings(Check):
         where: str,
         evidence: dict[str, Any],
         earliest: float | None = None,
-    ) -> CheckResult | str:
+    ) -> CheckResult | tuple[str, float]:
         """Inspector's coverage record decides whether an enhanced scan has really run.
 
-        Returns the proof (text for the evidence) or the PENDING / FAIL / ERROR result.
+        Returns the proof (text for the evidence) and the time of the scan, or the PENDING /
+        FAIL / ERROR result.
         """
         repo = ctx.memo(
             ("repository", repository), lambda: describe_repository(ctx.clients("ecr"), repository)
@@ -499,7 +548,7 @@ class EcrScanFindings(Check):
         if coverage.status_code == "ACTIVE" and coverage.reason == "SUCCESSFUL":
             scanned = coverage.last_scanned
             if scanned is not None and (earliest is None or scanned >= earliest):
-                return f"{label}, lastScannedAt {coverage.last_scanned_at}"
+                return f"{label}, lastScannedAt {coverage.last_scanned_at}", scanned
             if scanned is not None:
                 return self.pending(
                     "NOT_SCANNED",
@@ -557,9 +606,13 @@ def evaluate(
     evidence: dict[str, Any],
     pages: int = 1,
     applied: waiver_file.Applied | None = None,
+    stale: str = "",
 ) -> CheckResult:
-    """Pure decision: counts across all pages against --fail-on, the untriaged rule, waivers."""
+    """Pure decision: counts across all pages against --fail-on, the untriaged rule, waivers,
+    --fail-on-exploitable, --honour-inspector-suppressions, and ``stale`` (the --max-scan-age
+    problem, "" when the scan is fresh enough)."""
     applied = applied or waiver_file.Applied((), (), ())
+    exploit_floor = config.fail_on_exploitable
     counts = count(findings, summary)
     seen: Counter[Severity] = Counter(f.severity for f in findings)
     ordered = [s for s in RANKED_SEVERITIES if counts[s]] + [
@@ -572,8 +625,24 @@ def evaluate(
             return True  # could not read it: fail closed, whatever the thresholds
         return sev >= config.fail_on if sev.ranked else config.fail_on_untriaged
 
+    def exploit_severity(sev: Severity) -> bool:
+        return exploit_floor is not None and sev.ranked and sev >= exploit_floor
+
+    def exploitable(f: Finding) -> bool:
+        """--fail-on-exploitable: at or above its severity, and exploitAvailable is not NO.
+        Basic findings carry no exploit information and a missing or unknown value could be
+        YES: both count as exploitable (fail closed)."""
+        return exploit_severity(f.severity) and f.exploit_available != "NO"
+
+    def honoured(f: Finding) -> bool:
+        return config.honour_inspector_suppressions and f.suppressed
+
     def failing(f: Finding) -> bool:
-        if not failing_severity(f.severity) or applied.is_waived(f):
+        if applied.is_waived(f) or honoured(f):
+            return False
+        if exploitable(f):
+            return True  # a known exploit fails whether or not a fix exists
+        if not failing_severity(f.severity):
             return False
         # --fail-only-fixable: enhanced findings without a fix don't fail; basic findings carry
         # no fix information and always count (fail closed).
@@ -583,17 +652,24 @@ def evaluate(
         """The finding's verdict: "blocks", or why it does not."""
         if applied.is_waived(f):
             return "waived"
+        if honoured(f):
+            return "SUPPRESSED in Amazon Inspector (--honour-inspector-suppressions)"
+        if failing(f):
+            return BLOCKS
         if not failing_severity(f.severity):
             if not f.severity.ranked:
                 return "unrated (--fail-on-untriaged false)"
+            if exploit_floor is not None and f.exploit_available == "NO":
+                return f"below {config.fail_on.name}, no known exploit"
             return f"below {config.fail_on.name}"
-        if config.fail_only_fixable and f.fix_available == "NO":
-            return "no fix available (--fail-only-fixable)"
-        return BLOCKS
+        return "no fix available (--fail-only-fixable)"
 
     bad = [f for f in findings if failing(f)]
     # Findings AWS counted but the pages did not hold can be neither waived nor judged: they fail.
-    unseen = sum(max(0, counts[s] - seen[s]) for s in counts if failing_severity(s))
+    # Their exploitability is unknown too: at or above --fail-on-exploitable they fail as well.
+    unseen = sum(
+        max(0, counts[s] - seen[s]) for s in counts if failing_severity(s) or exploit_severity(s)
+    )
     bad_count = len(bad) + unseen
     worst = [
         replace(f, verdict=why_not(f))
@@ -601,10 +677,10 @@ def evaluate(
     ]
     details = [f"counts ({pages} page(s)): {counts_text}"]
     if evidence.get("scanReadBecause"):
-        details.append(f"scan read on: {evidence['scanReadBecause']}")
+        details.append(f"scan read on: {evidence['scanReadBecause']}; {scan_times(evidence)}")
     details += [
         f"{f.severity_text} {f.id} in {f.package or '?'} {f.version}".rstrip()
-        + (f" (fix available: {f.fix_available})" if f.fix_available else "")
+        + finding_notes(f)
         + (" [WAIVED]" if applied.is_waived(f) else "")
         + (" [SUPPRESSED in Amazon Inspector]" if f.suppressed else "")
         for f in worst
@@ -629,12 +705,37 @@ def evaluate(
             }
             for f, w in applied.waived
         ],
+        # Which findings Amazon Inspector suppressed, and whether they counted here.
+        "suppressedInInspector": [
+            {
+                "id": f.id,
+                "package": f.package,
+                "severity": f.severity.name,
+                "counted": not honoured(f),
+            }
+            for f in findings
+            if f.suppressed
+        ],
+        "knownExploits": [
+            {"id": f.id, "package": f.package, "severity": f.severity.name}
+            for f in findings
+            if f.exploit_available == "YES"
+        ],
     }
     problems: list[str] = []
     if bad_count:
         top = sorted(bad, key=Finding.sort_key)[:3]
-        shown = "; ".join(f"{f.id} {f.severity_text} in {f.package or '?'}" for f in top)
+        shown = "; ".join(
+            f"{f.id} {f.severity_text} in {f.package or '?'}{short_notes(f)}" for f in top
+        )
         rule = f"at or above {config.fail_on.name}"
+        if exploit_floor is not None and any(
+            exploitable(f) and not failing_severity(f.severity) for f in bad
+        ):
+            rule += (
+                f" or with a known (or unreported) exploit at or above {exploit_floor.name} "
+                "(--fail-on-exploitable)"
+            )
         if config.fail_on_untriaged and any(
             f.severity in (Severity.UNDEFINED, Severity.UNTRIAGED) for f in bad
         ):
@@ -651,18 +752,29 @@ def evaluate(
             problems.append(
                 f"{len(suppressed)} of them ({ids}) SUPPRESSED in Amazon Inspector: an Inspector "
                 "suppression rule does not waive a finding here; to accept one, add it to the "
-                "waivers file (.soc2gate-waivers.yml or --waivers) with id, reason and expires"
+                "waivers file (.soc2gate-waivers.yml or --waivers) with id, reason and expires, "
+                "or let Inspector decide with --honour-inspector-suppressions true"
             )
     for w in applied.expired:
         problems.append(f"{w.label} has expired: renew it with a new reason or fix the finding")
+    if stale:
+        problems.append(stale)
     waived_note = f" ({len(applied.waived)} waived)" if applied.waived else ""
+    honoured_count = sum(1 for f in findings if honoured(f))
+    if honoured_count:
+        waived_note += f" ({honoured_count} SUPPRESSED in Inspector, not counted)"
     if problems:
-        return check.failed(
+        result = check.failed(
             "; ".join(problems) + waived_note,
             details=details,
             evidence=evidence,
             findings=worst,
         )
+        if stale:
+            only_stale = len(problems) == 1
+            fix = RESCAN_FIX if only_stale else f"{result.remediation} {RESCAN_FIX}"
+            result = replace(result, remediation=fix)
+        return result
     read = str(evidence.get("scanReadBecause") or "")
     # Say so when only Inspector's record proves the scan ran: ECR itself gave no completion.
     how = f" ({read})" if read.startswith("Amazon Inspector") else ""
@@ -673,3 +785,38 @@ def evaluate(
         evidence=evidence,
         findings=worst,
     )
+
+
+#: What to do about a scan older than --max-scan-age.
+RESCAN_FIX = (
+    "The scan is older than --max-scan-age: findings published since then are not in it. "
+    "Basic scanning: rescan with aws ecr start-image-scan --repository-name <repository> "
+    "--image-id imageDigest=<digest> (once per image per 24 hours). Enhanced scanning: make the "
+    "registry rule CONTINUOUS_SCAN so Amazon Inspector rescans when its database changes, and "
+    "push the image again if its scan duration ended. Then run the gate again."
+)
+
+
+def scan_times(evidence: Mapping[str, Any]) -> str:
+    """When the scan ran and how fresh its vulnerability database was, for every verdict."""
+    completed = evidence.get("scannedAt") or evidence.get("scanCompletedAt") or "not reported"
+    source = evidence.get("scannedAtSource") or "imageScanCompletedAt"
+    updated = evidence.get("vulnerabilitySourceUpdatedAt") or "not reported by AWS"
+    return f"scan completed {completed} ({source}); vulnerability database updated {updated}"
+
+
+def finding_notes(f: Finding) -> str:
+    """Fix and exploit availability and the score, as the details list a finding."""
+    notes = []
+    if f.fix_available:
+        notes.append(f"fix available: {f.fix_available}")
+    if f.exploit_available and f.exploit_available != "(none)":
+        notes.append(f"known exploit: {f.exploit_available}")
+    if f.score is not None:
+        notes.append(f"score {f.score:g}")
+    return f" ({', '.join(notes)})" if notes else ""
+
+
+def short_notes(f: Finding) -> str:
+    """A known exploit, for the one-line reason (the details carry the rest)."""
+    return " (known exploit)" if f.exploit_available == "YES" else ""

@@ -13,11 +13,13 @@ every other key is neither printed nor put in evidence.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from soc2gate.checks._sagemaker import (
     Model,
     describe_endpoint_config,
     describe_model,
+    endpoint_components,
     newest_model_containing,
 )
 from soc2gate.checks.base import Check, CheckContext
@@ -34,7 +36,12 @@ class SagemakerModelEnv(Check):
         "endpoint config the endpoint runs once InService and settled (judged after "
         "sagemaker-endpoint-status), plus the newest model matching --model-name-contains, has "
         "each --require-env KEY=VALUE; models of an endpoint that did not reach InService never "
-        "pass; a variant naming no model or an Environment that cannot be read is an error."
+        "pass; a variant naming no model is judged on the inference components it serves (each "
+        "one's model and its own Container Environment); a variant serving neither, or an "
+        "Environment that cannot be read, is an error. A container with ModelPackageName is judged on the Model Registry package's containers "
+        "(DescribeModelPackage), each Environment merged with the model container's own; a "
+        "marker the two set differently fails; ModelApprovalStatus is reported, and must be "
+        "Approved with --require-model-approval."
     )
     remediation = (
         "Register a new model whose container Environment sets the markers (e.g. "
@@ -56,6 +63,7 @@ class SagemakerModelEnv(Check):
         names: list[str] = []
         sources: list[str] = []
         target: Target | None = None
+        extra: list[Model] = []
         if config.endpoint:
             found = endpoint_target(self, ctx)
             if isinstance(found, CheckResult):
@@ -69,12 +77,18 @@ class SagemakerModelEnv(Check):
                     else:
                         unnamed.append(f"{config_name}/{v.name}")
             if unnamed:
-                # Inference-component variants name no model: their containers are not read.
-                return self.error(
-                    "could not tell which model serves there: endpoint config variant(s) "
-                    f"{', '.join(unnamed)} name no model"
+                # Variants without a model serve inference components: judge each one's model
+                # and its own Container's Environment.
+                served = components_served(ctx, config.endpoint, unnamed)
+                if isinstance(served, str):
+                    return self.error(served)
+                component_names, component_models = served
+                names += component_names
+                extra += component_models
+                sources.append(
+                    f"{len(component_models) or len(component_names)} inference component(s)"
                 )
-            if not names:  # pragma: no cover - a config has at least one variant
+            if not names and not extra:  # pragma: no cover - a config has at least one variant
                 return self.error(
                     f"endpoint config(s) {', '.join(target.config_names)} name no model"
                 )
@@ -87,18 +101,73 @@ class SagemakerModelEnv(Check):
                 return self.failed(f"no model name contains {config.model_name_contains!r}")
             names.append(newest)
             sources.append(f"newest of {matched} model(s) matching {config.model_name_contains!r}")
-        models = [describe_model(ctx, n) for n in dict.fromkeys(names)]
-        result = evaluate(self, models, config.require_env, " and ".join(sources))
+        models = [describe_model(ctx, n) for n in dict.fromkeys(names)] + extra
+        result = evaluate(
+            self,
+            models,
+            config.require_env,
+            " and ".join(sources),
+            require_approval=config.require_model_approval,
+        )
         return target.cap(self, result) if target is not None else result
 
 
+def components_served(
+    ctx: CheckContext, endpoint: str, unnamed: Sequence[str]
+) -> tuple[list[str], list[Model]] | str:
+    """The models and the Container environments of the inference components the ``unnamed``
+    ("<config>/<variant>") variants serve; a message when a variant serves none."""
+    components = endpoint_components(ctx, endpoint)
+    names: list[str] = []
+    models: list[Model] = []
+    empty = []
+    for label in unnamed:
+        variant = label.rsplit("/", 1)[1]
+        served = [c for c in components if c.variant == variant]
+        if not served:
+            empty.append(label)
+        for c in served:
+            if c.model_name:
+                names.append(c.model_name)
+            if c.container is not None and (
+                c.container.environment is not None or not c.model_name
+            ):
+                # Its own Environment is judged too; without a model it is all there is.
+                models.append(
+                    Model(
+                        name=f"inference component {c.name}", arn=c.arn, containers=(c.container,)
+                    )
+                )
+    if empty:
+        return (
+            f"endpoint config variant(s) {', '.join(empty)} name no model and serve no "
+            f"inference component (ListInferenceComponents for {endpoint}): could not tell "
+            "what serves there"
+        )
+    return names, models
+
+
 def evaluate(
-    check: Check, models: Sequence[Model], required: Mapping[str, str], source: str
+    check: Check,
+    models: Sequence[Model],
+    required: Mapping[str, str],
+    source: str,
+    *,
+    require_approval: bool = False,
 ) -> CheckResult:
     problems: list[str] = []
     unreadable: list[str] = []
+    approvals: list[str] = []
     checked = 0
     for model in models:
+        for package in model.packages:
+            shown = package.approval or "no ModelApprovalStatus"
+            approvals.append(f"{model.name}: model package {package.name} is {shown}")
+            if require_approval and package.approval != "Approved":
+                problems.append(
+                    f"{model.name} deploys model package {package.name}, which is {shown}, not "
+                    "Approved (--require-model-approval)"
+                )
         if not model.containers:
             problems.append(f"{model.name} has no container definition to check")
         for container in model.containers:
@@ -109,7 +178,12 @@ def evaluate(
                 continue
             checked += 1
             for key, want in required.items():
-                if key not in container.environment:
+                if key in container.conflicts:
+                    problems.append(
+                        f"{model.name} {container.where}: {key} is set to different values by "
+                        f"the model and by model package {container.package}"
+                    )
+                elif key not in container.environment:
                     problems.append(f"{model.name} {container.where}: {key} is missing")
                 elif container.environment[key] != want:
                     got = container.environment[key]
@@ -117,18 +191,26 @@ def evaluate(
                         f"{model.name} {container.where}: {key}={got!r}, expected {want!r}"
                     )
     markers = ", ".join(f"{k}={v}" for k, v in required.items())
-    evidence = {
+    evidence: dict[str, Any] = {
         "models": [m.name for m in models],
         "modelArns": [m.arn for m in models],
         "checkedKeys": sorted(required),
     }
-    details = [f"checked: {source}", f"required: {markers}"]
+    packages = [p for m in models for p in m.packages]
+    if packages:
+        evidence["modelPackages"] = [
+            {"modelPackage": p.name, "arn": p.arn, "ModelApprovalStatus": p.approval}
+            for p in packages
+        ]
+    details = [f"checked: {source}", f"required: {markers}", *approvals]
     if problems:
         return check.failed("; ".join(problems + unreadable), details=details, evidence=evidence)
     if unreadable:
         return check.error("; ".join(unreadable), details=details, evidence=evidence)
+    states = sorted({p.approval or "no ModelApprovalStatus" for p in packages})
+    via = f"model package {', '.join(states)}: " if packages else ""
     return check.passed(
-        f"{markers} present in {checked} container(s) of {', '.join(m.name for m in models)}",
-        details=[f"checked: {source}"],
+        f"{via}{markers} present in {checked} container(s) of {', '.join(m.name for m in models)}",
+        details=[f"checked: {source}", *approvals],
         evidence=evidence,
     )

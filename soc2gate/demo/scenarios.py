@@ -31,6 +31,8 @@ OLDER_MODEL_NAME = f"{MODEL_PREFIX}-dev-20261125141500"
 ENDPOINT_CONFIG = f"{MODEL_PREFIX}-dev-config-20261126093000"
 OLDER_ENDPOINT_CONFIG = f"{MODEL_PREFIX}-dev-config-20261125141500"
 INSTANCE_TYPE = "ml.c5.large"
+#: A Graviton (arm64) instance type: the endpoint runs the index's linux/arm64 image.
+GRAVITON_INSTANCE_TYPE = "ml.c7g.xlarge"
 GPU_INSTANCE_TYPE = "ml.g4dn.xlarge"
 #: The commit being deployed (``--commit-sha``) and the one deployed before it.
 COMMIT_SHA = "3f9c2e7a1b4d5c6e8f0a9b1c2d3e4f5a6b7c8d9e"
@@ -61,6 +63,11 @@ MODEL_ENV = {
     SECRET_ENV_KEY: SECRET_VALUE,
 }
 LOG_GROUP = f"/aws/sagemaker/Endpoints/{ENDPOINT}"
+#: The Model Registry group SageMaker Pipelines register the model's versions in.
+MODEL_PACKAGE_GROUP = f"{MODEL_PREFIX}-packages"
+MARKER_KEYS = ("SOC2_COMPLIANT", "SECURITY_HARDENED")
+#: The inference component an inference-component endpoint serves MODEL_NAME through.
+INFERENCE_COMPONENT = f"{MODEL_PREFIX}-dev-ic-20261126093000"
 HEALTH_CHECK_FAILURE = (
     "The primary container for production variant AllTraffic did not pass the ping health "
     "check. Please check CloudWatch logs for this endpoint."
@@ -97,6 +104,20 @@ HIGH_FINDING = finding(
     description="Incorrect cipher key and IV length processing in OpenSSL 3.0 (7.5).",
     fixed_in="3.0.12",
 )
+#: MEDIUM (CVSS 5.9) with a public exploit (Terrapin): below --fail-on HIGH, but known exploited.
+EXPLOITABLE_CVE = "CVE-2023-48795"
+EXPLOITABLE_FINDING = finding(
+    EXPLOITABLE_CVE,
+    "MEDIUM",
+    package="openssh-client",
+    version="1:8.9p1-3ubuntu0.4",
+    description="Terrapin: SSH prefix truncation attack on ChaCha20-Poly1305 / EtM (5.9).",
+    fixed_in="1:8.9p1-3ubuntu0.6",
+    score=5.9,
+    exploit_available="YES",
+)
+#: The HIGH finding, suppressed by an Amazon Inspector suppression rule (risk accepted there).
+SUPPRESSED_HIGH_FINDING = {**HIGH_FINDING, "status": "SUPPRESSED"}
 #: Ten LOW/MEDIUM findings: three pages at ``ENHANCED_PAGE_SIZE``.
 ENHANCED_FINDINGS = (
     *BASIC_FINDINGS,
@@ -222,6 +243,17 @@ class _Spec:
     #: "late": ACTIVE with ``{"findings": []}`` while Inspector still says
     #: PENDING_INITIAL_SCAN, the findings landing a little later (real AWS, issue 10 hole 1).
     landing: str = "at-once"
+    #: The deployed model: "image" (PrimaryContainer Image + Environment) or a Model Registry
+    #: package version (PrimaryContainer ModelPackageName; the markers in the package's
+    #: container, the other variables in the model's own): "package" Approved,
+    #: "package-pending" PendingManualApproval.
+    #: "components": the endpoint config's variant names no model and hosts the inference
+    #: component INFERENCE_COMPONENT, which serves MODEL_NAME.
+    model: str = "image"
+    #: Days since the gated image was pushed and scanned (0: just now); basic scans never rerun.
+    scan_age_days: int = 0
+    #: Not None: the build is multi-platform, its linux/arm64 image running as this User.
+    arm64_user: str | None = None
 
 
 def _now() -> datetime:
@@ -265,9 +297,23 @@ def _setup(spec: _Spec) -> Callable[[MotoWorld], None]:
 
         # This commit's build, just pushed: its scan has not finished.
         digest = world.push_image(REPOSITORY, list(spec.tags), spec.user, revision=COMMIT_SHA)
+        if spec.scan_age_days:
+            # Pushed and scanned weeks ago, never rescanned: the scan is already complete.
+            pushed = _now() - timedelta(days=spec.scan_age_days, hours=1)
+            world.set_pushed_at(REPOSITORY, digest, pushed)
+        if spec.arm64_user is not None:
+            # A multi-platform build: the tags move to an index of linux/amd64 and linux/arm64.
+            arm64 = world.push_image(
+                REPOSITORY, [], spec.arm64_user, revision=f"{COMMIT_SHA}/arm64"
+            )
+            digest = world.push_index(
+                REPOSITORY, list(spec.tags), {"linux/amd64": digest, "linux/arm64": arm64}
+            )
         if spec.scan_missing:
             world.set_scan_not_found(REPOSITORY, old_digest)
             world.set_scan_not_found(REPOSITORY, digest)
+        elif spec.scan_age_days:
+            _scan_done(spec)(world)
         else:
             world.set_scan(
                 REPOSITORY,
@@ -287,15 +333,40 @@ def _setup(spec: _Spec) -> Callable[[MotoWorld], None]:
             world.create_repository(FOREIGN_REPOSITORY, scan_on_push=False)
             world.push_image(FOREIGN_REPOSITORY, [FOREIGN_TAG], "", revision=OLDER_COMMIT_SHA)
             image = world.image_uri(FOREIGN_REPOSITORY, tag=FOREIGN_TAG)
-        world.create_model(
-            MODEL_NAME, spec.env, image=image, created_at=_now() - timedelta(minutes=2)
-        )
+        if spec.model in ("image", "components"):
+            world.create_model(
+                MODEL_NAME, spec.env, image=image, created_at=_now() - timedelta(minutes=2)
+            )
+        else:
+            markers = {k: v for k, v in spec.env.items() if k in MARKER_KEYS}
+            package = world.create_model_package(
+                MODEL_PACKAGE_GROUP,
+                image,
+                markers,
+                approval="Approved" if spec.model == "package" else "PendingManualApproval",
+            )
+            world.create_model_from_package(
+                MODEL_NAME,
+                package,
+                {k: v for k, v in spec.env.items() if k not in MARKER_KEYS},
+                created_at=_now() - timedelta(minutes=2),
+            )
         world.create_endpoint_config(
             OLDER_ENDPOINT_CONFIG, [variant(OLDER_MODEL_NAME, INSTANCE_TYPE)]
         )
-        world.create_endpoint_config(ENDPOINT_CONFIG, [variant(MODEL_NAME, spec.instance_type)])
+        if spec.model == "components":
+            # The variant names no model: it hosts inference components (instance type from it).
+            hosting = variant(MODEL_NAME, spec.instance_type)
+            del hosting["ModelName"]
+            world.create_endpoint_config(ENDPOINT_CONFIG, [hosting])
+        else:
+            world.create_endpoint_config(ENDPOINT_CONFIG, [variant(MODEL_NAME, spec.instance_type)])
         if spec.endpoint != "absent":
             world.create_endpoint(ENDPOINT, ENDPOINT_CONFIG, status="Creating")
+            if spec.model == "components":
+                world.create_inference_component(
+                    INFERENCE_COMPONENT, ENDPOINT, model_name=MODEL_NAME, image=image
+                )
 
     return setup
 
@@ -321,6 +392,9 @@ def _scan_done(spec: _Spec) -> Action:
             findings=spec.findings,
             enhanced=spec.enhanced,
             page_size=spec.page_size,
+            completed_at=_now() - timedelta(days=spec.scan_age_days)
+            if spec.scan_age_days
+            else None,
         )
 
     return action
@@ -346,6 +420,13 @@ def _in_service(spec: _Spec) -> Action:
             deployed = world.deployed_image(REPOSITORY, TAG_DEV_SHA, digest=FIRST_BUILD_DIGEST)
         else:
             deployed = world.deployed_image(REPOSITORY, TAG_DEV_SHA)
+        if spec.model == "components":
+            # The variant reports no DeployedImages: each component reports its own.
+            world.set_endpoint(ENDPOINT, status="InService")
+            world.set_inference_component(
+                INFERENCE_COMPONENT, status="InService", deployed_image=deployed
+            )
+            return
         world.set_endpoint(ENDPOINT, status="InService", deployed_images=[deployed])
 
     return action
@@ -387,6 +468,13 @@ def _timeline(spec: _Spec) -> tuple[Step, ...]:
         scan_step = (
             2.0,
             f"min 5: {what}: {len(spec.findings)} finding(s), worst {worst}",
+            _scan_done(spec),
+        )
+    if spec.scan_age_days:
+        scan_step = (
+            2.0,
+            f"min 5: the image's basic scan COMPLETE since {spec.scan_age_days} days ago, "
+            "never rescanned",
             _scan_done(spec),
         )
     if spec.landing == "clean-unpopulated":
@@ -487,6 +575,7 @@ def _scenario(
 
 
 _HEALTHY = _Spec()
+_GRAVITON_ARGS = ("--enable", "ecr-image-user", "--instance-type", GRAVITON_INSTANCE_TYPE)
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -619,6 +708,64 @@ SCENARIOS: dict[str, Scenario] = {
             replace(_HEALTHY, deployed="foreign"),
         ),
         _scenario(
+            "model-registry",
+            "the model deploys an Approved Model Registry package version (ModelPackageName): "
+            "markers from the package's container merged with the model's own Environment, "
+            "image from the package, --require-model-approval: passes",
+            0,
+            "model package Approved",
+            replace(_HEALTHY, model="package"),
+            test_args=("--require-model-approval",),
+            demo_args=("--require-model-approval",),
+        ),
+        _scenario(
+            "model-registry-unapproved",
+            "the model deploys a Model Registry package version still PendingManualApproval, "
+            "with --require-model-approval: fails",
+            1,
+            "PendingManualApproval, not Approved",
+            replace(_HEALTHY, model="package-pending"),
+            test_args=("--require-model-approval",),
+            demo_args=("--require-model-approval",),
+        ),
+        _scenario(
+            "inference-components",
+            "the endpoint's variant names no model and hosts an inference component serving "
+            "the model: markers, image and deployed image read per component: passes",
+            0,
+            "inference component(s) of endpoint",
+            replace(_HEALTHY, model="components"),
+        ),
+        _scenario(
+            "inference-component-tag-moved",
+            "an inference component runs the first build of this commit, which the scan did not "
+            "pass (the tags moved to a rebuild): fails",
+            1,
+            short_digest(FIRST_BUILD_DIGEST),
+            replace(_HEALTHY, model="components", deployed="first-build"),
+        ),
+        _scenario(
+            "graviton",
+            f"the endpoint runs on {GRAVITON_INSTANCE_TYPE} (arm64) and the image is a "
+            "multi-platform index; ecr-image-user reads its linux/arm64 image, which runs as "
+            "UID 1000: passes",
+            0,
+            "linux/arm64",
+            replace(_HEALTHY, instance_type=GRAVITON_INSTANCE_TYPE, arm64_user=CONTAINER_USER),
+            test_args=_GRAVITON_ARGS,
+            demo_args=_GRAVITON_ARGS,
+        ),
+        _scenario(
+            "graviton-root-user",
+            f"the endpoint runs on {GRAVITON_INSTANCE_TYPE} (arm64); the index's linux/amd64 "
+            "image runs as UID 1000 but its linux/arm64 image has an empty User (root): fails",
+            1,
+            "runs as root",
+            replace(_HEALTHY, instance_type=GRAVITON_INSTANCE_TYPE, arm64_user=""),
+            test_args=_GRAVITON_ARGS,
+            demo_args=_GRAVITON_ARGS,
+        ),
+        _scenario(
             "root-user",
             "the image's config has an empty User (runs as root), with --enable ecr-image-user: "
             "fails",
@@ -627,6 +774,41 @@ SCENARIOS: dict[str, Scenario] = {
             replace(_HEALTHY, user=""),
             test_args=("--enable", "ecr-image-user"),
             demo_args=("--enable", "ecr-image-user"),
+        ),
+        _scenario(
+            "stale-scan",
+            "the image was pushed and basic-scanned 30 days ago and never rescanned, with "
+            "--max-scan-age 7d: fails, saying how to rescan",
+            1,
+            "longer ago than --max-scan-age 7d",
+            replace(_HEALTHY, scan_age_days=30),
+            test_args=("--max-scan-age", "7d"),
+            demo_args=("--max-scan-age", "7d"),
+        ),
+        _scenario(
+            "enhanced-exploitable",
+            f"enhanced scanning finds {EXPLOITABLE_CVE} (MEDIUM, exploitAvailable YES), below "
+            "--fail-on HIGH, with --fail-on-exploitable MEDIUM: fails",
+            1,
+            EXPLOITABLE_CVE,
+            replace(_HEALTHY, enhanced=True, findings=(*ENHANCED_FINDINGS, EXPLOITABLE_FINDING)),
+            test_args=("--fail-on-exploitable", "MEDIUM"),
+            demo_args=("--fail-on-exploitable", "MEDIUM"),
+        ),
+        _scenario(
+            "enhanced-suppressed",
+            f"enhanced scanning finds {HIGH_CVE} (HIGH), SUPPRESSED by an Amazon Inspector "
+            "suppression rule, with --honour-inspector-suppressions true: passes, the "
+            "suppression recorded",
+            0,
+            "SUPPRESSED in Inspector",
+            replace(
+                _HEALTHY,
+                enhanced=True,
+                findings=(*ENHANCED_FINDINGS[:3], SUPPRESSED_HIGH_FINDING),
+            ),
+            test_args=("--honour-inspector-suppressions", "true"),
+            demo_args=("--honour-inspector-suppressions", "true"),
         ),
     )
 }

@@ -98,8 +98,12 @@ def finding(
     fixed_in: str | None = None,
     score: float | None = None,
     exploit_available: str = "NO",
+    status: str = "ACTIVE",
 ) -> dict[str, Any]:
-    """One vulnerability, rendered as a basic or an enhanced finding by ``MotoWorld.set_scan``."""
+    """One vulnerability, rendered as a basic or an enhanced finding by ``MotoWorld.set_scan``.
+
+    ``exploit_available`` and ``status`` (ACTIVE, SUPPRESSED by an Inspector suppression rule)
+    appear in enhanced findings only, as in ECR."""
     sev = severity.upper()
     return {
         "id": id,
@@ -111,6 +115,7 @@ def finding(
         "fixed_in": fixed_in,
         "score": _DEFAULT_SCORES.get(sev, 0.0) if score is None else score,
         "exploit_available": exploit_available,
+        "status": status,
     }
 
 
@@ -383,6 +388,8 @@ class MotoWorld:
         self._scans: dict[tuple[str, str], ScanScript] = {}
         self._pushed: dict[tuple[str, str], PushedImage] = {}
         self._blobs: dict[str, bytes] = {}
+        #: Inference components (moto has none): name -> DescribeInferenceComponent answer.
+        self._components: dict[str, dict[str, Any]] = {}
         self._timelines: list[Timeline] = []
         self.ecr: Any = None
         self.sagemaker: Any = None
@@ -690,6 +697,7 @@ class MotoWorld:
         page_size: int = 100,
         populated: bool = True,
         coverage: str | None = "auto",
+        completed_at: datetime | None = None,
     ) -> None:
         """Script what DescribeImageScanFindings / DescribeImages say for this image (tag ok).
 
@@ -709,6 +717,7 @@ class MotoWorld:
             if status in _FINDINGS_STATUSES:
                 same = old is not None and old.status == status and old.completed_at is not None
                 completed = old.completed_at if same and old is not None else now
+                completed = _utc(completed_at) if completed_at is not None else completed
             self._scans[key] = ScanScript(
                 status=status,
                 description=description,
@@ -726,6 +735,14 @@ class MotoWorld:
                 if coverage == "auto"
                 else coverage,
             )
+
+    def set_pushed_at(self, repo: str, tag_or_digest: str, when: datetime) -> None:
+        """Backdate an image's imagePushedAt (an image pushed long ago, e.g. a stale scan)."""
+        digest = self.resolve_digest(repo, tag_or_digest)
+        with self._lock:
+            for image in self._ecr_backend().repositories[repo].images:
+                if image.get_image_digest() == digest:
+                    image.image_pushed_at = int(_utc(when).timestamp())
 
     def set_scan_not_found(self, repo: str, digest: str) -> None:
         """DescribeImageScanFindings raises ScanNotFoundException for this image."""
@@ -771,6 +788,58 @@ class MotoWorld:
                 "Environment": dict(env),
             }
         arn = str(self.sagemaker.create_model(**kwargs)["ModelArn"])
+        if created_at is not None:
+            with self._lock:
+                self._sagemaker_backend()._models[name].creation_time = _naive_utc(created_at)
+        return arn
+
+    def create_model_package(
+        self,
+        group: str,
+        image: str,
+        env: Mapping[str, str] | None,
+        approval: str = "Approved",
+    ) -> str:
+        """Register a model package version in ``group`` (created if new), as SageMaker
+        Pipelines' RegisterModel step does; returns the version's ARN (group/N)."""
+        groups = self.sagemaker.list_model_package_groups(NameContains=group)
+        if not any(
+            g["ModelPackageGroupName"] == group for g in groups["ModelPackageGroupSummaryList"]
+        ):
+            self.sagemaker.create_model_package_group(ModelPackageGroupName=group)
+        container: dict[str, Any] = {"Image": image}
+        if env is not None:
+            container["Environment"] = dict(env)
+        resp = self.sagemaker.create_model_package(
+            ModelPackageGroupName=group,
+            InferenceSpecification={
+                "Containers": [container],
+                "SupportedContentTypes": ["application/json"],
+                "SupportedResponseMIMETypes": ["application/json"],
+            },
+            ModelApprovalStatus=approval,
+        )
+        return str(resp["ModelPackageArn"])
+
+    def create_model_from_package(
+        self,
+        name: str,
+        package_arn: str,
+        env: Mapping[str, str] | None = None,
+        *,
+        created_at: datetime | None = None,
+    ) -> str:
+        """CreateModel whose PrimaryContainer names a model package (plus its own Environment)."""
+        container: dict[str, Any] = {"ModelPackageName": package_arn}
+        if env is not None:
+            container["Environment"] = dict(env)
+        arn = str(
+            self.sagemaker.create_model(
+                ModelName=name,
+                ExecutionRoleArn=f"arn:aws:iam::{self.account_id}:role/SageMakerExecutionRole-soc2",
+                PrimaryContainer=container,
+            )["ModelArn"]
+        )
         if created_at is not None:
             with self._lock:
                 self._sagemaker_backend()._models[name].creation_time = _naive_utc(created_at)
@@ -945,6 +1014,91 @@ class MotoWorld:
             "ResolutionTime": _utc(),
         }
 
+    def create_inference_component(
+        self,
+        name: str,
+        endpoint: str,
+        variant: str = "AllTraffic",
+        *,
+        model_name: str | None = None,
+        image: str | None = None,
+        env: Mapping[str, str] | None = None,
+        status: str = "Creating",
+        copies: int = 1,
+    ) -> str:
+        """CreateInferenceComponent (moto has none): a component on ``endpoint``'s ``variant``
+        serving ``model_name`` and/or a ``Container`` (``image`` + ``env``); returns its ARN.
+
+        Shaped like DescribeInferenceComponent in the API reference; ``set_inference_component``
+        moves it on (InService fills Container.DeployedImage, as SageMaker does)."""
+        arn = (
+            f"arn:aws:sagemaker:{self.region}:{self.account_id}:inference-component/{name.lower()}"
+        )
+        spec: dict[str, Any] = {
+            "ComputeResourceRequirements": {
+                "NumberOfCpuCoresRequired": 1.0,
+                "MinMemoryRequiredInMb": 1024,
+            }
+        }
+        if model_name is not None:
+            spec["ModelName"] = model_name
+        if image is not None:
+            container: dict[str, Any] = {"DeployedImage": {"SpecifiedImage": image}}
+            if env is not None:
+                container["Environment"] = dict(env)
+            spec["Container"] = container
+        now = _utc()
+        with self._lock:
+            self._components[name] = {
+                "InferenceComponentName": name,
+                "InferenceComponentArn": arn,
+                "EndpointName": endpoint,
+                "EndpointArn": (
+                    f"arn:aws:sagemaker:{self.region}:{self.account_id}:endpoint/{endpoint.lower()}"
+                ),
+                "VariantName": variant,
+                "Specification": spec,
+                "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": 0},
+                "CreationTime": now,
+                "LastModifiedTime": now,
+                "InferenceComponentStatus": status,
+            }
+        return arn
+
+    def set_inference_component(
+        self,
+        name: str,
+        *,
+        status: str | None = None,
+        deployed_image: Mapping[str, Any] | None = None,
+        failure_reason: str | None = None,
+    ) -> None:
+        """Move an inference component on: its status, Container.DeployedImage (what SageMaker
+        resolved), FailureReason. InService sets CurrentCopyCount to DesiredCopyCount."""
+        with self._lock:
+            component = self._components[name]
+            if status is not None:
+                component["InferenceComponentStatus"] = status
+                runtime = component["RuntimeConfig"]
+                if status == "InService":
+                    runtime["CurrentCopyCount"] = runtime["DesiredCopyCount"]
+            if deployed_image is not None:
+                container = component["Specification"].setdefault("Container", {})
+                container["DeployedImage"] = dict(deployed_image)
+            if failure_reason is not None:
+                component["FailureReason"] = failure_reason
+            component["LastModifiedTime"] = _utc()
+
+    def delete_inference_component(self, name: str) -> None:
+        """DeleteInferenceComponent: gone at once (SageMaker passes through Deleting)."""
+        with self._lock:
+            del self._components[name]
+
+    def inference_components(self) -> dict[str, dict[str, Any]]:
+        """A copy of the inference components as DescribeInferenceComponent would answer."""
+        with self._lock:
+            return json.loads(json.dumps(self._components, default=lambda t: t.timestamp()))
+
     def delete_endpoint(self, name: str) -> None:
         """DeleteEndpoint."""
         self.sagemaker.delete_endpoint(EndpointName=name)
@@ -1115,7 +1269,7 @@ class MotoWorld:
                 }
             },
             "severity": f["severity"],
-            "status": "ACTIVE",
+            "status": f.get("status", "ACTIVE"),
             "title": f"{f['id']} - {f['package']}",
             "type": "PACKAGE_VULNERABILITY",
             "fixAvailable": f.get("fix_available", "YES"),
@@ -1194,6 +1348,9 @@ class _WorldApp:
         path = environ.get("PATH_INFO", "")
         if path == "/coverage/list" and environ.get("REQUEST_METHOD") == "POST":
             return self._list_coverage(environ, start_response)
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target in ("SageMaker.ListInferenceComponents", "SageMaker.DescribeInferenceComponent"):
+            return self._inference_components(target.rsplit(".", 1)[1], environ, start_response)
         if path.startswith("/_soc2gate/blobs/"):
             blob = self.world._blobs.get(path.rsplit("/", 1)[1])
             if blob is None:
@@ -1216,6 +1373,75 @@ class _WorldApp:
                     start_response(f"{fault.status} Injected", list(headers.items()))
                     return [body]
         return self.app(environ, start_response)
+
+    def _inference_components(
+        self, operation: str, environ: dict[str, Any], start_response: Any
+    ) -> Any:
+        """SageMaker ListInferenceComponents / DescribeInferenceComponent (moto has neither).
+
+        JSON 1.1 like the real service: epoch-second timestamps; List filters by
+        EndpointNameEquals / VariantNameEquals / StatusEquals and pages with NextToken;
+        Describe of an unknown name is a ValidationException, as SageMaker answers.
+        """
+        seeded = environ.get("HTTP_" + SEED_HEADER.upper().replace("-", "_"))
+        fault = None if seeded else self.world._before_call("sagemaker", operation)
+        if fault is not None:
+            start_response(f"{fault.status} Injected", list(fault.headers.items()))
+            return [fault.body]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        request = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        components = self.world.inference_components()
+        status, body = "200 OK", dict[str, Any]()
+        if operation == "DescribeInferenceComponent":
+            found = components.get(str(request.get("InferenceComponentName", "")))
+            if found is None:
+                status = "400 Bad Request"
+                body = {
+                    "__type": "ValidationException",
+                    "message": "Could not find inference component "
+                    f'"{request.get("InferenceComponentName")}".',
+                }
+            else:
+                body = found
+        else:
+            summaries = []
+            for c in sorted(components.values(), key=lambda c: c["CreationTime"], reverse=True):
+                if request.get("EndpointNameEquals") not in (None, c["EndpointName"]):
+                    continue
+                if request.get("VariantNameEquals") not in (None, c["VariantName"]):
+                    continue
+                if request.get("StatusEquals") not in (None, c["InferenceComponentStatus"]):
+                    continue
+                summaries.append(
+                    {
+                        k: c[k]
+                        for k in (
+                            "CreationTime",
+                            "InferenceComponentArn",
+                            "InferenceComponentName",
+                            "EndpointArn",
+                            "EndpointName",
+                            "VariantName",
+                            "InferenceComponentStatus",
+                            "LastModifiedTime",
+                        )
+                    }
+                )
+            start = _decode_token(request["NextToken"]) if request.get("NextToken") else 0
+            size = int(request.get("MaxResults") or 10)
+            body = {"InferenceComponents": summaries[start : start + size]}
+            if start + size < len(summaries):
+                body["NextToken"] = _encode_token(start + size)
+        data = json.dumps(body).encode()
+        start_response(
+            status,
+            [
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("Content-Length", str(len(data))),
+                ("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000"),
+            ],
+        )
+        return [data]
 
     def _list_coverage(self, environ: dict[str, Any], start_response: Any) -> Any:
         """inspector2 ListCoverage (moto has none): the world's scan scripts' coverage records.
@@ -1502,6 +1728,39 @@ def _patch_sagemaker() -> None:
         wrapper.__name__ = original.__name__
         return wrapper
 
+    from moto.sagemaker.models import FakeEndpointConfig
+
+    original_validate = FakeEndpointConfig.validate_instance_type
+    instance_types: set[str] = set()
+
+    def validate_instance_type(self: Any, instance_type: str) -> None:
+        # moto's list stops at 2019 (no Graviton ml.c7g, no ml.g5); AWS takes any type of the
+        # service model's ProductionVariantInstanceType enum.
+        if _active_world() is None:
+            return original_validate(self, instance_type)
+        if not instance_types:
+            import botocore.session
+
+            model = botocore.session.get_session().get_service_model("sagemaker")
+            instance_types.update(model.shape_for("ProductionVariantInstanceType").enum)
+        if instance_type not in instance_types:
+            return original_validate(self, instance_type)
+        return None
+
+    FakeEndpointConfig.validate_instance_type = validate_instance_type  # type: ignore[method-assign]
+
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    original_variants = SageMakerModelBackend.validate_production_variants
+
+    def validate_production_variants(self: Any, production_variants: list[dict[str, Any]]) -> None:
+        # AWS accepts a variant without ModelName: it hosts inference components. moto
+        # raises KeyError (a 500) on it.
+        if _active_world() is None:
+            return original_variants(self, production_variants)
+        return original_variants(self, [v for v in production_variants if "ModelName" in v])
+
+    SageMakerModelBackend.validate_production_variants = validate_production_variants  # type: ignore[method-assign]
     for name in ("describe_endpoint", "describe_endpoint_config", "describe_model"):
         setattr(SageMakerResponse, name, drop_empty_structures(getattr(SageMakerResponse, name)))
     replacements = {

@@ -267,16 +267,18 @@ def _findings(report: GateReport) -> list[str]:
             "",
             "### Top findings: these block the release",
             "",
-            "At or above the threshold and not waived.",
+            "At or above the threshold (or, under --fail-on-exploitable, with a known exploit) "
+            "and not waived.",
             "",
-            "| Severity | Finding | Package | Version | Fix available |",
-            "| --- | --- | --- | --- | --- |",
+            "| Severity | Finding | Package | Version | Fix available | Known exploit |",
+            "| --- | --- | --- | --- | --- | --- |",
         ]
         for f in blocking:
             note = " (SUPPRESSED in Inspector)" if f.suppressed else ""
             out.append(
                 f"| {md(f.severity_text, 60)} | {md(f.id, 100)}{note} | {md(f.package, 100)} | "
-                f"{md(f.version, 60)} | {md(f.fix_available or '-', 20)} |"
+                f"{md(f.version, 60)} | {md(f.fix_available or '-', 20)} | "
+                f"{md(f.exploit_available or '-', 20)} |"
             )
     if others:
         label = "Other findings" if blocking else "Findings"

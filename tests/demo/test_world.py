@@ -597,7 +597,11 @@ def test_scenario_setup_and_triggers_run(world: MotoWorld, name: str) -> None:
     digest = tags["imageDetails"][0]["imageDigest"]
     assert TAG_DEV_SHA in tags["imageDetails"][0]["imageTags"]
     model = sm.describe_model(ModelName=MODEL_NAME)
-    if name == "foreign-image":
+    package = model["PrimaryContainer"].get("ModelPackageName")
+    if package:  # a Model Registry model: the image is the package's
+        spec = sm.describe_model_package(ModelPackageName=package)["InferenceSpecification"]
+        assert spec["Containers"][0]["Image"].endswith(f"/{REPOSITORY}:{TAG_DEV_SHA}")
+    elif name == "foreign-image":
         assert model["PrimaryContainer"]["Image"].endswith(f"/{FOREIGN_REPOSITORY}:{FOREIGN_TAG}")
     else:
         assert model["PrimaryContainer"]["Image"].endswith(f"/{REPOSITORY}:{TAG_DEV_SHA}")
@@ -619,6 +623,8 @@ def test_scenario_setup_and_triggers_run(world: MotoWorld, name: str) -> None:
             endpoint.append("NOT_FOUND")
     if name == "scanning-off":
         assert statuses == ["NOT_FOUND", "NOT_FOUND"]
+    elif name == "stale-scan":  # pushed and scanned weeks ago: complete from the start
+        assert statuses == ["COMPLETE", "COMPLETE"]
     elif name.startswith("enhanced"):
         assert statuses == ["PENDING", "ACTIVE"]
     else:
@@ -628,11 +634,15 @@ def test_scenario_setup_and_triggers_run(world: MotoWorld, name: str) -> None:
     assert endpoint[-1] == final
     if final == "InService":
         # What the endpoint runs: the gated digest, except where the scenario says otherwise.
-        resolved = sm.describe_endpoint(EndpointName=ENDPOINT)["ProductionVariants"][0][
-            "DeployedImages"
-        ][0]["ResolvedImage"]
+        variant = sm.describe_endpoint(EndpointName=ENDPOINT)["ProductionVariants"][0]
+        if "DeployedImages" in variant:
+            resolved = variant["DeployedImages"][0]["ResolvedImage"]
+        else:  # an inference-component endpoint: each component reports its DeployedImage
+            (component,) = world.inference_components().values()
+            assert component["InferenceComponentStatus"] == "InService"
+            resolved = component["Specification"]["Container"]["DeployedImage"]["ResolvedImage"]
         expected = world.image_uri(REPOSITORY, digest=digest)
-        if name == "tag-moved":
+        if name in ("tag-moved", "inference-component-tag-moved"):
             expected = world.image_uri(REPOSITORY, digest=FIRST_BUILD_DIGEST)
         elif name == "foreign-image":
             foreign = world.resolve_digest(FOREIGN_REPOSITORY, FOREIGN_TAG)

@@ -76,6 +76,15 @@ SCENARIO_EXPECT = {
     "tag-moved": expect(1, {"deployed-image-scanned": "sha256:3eecb5f25021"}),
     "foreign-image": expect(1, {"deployed-image-scanned": "not the gated repository"}),
     "root-user": expect(1, {OFF: "runs as root"}, skipped=()),
+    "model-registry": expect(0, {}),
+    "model-registry-unapproved": expect(1, {"sagemaker-model-env": "PendingManualApproval, not Approved"}),
+    "inference-components": expect(0, {}),
+    "inference-component-tag-moved": expect(1, {"deployed-image-scanned": "sha256:3eecb5f25021"}),
+    "graviton": expect(0, {}, skipped=()),
+    "graviton-root-user": expect(1, {OFF: "linux/arm64"}, skipped=()),
+    "stale-scan": expect(1, {SCAN: "longer ago than --max-scan-age 7d"}, not_evaluated={"deployed-image-scanned": SCAN}),
+    "enhanced-exploitable": expect(1, {SCAN: "CVE-2023-48795"}, not_evaluated={"deployed-image-scanned": SCAN}),
+    "enhanced-suppressed": expect(0, {}),
 }  # fmt: skip
 
 

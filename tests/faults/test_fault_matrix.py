@@ -55,6 +55,11 @@ NOT_DEFAULT = {
     # The settled basic-scan deployment here never needs Inspector's record; the AccessDenied
     # case is tests/unit/test_ecr_real_answers.py::test_inspector_access_denied_is_an_error...
     "ListCoverage": "enhanced scans without imageScanCompletedAt only",
+    # Issue 15 shapes the guide's deployment does not have; their AccessDenied cases are in
+    # tests/e2e/test_deployment_shapes_e2e.py::test_access_denied_on_a_shape_call_is_an_error.
+    "DescribeModelPackage": "Model Registry models (ModelPackageName) only",
+    "ListInferenceComponents": "inference-component endpoints only",
+    "DescribeInferenceComponent": "inference-component endpoints only",
 }
 #: Operations only some configurations reach, and the extra flags that reach them.
 REACHED_BY = {

@@ -176,6 +176,10 @@ GUIDE_BASIC: dict[str, Spec] = {
     "sagemaker:DescribeEndpointConfig": "sagemaker/DescribeEndpointConfig.guide.json",
     "sagemaker:DescribeModel": ["sagemaker/DescribeModel.guide.json"],
     "sagemaker:ListModels": "sagemaker/ListModels.guide.json",
+    # Asked only when a variant names no model (a mutation can make it so): no components.
+    "sagemaker:ListInferenceComponents": "sagemaker/ListInferenceComponents.none.json",
+    # Asked only when a mutation gives a container a ModelPackageName: none exists.
+    "sagemaker:DescribeModelPackage": "sagemaker/DescribeModelPackage.none.json",
     "logs:DescribeLogStreams": "logs/DescribeLogStreams.no-log-group.json",
     # BASIC scanning: Amazon Inspector has no coverage record of the image.
     "inspector2:ListCoverage": "inspector2/ListCoverage.empty.json",
@@ -500,6 +504,9 @@ _RESOLVERS: dict[str, Callable[[dict[str, Any], list[dict[str, Any]]], Answer]] 
     ),
     "sagemaker:DescribeModel": _by_name("ModelName", "model", "model"),
     "sagemaker:ListModels": _list_models,
+    "sagemaker:DescribeModelPackage": _by_name(
+        "ModelPackageName", "model package", "model-package"
+    ),
     "inspector2:ListCoverage": _list_coverage,
 }
 _KNOWN_OPS = (*_RESOLVERS, *GUIDE_BASIC, "inspector2:ListCoverage", "logs:GetLogEvents")

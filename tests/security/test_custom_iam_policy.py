@@ -165,6 +165,13 @@ def test_every_recorded_call_is_allowed_by_the_generated_policy(
     assert "sagemaker:ListTags" in called  # the pack's tag check ran
 
 
+SHAPE_DEPENDENT = {
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:ListInferenceComponents",
+    "sagemaker:DescribeInferenceComponent",
+}
+
+
 def test_the_generated_policy_grants_only_actions_the_gate_calls(
     recordings: dict[str, tuple[set[tuple[str, str]], dict[str, Any]]],
 ) -> None:
@@ -175,7 +182,11 @@ def test_the_generated_policy_grants_only_actions_the_gate_calls(
         for statement in policy["Statement"]
         for action in _as_list(statement["Action"])
     }
-    assert granted - called == set(), f"granted, never called: {sorted(granted - called)}"
+    # Granted for every endpoint because the config cannot tell the deployment's shape: these
+    # are called only for Model Registry models and inference-component endpoints, which
+    # tests/e2e/test_deployment_shapes_e2e.py runs (and test_least_privilege proves).
+    unused = granted - called - SHAPE_DEPENDENT
+    assert unused == set(), f"granted, never called: {sorted(unused)}"
     for action in granted:
         assert action.split(":", 1)[1].startswith(("Describe", "List", "Get", "BatchGet"))
 
@@ -204,12 +215,12 @@ def test_skipped_checks_grant_nothing(tmp_path: Path) -> None:
     policy = json.loads(proc.stdout)
     granted = sorted(a for s in policy["Statement"] for a in _as_list(s["Action"]))
     # The tag check, and the check its {endpoint_arn} comes from.
-    assert granted == [
+    assert set(granted) - SHAPE_DEPENDENT == {
         "sagemaker:DescribeEndpoint",
         "sagemaker:DescribeEndpointConfig",
         "sagemaker:DescribeModel",
         "sagemaker:ListTags",
-    ]
+    }
     resources = {a: s["Resource"] for s in policy["Statement"] for a in _as_list(s["Action"])}
     assert resources["sagemaker:ListTags"] == "arn:aws:sagemaker:us-east-1:*:endpoint/ep"
 

@@ -64,10 +64,16 @@ def _arn(service: str, operation: str, params: dict[str, Any]) -> list[str]:
         )
         return [f"{prefix}:repository/{name}" for name in names] or ["*"]
     if service == "sagemaker":
+        package = str(params.get("ModelPackageName", ""))
+        if package:
+            # A name, or an ARN (moto's account): IAM evaluates the package's ARN.
+            name = package.split(":model-package/", 1)[-1]
+            return [f"{prefix}:model-package/{name.lower()}"]
         for key, kind in (
             ("EndpointName", "endpoint"),
             ("EndpointConfigName", "endpoint-config"),
             ("ModelName", "model"),
+            ("InferenceComponentName", "inference-component"),
         ):
             if key in params:
                 # SageMaker ARNs carry the name lower-cased.

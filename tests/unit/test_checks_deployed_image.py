@@ -315,6 +315,14 @@ STATE_CASES = [
 )
 def test_endpoint_states(aws: StubbedAws, response, expected, words) -> None:
     aws.respond("sagemaker", "describe_endpoint", response, {"EndpointName": ENDPOINT})
+    if response["EndpointStatus"] == "InService":
+        # A variant without DeployedImages may serve inference components: its config says.
+        aws.respond(
+            "sagemaker",
+            "describe_endpoint_config",
+            sm_endpoint_config("cfg-1", [variant(model="model-1")]),
+            {"EndpointConfigName": "cfg-1"},
+        )
     result = CHECK.run(ctx_with(aws, scan_result(Status.PASS)))
     assert result.status is expected, result.reason
     assert words in result.reason
@@ -534,6 +542,14 @@ def test_a_variant_without_deployed_images_is_not_a_pass(aws: StubbedAws) -> Non
     response = sm_endpoint()
     response["ProductionVariants"] = [variant_images("Blue", at(DIGEST)), variant_images("Green")]
     aws.respond("sagemaker", "describe_endpoint", response, {"EndpointName": ENDPOINT})
+    aws.respond(
+        "sagemaker",
+        "describe_endpoint_config",
+        sm_endpoint_config(
+            "cfg-1", [variant("Blue", model="model-1"), variant("Green", model="model-2")]
+        ),
+        {"EndpointConfigName": "cfg-1"},
+    )
     result = CHECK.run(ctx_with(aws, scan_result(Status.PASS)))
     assert result.status is Status.ERROR
     assert "variant(s) Green report no DeployedImages" in result.reason

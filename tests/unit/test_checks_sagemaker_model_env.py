@@ -303,7 +303,7 @@ def test_missing_endpoint_is_pending_within_grace(aws: StubbedAws, clock: FakeCl
 
 
 def test_endpoint_config_naming_no_model_is_an_error(aws: StubbedAws) -> None:
-    # An inference-component variant names no model: which model serves there is not known.
+    # A variant names no model: which model serves there is not known...
     aws.respond("sagemaker", "describe_endpoint", in_service())
     aws.respond(
         "sagemaker",
@@ -315,9 +315,11 @@ def test_endpoint_config_naming_no_model_is_an_error(aws: StubbedAws) -> None:
             "CreationTime": datetime(2024, 1, 1, tzinfo=timezone.utc),
         },
     )
+    # ... and serves no inference component either.
+    aws.respond("sagemaker", "list_inference_components", {"InferenceComponents": []})
     result = CHECK.run(make_ctx(CONFIG, aws))
     assert result.status is Status.ERROR
-    assert "cfg-1/AllTraffic name no model" in result.reason
+    assert "cfg-1/AllTraffic name no model and serve no inference component" in result.reason
 
 
 # (case, failing operation, IAM action named)

@@ -218,13 +218,6 @@ CASES = [
         ["could not read the InstanceType of cfg-1/AllTraffic"],
     ),
     (
-        "model-name-missing",
-        ENV_CHECK,
-        "DescribeEndpointConfig",
-        drop(*VARIANT, "ModelName"),
-        ["cfg-1/AllTraffic name no model"],
-    ),
-    (
         "environment-missing",
         ENV_CHECK,
         "DescribeModel",
@@ -271,6 +264,19 @@ def test_unreadable_field_is_an_error_not_a_default(
     for word in words:
         assert word in result.reason
     assert SECRET not in result.reason and "DB_PASSWORD" not in result.reason
+
+
+@mock_aws
+def test_a_variant_naming_no_model_is_read_as_inference_components(clock: FakeClock) -> None:
+    """Without ModelName a variant hosts inference components, so the gate asks for them.
+    In-process moto has no ListInferenceComponents: still an ERROR, never a pass. (MotoWorld
+    serves the API: tests/e2e/test_deployment_shapes_e2e.py covers the verdicts.)"""
+    seed()
+    clients = rewriting_clients({"DescribeEndpointConfig": drop(*VARIANT, "ModelName")})
+    result = run_one(ENV_CHECK, CONFIG, clients, clock)
+    assert result.status is Status.ERROR, result.reason
+    assert "list_inference_components" in result.reason
+    assert SECRET not in result.reason
 
 
 @mock_aws
