@@ -141,6 +141,12 @@ class CheckResult:
     #: What the check waited through: (seconds since the run started, state), one entry per
     #: state change seen while polling, then the final status. Empty when it never waited.
     transitions: tuple[tuple[float, str], ...] = ()
+    #: A check that fans out (a custom check over ``{model}``): one result per subject, each
+    #: its own JUnit testcase named ``<check> [<subject>]``. This result's status is the
+    #: worst of them, so the exit code does not depend on the parts.
+    parts: tuple[CheckResult, ...] = ()
+    #: What a part was judged for (a model name); "" for a whole check.
+    subject: str = ""
 
     @property
     def name(self) -> str:

@@ -7,7 +7,8 @@ The specs are validated when the config loads (``soc2gate.custom_spec``); this m
    them (``custom_spec.PLACEHOLDERS``), named in ``depends_on`` so the runner waits for it; when
    that check did not PASS, the custom check is not evaluated: ERROR naming it, never a pass.
    ``{model}`` fans out over every model behind the config the InService endpoint runs: one
-   evaluation per model, each named in the result's details and evidence.
+   evaluation per model, each named in the result's details and evidence, and each a part of
+   the result (``CheckResult.parts``) that the JUnit report shows as its own testcase.
 2. Call the operation (paginated operations are followed up to ``MAX_ITEMS`` items; more is an
    ERROR), turn the answer into plain JSON values (timestamps as ISO 8601 text).
 3. ``wait.pending_when`` true: PENDING, polled by the runner under the run's deadline.
@@ -375,6 +376,23 @@ class CustomCheck(Check):
                 details.append(f"  the answer: {outcome.shown}")
         call = f"{spec.call}({_params_text(spec.params if fan_out else runs[0][0])})"
         details.insert(0, f"call: {call}")
+        parts = (
+            tuple(
+                CheckResult(
+                    check_id=self.id,
+                    status=o.status,
+                    reason=f"{o.reason} ({spec.call}({_params_text(p)}))",
+                    title=self.title,
+                    remediation="" if o.status is Status.PASS else self.remediation,
+                    details=(f"the answer: {o.shown}",) if o.shown else (),
+                    evidence={"params": p, "value": o.value},
+                    subject=params_model(spec, p),
+                )
+                for p, o in runs
+            )
+            if fan_out
+            else ()
+        )
         for status in (Status.FAIL, Status.ERROR, Status.PENDING):
             bad = [(p, o) for p, o in runs if o.status is status]
             if not bad:
@@ -387,14 +405,15 @@ class CustomCheck(Check):
                 reason = f"{bad[0][1].reason} ({call})"
             if status is Status.PENDING:
                 return self.pending(bad[0][1].state, reason, details=details, evidence=evidence)
-            return self._result(status, reason, details=details, evidence=evidence)
+            result = self._result(status, reason, details=details, evidence=evidence)
+            return replace(result, parts=parts)
         if fan_out:
             reason = f"all {len(runs)} model(s): " + "; ".join(
                 f"{params_model(spec, p)}: {o.reason}" for p, o in runs
             )
         else:
             reason = f"{runs[0][1].reason} ({call})"
-        return self.passed(reason, details=details, evidence=evidence)
+        return replace(self.passed(reason, details=details, evidence=evidence), parts=parts)
 
 
 def params_model(spec: CustomCheckSpec, params: Mapping[str, Any]) -> str:

@@ -13,6 +13,7 @@ import socket
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from soc2gate.models import CheckResult, GateReport, Status
@@ -42,6 +43,27 @@ def _body(result: CheckResult) -> str:
     return "\n".join(lines)
 
 
+def _with_parts(results: list[CheckResult]) -> list[CheckResult]:
+    """Each result, or in its place the parts of a check that fanned out (one per model).
+
+    Only settled verdicts are split: a check that was not evaluated, interrupted or timed out
+    is shown whole, as the runner reported it.
+    """
+    settled = (Status.PASS, Status.FAIL, Status.ERROR)
+    out: list[CheckResult] = []
+    for result in results:
+        if (
+            result.parts
+            and result.status in settled
+            and not result.not_evaluated
+            and all(p.status in settled for p in result.parts)
+        ):
+            out += [replace(p, duration=result.duration) for p in result.parts]
+        else:
+            out.append(result)
+    return out
+
+
 def _suite(
     name: str,
     results: list[CheckResult],
@@ -54,11 +76,12 @@ def _suite(
     cases = []
     kinds: list[str | None] = []
     by_id = {r.check_id: r for r in results}
-    for result in results:
+    for result in _with_parts(results):
         # One place names the check: the case name. The classname is the suite (the target),
         # so Jenkins shows "<suite>.<check>" and suite-grouping readers "<suite> > <check>".
+        label = f"{result.check_id} [{result.subject}]" if result.subject else result.check_id
         case = TestCase(
-            name=one_line(result.check_id, 300),
+            name=one_line(label, 300),
             classname=name,
             elapsed_sec=result.duration,
         )

@@ -256,3 +256,22 @@ def test_write_is_atomic_and_readable(tmp_path: Path) -> None:
     write(GateReport((result(F), result(E, "ecr-image-tags"))), tmp_path)
     (suite,) = list(JUnitXml.fromfile(str(path)))
     assert suite.tests == 2
+
+
+def test_a_check_that_fans_out_is_one_testcase_per_subject(schema, tmp_path: Path) -> None:
+    parts = (
+        CheckResult("model-isolation", P, "true", subject="model-a"),
+        CheckResult("model-isolation", F, "false, expected true", subject="model-b"),
+    )
+    fanned = CheckResult("model-isolation", F, "1 of 2 model(s): model-b", parts=parts)
+    path = write(GateReport((fanned, result(P, "ecr-image-tags")), duration=1.0), tmp_path)
+    schema.validate(str(path))
+    (suite,) = list(JUnitXml.fromfile(str(path)))
+    names = [c.name for c in suite]
+    assert names == ["model-isolation [model-a]", "model-isolation [model-b]", "ecr-image-tags"]
+    assert (suite.tests, suite.failures) == (3, 1)
+    # Parts that did not settle (still PENDING when the run ended) leave the check whole.
+    waiting = (parts[0], CheckResult("model-isolation", W, "waiting", subject="model-b"))
+    late = CheckResult("model-isolation", E, "still waiting at the deadline", parts=waiting)
+    (suite,) = list(JUnitXml.fromfile(str(write(GateReport((late,)), tmp_path))))
+    assert [c.name for c in suite] == ["model-isolation"]
