@@ -58,7 +58,6 @@ def _all_flags(parser: argparse.ArgumentParser) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from soc2gate.config import OPTIONS
 
     parser = _Parser(
         prog="soc2gate",
@@ -78,21 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("--config", metavar="FILE", help="YAML file with the same keys (snake_case)")
-    for opt in OPTIONS:
-        if not opt.cli:
-            continue
-        if opt.flag_bool:
-            run.add_argument(
-                opt.flag, dest=opt.key, action="store_const", const=True, help=opt.help
-            )
-        else:
-            run.add_argument(
-                opt.flag,
-                dest=opt.key,
-                action="append" if opt.repeat else "store",
-                metavar=opt.metavar or opt.key.upper(),
-                help=opt.help,
-            )
+    _add_option_flags(run)
     run.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     list_checks = sub.add_parser(
