@@ -169,6 +169,23 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _frame(width: int, height: int, top: int, label: str) -> list[str]:
+    """The opening <svg> of a chart and its horizontal grid lines with their counts (the
+    charts share one plot area: 36 px left, 28 px bottom, 40 px of margins in all)."""
+    left, bottom, plot_h = 36, 28, height - 40
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'role="img" aria-label="{label}">'
+    ]
+    for tick in range(0, top + 1, max(1, top // 4)):
+        y = height - bottom - plot_h * tick / top
+        parts.append(
+            f'<line x1="{left}" x2="{width - 4}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eaeef2"/>'
+            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{tick}</text>'
+        )
+    return parts
+
+
 def _bars(report: AuditReport, width: int = 560, height: int = 220) -> str:
     """Deployments per week, stacked by verdict."""
     weeks = report.per_week()
@@ -177,16 +194,7 @@ def _bars(report: AuditReport, width: int = 560, height: int = 220) -> str:
     left, bottom, plot_h = 36, 28, height - 40
     step = (width - left - 8) / max(len(keys), 1)
     bar = max(step * 0.75, 1.0)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="Deployments per week by verdict">'
-    ]
-    for tick in range(0, top + 1, max(1, top // 4)):
-        y = height - bottom - plot_h * tick / top
-        parts.append(
-            f'<line x1="{left}" x2="{width - 4}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eaeef2"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{tick}</text>'
-        )
+    parts = _frame(width, height, top, "Deployments per week by verdict")
     for i, week in enumerate(keys):
         x = left + i * step
         y = float(height - bottom)
@@ -220,16 +228,7 @@ def _line(report: AuditReport, width: int = 560, height: int = 220) -> str:
     points = [
         (left + i * step, height - bottom - plot_h * per_week[k] / top) for i, k in enumerate(keys)
     ]
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="Waivers in force per week">'
-    ]
-    for tick in range(0, top + 1, max(1, top // 4)):
-        y = height - bottom - plot_h * tick / top
-        parts.append(
-            f'<line x1="{left}" x2="{width - 4}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eaeef2"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{tick}</text>'
-        )
+    parts = _frame(width, height, top, "Waivers in force per week")
     if points:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
         parts.append(f'<polyline points="{path}" fill="none" stroke="#8250df" stroke-width="2"/>')
