@@ -57,19 +57,9 @@ run() { # run NAME COMMAND...: run one check, record a failure, keep going
 elapsed() { python3 -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}s")' "$1" "$EPOCHREALTIME"; }
 
 # ---- tools ------------------------------------------------------------------------------
-if [ ! -x "$VENV/bin/python" ]; then
-    log "creating $VENV"
-    python3 -m venv "$VENV" || { log "cannot create $VENV"; exit 2; }
-fi
-stamp=$VENV/.soc2gate-lint-tools
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "${TOOLS[*]}" ]; then
-    log "installing linters into $VENV"
-    # (grep drops the warnings a machine-wide pip.conf with missing local indexes causes.)
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${TOOLS[@]}" 2>&1 \
-        | grep -v "^WARNING: Location '" >&2
-    [ "${PIPESTATUS[0]}" -eq 0 ] || { log "pip install of the linters failed"; exit 2; }
-    printf '%s' "${TOOLS[*]}" >"$stamp"
-fi
+# shellcheck source=scripts/tool-venv.sh
+source "$ROOT/scripts/tool-venv.sh"
+ensure_tool_venv "$VENV" .soc2gate-lint-tools "linters" "${TOOLS[@]}"
 export PATH="$VENV/bin:$PATH"  # actionlint finds shellcheck here
 PY=$VENV/bin/python
 
@@ -207,7 +197,7 @@ if gate != policy:
 PY
 
 # ---- shell scripts and the lock ----------------------------------------------------------------
-run "scripts/*.sh: shellcheck" shellcheck scripts/*.sh
+run "scripts/*.sh: shellcheck" shellcheck -x scripts/*.sh
 run "requirements.lock: scripts/check_lock.py" "$PY" scripts/check_lock.py
 
 if [ "${#failed[@]}" -gt 0 ]; then

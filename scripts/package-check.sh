@@ -91,19 +91,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/soc2gate-package-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # ---- tools ------------------------------------------------------------------------------
-if [ ! -x "$VENV/bin/python" ]; then
-    log "creating $VENV"
-    python3 -m venv "$VENV" || { log "cannot create $VENV"; exit 2; }
-fi
-stamp=$VENV/.soc2gate-package-tools
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "${TOOLS[*]}" ]; then
-    log "installing ${TOOLS[*]} into $VENV"
-    # (grep drops the warnings a machine-wide pip.conf with missing local indexes causes.)
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${TOOLS[@]}" 2>&1 \
-        | grep -v "^WARNING: Location '" >&2
-    [ "${PIPESTATUS[0]}" -eq 0 ] || { log "pip install of the tools failed"; exit 2; }
-    printf '%s' "${TOOLS[*]}" >"$stamp"
-fi
+# shellcheck source=scripts/tool-venv.sh
+source "$ROOT/scripts/tool-venv.sh"
+ensure_tool_venv "$VENV" .soc2gate-package-tools "${TOOLS[*]}" "${TOOLS[@]}"
 PY=$VENV/bin/python
 
 # ---- audit --------------------------------------------------------------------------------
