@@ -11,7 +11,6 @@ every action a policy grants must have been called.
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from security.iam_eval import allowed as iam_allowed
+from security.iam_eval import as_list, resource_arns
 from soc2gate.aws import AwsClients
 from soc2gate.cli import _flag_values, build_parser, known_check_ids
 from soc2gate.config import build_config, load_yaml
@@ -38,62 +39,16 @@ RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def _arn(world: MotoWorld, service: str, operation: str, params: dict[str, Any]) -> list[str]:
-    prefix = f"arn:aws:{service}:{world.region}:{world.account_id}"
-    if service == "ecr":
-        names = params.get("repositoryNames") or (
-            [params["repositoryName"]] if "repositoryName" in params else []
-        )
-        return [f"{prefix}:repository/{name}" for name in names] or ["*"]
-    if service == "sagemaker":
-        for key, kind in (
-            ("EndpointName", "endpoint"),
-            ("EndpointConfigName", "endpoint-config"),
-            ("ModelName", "model"),
-        ):
-            if key in params:
-                return [f"{prefix}:{kind}/{str(params[key]).lower()}"]
-        if "ResourceArn" in params:  # SageMaker ARNs carry the name lower-cased
-            head, _, name = str(params["ResourceArn"]).rpartition("/")
-            return [f"{head}/{name.lower()}"]
-        return ["*"]
-    if service == "logs":
-        group = f"{prefix}:log-group:{params['logGroupName']}"
-        if "logStreamName" in params:
-            return [f"{group}:log-stream:{params['logStreamName']}"]
-        return [group]
-    return ["*"]
-
-
-def _wildcard(pattern: str, *, ignore_case: bool = False) -> re.Pattern[str]:
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(f"^{body}$", re.IGNORECASE if ignore_case else 0)
-
-
-def _as_list(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
 def allowed(policy: dict[str, Any], action: str, resource: str) -> bool:
     for statement in policy["Statement"]:
+        # What the generator prints: Allow statements with an id, nothing else.
         assert statement["Effect"] == "Allow" and set(statement) == {
             "Sid",
             "Effect",
             "Action",
             "Resource",
         }
-        if not any(
-            _wildcard(a, ignore_case=True).match(action) for a in _as_list(statement["Action"])
-        ):
-            continue
-        resources = _as_list(statement["Resource"])
-        if resource == "*":
-            if "*" in resources:
-                return True
-            continue
-        if any(_wildcard(r).match(resource) for r in resources):
-            return True
-    return False
+    return iam_allowed(policy["Statement"], action, resource)
 
 
 def _record(
@@ -115,7 +70,9 @@ def _record(
 
             def before_call(model: Any, params: dict[str, Any], **_: Any) -> None:
                 body = json.loads(params.get("body") or b"{}")
-                for resource in _arn(world, prefix, model.name, body):
+                for resource in resource_arns(
+                    prefix, model.name, body, world.region, world.account_id
+                ):
                     calls.add((f"{prefix}:{model.name}", resource))
 
             client.meta.events.register("before-call", before_call)
@@ -180,7 +137,7 @@ def test_the_generated_policy_grants_only_actions_the_gate_calls(
         action
         for _, policy in recordings.values()
         for statement in policy["Statement"]
-        for action in _as_list(statement["Action"])
+        for action in as_list(statement["Action"])
     }
     # Granted for every endpoint because the config cannot tell the deployment's shape: these
     # are called only for Model Registry models and inference-component endpoints, which
@@ -213,7 +170,7 @@ def test_skipped_checks_grant_nothing(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     policy = json.loads(proc.stdout)
-    granted = sorted(a for s in policy["Statement"] for a in _as_list(s["Action"]))
+    granted = sorted(a for s in policy["Statement"] for a in as_list(s["Action"]))
     # The tag check, and the check its {endpoint_arn} comes from.
     assert set(granted) - SHAPE_DEPENDENT == {
         "sagemaker:DescribeEndpoint",
@@ -221,7 +178,7 @@ def test_skipped_checks_grant_nothing(tmp_path: Path) -> None:
         "sagemaker:DescribeModel",
         "sagemaker:ListTags",
     }
-    resources = {a: s["Resource"] for s in policy["Statement"] for a in _as_list(s["Action"])}
+    resources = {a: s["Resource"] for s in policy["Statement"] for a in as_list(s["Action"])}
     assert resources["sagemaker:ListTags"] == "arn:aws:sagemaker:us-east-1:*:endpoint/ep"
 
 

@@ -13,7 +13,6 @@ each action the policy grants is called in some scenario.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from security.iam_eval import allowed as iam_allowed
+from security.iam_eval import as_list, resource_arns, wildcard
 from soc2gate.aws import OPERATION_SERVICE, AwsClients
 from soc2gate.cli import _flag_values, build_parser
 from soc2gate.config import build_config
@@ -55,76 +56,18 @@ class Recording:
     exit_code: int = -1
 
 
-def _arn(service: str, operation: str, params: dict[str, Any]) -> list[str]:
-    """The resource ARN(s) IAM evaluates for this call, in the policy's account and region."""
-    prefix = f"arn:aws:{service}:{REGION}:{GUIDE_ACCOUNT_ID}"
-    if service == "ecr":
-        names = params.get("repositoryNames") or (
-            [params["repositoryName"]] if "repositoryName" in params else []
-        )
-        return [f"{prefix}:repository/{name}" for name in names] or ["*"]
-    if service == "sagemaker":
-        package = str(params.get("ModelPackageName", ""))
-        if package:
-            # A name, or an ARN (moto's account): IAM evaluates the package's ARN.
-            name = package.split(":model-package/", 1)[-1]
-            return [f"{prefix}:model-package/{name.lower()}"]
-        for key, kind in (
-            ("EndpointName", "endpoint"),
-            ("EndpointConfigName", "endpoint-config"),
-            ("ModelName", "model"),
-            ("InferenceComponentName", "inference-component"),
-        ):
-            if key in params:
-                # SageMaker ARNs carry the name lower-cased.
-                return [f"{prefix}:{kind}/{str(params[key]).lower()}"]
-        return ["*"]
-    if service == "logs":
-        group = f"{prefix}:log-group:{params['logGroupName']}"
-        if "logStreamName" in params:
-            return [f"{group}:log-stream:{params['logStreamName']}"]
-        return [group]
-    return ["*"]
-
-
-def _wildcard(pattern: str, *, ignore_case: bool = False) -> re.Pattern[str]:
-    body = "".join(
-        ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern
-    )
-    return re.compile(f"^{body}$", re.IGNORECASE if ignore_case else 0)
-
-
-def _as_list(value: Any) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
 def statements() -> list[dict[str, Any]]:
     policy = json.loads(POLICY.read_text(encoding="utf-8"))
     return list(policy["Statement"])
 
 
 def granted_actions() -> set[str]:
-    return {a for s in statements() if s["Effect"] == "Allow" for a in _as_list(s["Action"])}
+    return {a for s in statements() if s["Effect"] == "Allow" for a in as_list(s["Action"])}
 
 
 def allowed(action: str, resource: str) -> bool:
     """IAM's decision for one action on one resource under the example policy."""
-    verdict = False
-    for statement in statements():
-        if "NotAction" in statement or "NotResource" in statement or "Condition" in statement:
-            raise AssertionError(f"extend this evaluator for {statement}")
-        actions = _as_list(statement["Action"])
-        resources = _as_list(statement["Resource"])
-        if not any(_wildcard(a, ignore_case=True).match(action) for a in actions):
-            continue
-        if resource != "*" and not any(_wildcard(r).match(resource) for r in resources):
-            continue
-        if resource == "*" and "*" not in resources:
-            continue
-        if statement["Effect"] == "Deny":
-            return False
-        verdict = True
-    return verdict
+    return iam_allowed(statements(), action, resource)
 
 
 def _record(world: MotoWorld, args: list[str], monkeypatch: pytest.MonkeyPatch) -> Recording:
@@ -146,7 +89,7 @@ def _record(world: MotoWorld, args: list[str], monkeypatch: pytest.MonkeyPatch) 
                 # body is the API parameters exactly as AWS receives them.
                 body = json.loads(params.get("body") or b"{}")
                 recording.client.add((prefix, model.name))
-                for resource in _arn(prefix, model.name, body):
+                for resource in resource_arns(prefix, model.name, body, REGION, GUIDE_ACCOUNT_ID):
                     recording.calls.add((f"{prefix}:{model.name}", resource))
 
             client.meta.events.register("before-call", before_call)
@@ -205,7 +148,7 @@ def test_the_policy_grants_nothing_the_gate_never_calls(
     unused = {
         granted
         for granted in granted_actions()
-        if not any(_wildcard(granted, ignore_case=True).match(a) for a in called)
+        if not any(wildcard(granted, ignore_case=True).match(a) for a in called)
     }
     assert unused - set(NOT_YET_EXERCISED) == set(), (
         f"granted but never called in any scenario: {sorted(unused)}"
@@ -220,7 +163,7 @@ def test_the_policy_is_read_only() -> None:
         a
         for s in statements()
         if not s.get("Sid", "").startswith(EVIDENCE_SID)
-        for a in _as_list(s["Action"])
+        for a in as_list(s["Action"])
     }
     for action in reads:
         verb = action.split(":", 1)[1]
@@ -342,7 +285,7 @@ def test_every_evidence_call_is_allowed_by_the_policy(evidence_recording: Record
 
 def test_only_the_optional_evidence_statements_write() -> None:
     optional = [s for s in statements() if s.get("Sid", "").startswith(EVIDENCE_SID)]
-    assert {a for s in optional for a in _as_list(s["Action"])} == EVIDENCE_ACTIONS
+    assert {a for s in optional for a in as_list(s["Action"])} == EVIDENCE_ACTIONS
     for statement in optional:
         assert "*" not in json.dumps(statement["Resource"]).replace("/soc2gate/*", ""), statement
 

@@ -1,0 +1,77 @@
+"""A small IAM policy evaluator for the least-privilege tests (examples/iam-policy.json and
+the policy `soc2gate iam-policy` prints): the resource ARN a recorded call is evaluated
+against, IAM's wildcards, and the Allow/Deny decision."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+def resource_arns(
+    service: str, operation: str, params: Mapping[str, Any], region: str, account: str
+) -> list[str]:
+    """The resource ARN(s) IAM evaluates for this call, in ``account`` and ``region``."""
+    prefix = f"arn:aws:{service}:{region}:{account}"
+    if service == "ecr":
+        names = params.get("repositoryNames") or (
+            [params["repositoryName"]] if "repositoryName" in params else []
+        )
+        return [f"{prefix}:repository/{name}" for name in names] or ["*"]
+    if service == "sagemaker":
+        package = str(params.get("ModelPackageName", ""))
+        if package:
+            # A name, or an ARN (moto's account): IAM evaluates the package's ARN.
+            name = package.split(":model-package/", 1)[-1]
+            return [f"{prefix}:model-package/{name.lower()}"]
+        for key, kind in (
+            ("EndpointName", "endpoint"),
+            ("EndpointConfigName", "endpoint-config"),
+            ("ModelName", "model"),
+            ("InferenceComponentName", "inference-component"),
+        ):
+            if key in params:
+                # SageMaker ARNs carry the name lower-cased.
+                return [f"{prefix}:{kind}/{str(params[key]).lower()}"]
+        if "ResourceArn" in params:
+            head, _, name = str(params["ResourceArn"]).rpartition("/")
+            return [f"{head}/{name.lower()}"]
+        return ["*"]
+    if service == "logs":
+        group = f"{prefix}:log-group:{params['logGroupName']}"
+        if "logStreamName" in params:
+            return [f"{group}:log-stream:{params['logStreamName']}"]
+        return [group]
+    return ["*"]
+
+
+def wildcard(pattern: str, *, ignore_case: bool = False) -> re.Pattern[str]:
+    body = "".join(
+        ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern
+    )
+    return re.compile(f"^{body}$", re.IGNORECASE if ignore_case else 0)
+
+
+def as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def allowed(statements: Iterable[Mapping[str, Any]], action: str, resource: str) -> bool:
+    """IAM's decision for one action on one resource: an explicit Deny wins, else any Allow."""
+    verdict = False
+    for statement in statements:
+        if "NotAction" in statement or "NotResource" in statement or "Condition" in statement:
+            raise AssertionError(f"extend this evaluator for {statement}")
+        actions = as_list(statement["Action"])
+        resources = as_list(statement["Resource"])
+        if not any(wildcard(a, ignore_case=True).match(action) for a in actions):
+            continue
+        if resource != "*" and not any(wildcard(r).match(resource) for r in resources):
+            continue
+        if resource == "*" and "*" not in resources:
+            continue
+        if statement["Effect"] == "Deny":
+            return False
+        verdict = True
+    return verdict
