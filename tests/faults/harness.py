@@ -99,3 +99,31 @@ def _schema() -> Any:
 def validate_junit(path: Path) -> None:
     """Raise if ``path`` is not a JUnit file junit-10.xsd accepts."""
     _schema().validate(str(path))
+
+
+def parse_github_output(text: str) -> dict[str, str]:
+    """$GITHUB_OUTPUT as the runner reads it: NAME=VALUE lines and NAME<<DELIMITER blocks."""
+    values: dict[str, str] = {}
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line:
+            continue
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            body: list[str] = []
+            while i < len(lines) and lines[i] != delimiter:
+                body.append(lines[i])
+                i += 1
+            assert i < len(lines), f"unterminated {name}<<{delimiter}"
+            i += 1
+            assert name not in values, f"{name} set twice"
+            values[name] = "\n".join(body)
+        else:
+            name, sep, value = line.partition("=")
+            assert sep, f"not an output line: {line[:200]!r}"
+            assert name not in values, f"{name} set twice"
+            values[name] = value
+    return values

@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 import yaml
-from faults.harness import ROOT, SOC2GATE, base_env, validate_junit
+from faults.harness import ROOT, SOC2GATE, base_env, parse_github_output, validate_junit
 from junitparser import JUnitXml
 
 from soc2gate.demo.scenarios import SCENARIOS
@@ -62,27 +62,6 @@ ALL_ERROR_ARGS = [
     "--endpoint", "soc2-endpoint",
     "--timeout", "20s",
 ]  # fmt: skip
-
-
-def parse_github_output(text: str) -> dict[str, str]:
-    """$GITHUB_OUTPUT as the runner reads it: NAME=VALUE lines and NAME<<DELIMITER blocks."""
-    values: dict[str, str] = {}
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line:
-            continue
-        if "<<" in line:
-            name, delimiter = line.split("<<", 1)
-            end = lines.index(delimiter, i)
-            values[name] = "\n".join(lines[i:end])
-            i = end + 1
-        else:
-            name, _, value = line.partition("=")
-            values[name] = value
-    return values
 
 
 def no_credentials_env(tmp_path: Path, **github: str) -> dict[str, str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from faults.harness import FAST, CliRun, run_cli, validate_junit
+from faults.harness import FAST, CliRun, parse_github_output, run_cli, validate_junit
 from faults.proxy import FaultProxy, access_denied
 
 from soc2gate.demo.scenarios import (
@@ -270,34 +270,6 @@ def test_step_summary_table_is_intact(outcome: Any) -> None:
         if own_html.fullmatch(line):
             continue
         assert not line.lstrip().startswith(("::", "<")), f"summary line: {line[:300]!r}"
-
-
-def parse_github_output(text: str) -> dict[str, str]:
-    """$GITHUB_OUTPUT as the runner reads it: NAME=VALUE lines and NAME<<DELIMITER blocks."""
-    values: dict[str, str] = {}
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line:
-            continue
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            body: list[str] = []
-            while i < len(lines) and lines[i] != delimiter:
-                body.append(lines[i])
-                i += 1
-            assert i < len(lines), f"unterminated {name}<<{delimiter}"
-            i += 1
-            assert name not in values, f"{name} set twice"
-            values[name] = "\n".join(body)
-        else:
-            name, sep, value = line.partition("=")
-            assert sep, f"not an output line: {line[:200]!r}"
-            assert name not in values, f"{name} set twice"
-            values[name] = value
-    return values
 
 
 def test_github_output_is_exactly_the_four_outputs(outcome: Any) -> None:
