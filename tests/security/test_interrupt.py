@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from faults.harness import FAST, ROOT, SOC2GATE, base_env, validate_junit
+from faults.harness import FAST, ROOT, SOC2GATE, base_env, parse_github_output, validate_junit
 from junitparser import JUnitXml
 
 from soc2gate.demo.scenarios import SCENARIOS
@@ -78,21 +78,8 @@ def signal_while_waiting(
     return code, proc.stdout.read(), "".join(stderr)
 
 
-def github_output(text: str) -> dict[str, str]:
-    """$GITHUB_OUTPUT's NAME<<DELIMITER blocks (the only form soc2gate writes)."""
-    values, lines, i = {}, text.split("\n"), 0
-    while i < len(lines):
-        if "<<" in lines[i]:
-            name, delimiter = lines[i].split("<<", 1)
-            end = lines.index(delimiter, i + 1)
-            values[name] = "\n".join(lines[i + 1 : end])
-            i = end
-        i += 1
-    return values
-
-
 def assert_interrupted_outputs(outputs: Path, summary: Path, expected: int) -> None:
-    values = github_output(outputs.read_text(encoding="utf-8"))
+    values = parse_github_output(outputs.read_text(encoding="utf-8"))
     assert values["exit-code"] == str(expected), values
     assert values["result"] == "interrupted", values
     # The checks the signal left unfinished are errors, and listed as such.
