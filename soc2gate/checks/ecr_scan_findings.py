@@ -12,6 +12,7 @@ from soc2gate import waivers as waiver_file
 from soc2gate.aws import error_code
 from soc2gate.checks._ecr import (
     CoverageUnreadable,
+    ImageRef,
     describe_repository,
     describe_tags,
     gated_image_unconfigured,
@@ -362,12 +363,14 @@ class EcrScanFindings(Check):
                 f"tag {tag!r} not found in {repository}: there is no image to read findings for"
             )
         digests: dict[str, list[str]] = {}
+        images: dict[str, ImageRef] = {}
         for name in tags:
             found = refs.get(name)
             if found is not None:
                 digests.setdefault(found.digest, []).append(name)
+                images.setdefault(found.digest, found)
         outcomes = [
-            self._judge_digest(ctx, ecr, repository, digest, names, refs[names[0]])
+            self._judge_digest(ctx, ecr, repository, digest, names, images[digest])
             for digest, names in digests.items()
         ]
         gated = outcomes[0]  # the gated tag is asked for first
@@ -405,7 +408,7 @@ class EcrScanFindings(Check):
         repository: str,
         digest: str,
         tags: list[str],
-        ref: Any = None,
+        ref: ImageRef,
     ) -> CheckResult:
         config = ctx.config
         tag = tags[0]
@@ -462,7 +465,7 @@ class EcrScanFindings(Check):
         # it scanned this digest.
         # A completion before the image was pushed is not a scan of this push (a few minutes of
         # clock skew between ECR's services are allowed).
-        pushed = getattr(ref, "pushed", None)
+        pushed = ref.pushed
         earliest = pushed - PUSH_SKEW if pushed is not None else None
         proof = ""
         scanned: float | None = None
