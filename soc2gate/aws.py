@@ -11,6 +11,7 @@ import gc
 import json
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import botocore.exceptions
@@ -173,8 +174,9 @@ def _check_response_body(
         raise malformed(f"{type(exc).__name__}: {exc}"[:200]) from None
 
 
-_Validator = Any  # Callable[[Any, str], str | None]: the problem at a path, or None
-_VALIDATORS: dict[int, Any] = {}
+#: Checks one JSON value at a path: the problem, or None.
+_Validator = Callable[[Any, str], "str | None"]
+_VALIDATORS: dict[int, _Validator] = {}
 
 
 def shape_problem(shape: Any, value: Any) -> str | None:
@@ -189,13 +191,13 @@ def shape_problem(shape: Any, value: Any) -> str | None:
     return _validator(shape)(value, shape.name)
 
 
-def _validator(shape: Any) -> Any:
+def _validator(shape: Any) -> _Validator:
     cached = _VALIDATORS.get(id(shape))
     if cached is not None:
         return cached
     kind = shape.type_name
 
-    def scalar(types: tuple[type, ...], what: str) -> Any:
+    def scalar(types: tuple[type, ...], what: str) -> _Validator:
         def check(value: Any, path: str) -> str | None:
             if value is None or (isinstance(value, types) and not isinstance(value, bool)):
                 return None
@@ -203,9 +205,9 @@ def _validator(shape: Any) -> Any:
 
         return check
 
-    validator: Any
+    validator: _Validator
     if kind == "structure":
-        members: dict[str, Any] = {}
+        members: dict[str, _Validator] = {}
 
         def structure(value: Any, path: str) -> str | None:
             if value is None:
@@ -225,7 +227,7 @@ def _validator(shape: Any) -> Any:
         members.update({name: _validator(m) for name, m in shape.members.items()})
         return validator
     if kind == "list":
-        item_check: list[Any] = []
+        item_check: list[_Validator] = []
 
         def array(value: Any, path: str) -> str | None:
             if value is None:
@@ -244,7 +246,7 @@ def _validator(shape: Any) -> Any:
         item_check.append(_validator(shape.member))
         return validator
     if kind == "map":
-        value_check: list[Any] = []
+        value_check: list[_Validator] = []
 
         def mapping(value: Any, path: str) -> str | None:
             if value is None:
