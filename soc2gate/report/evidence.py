@@ -24,9 +24,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from datetime import datetime
 from enum import Enum
@@ -35,6 +33,7 @@ from typing import Any
 from soc2gate import __version__
 from soc2gate.config import GateConfig
 from soc2gate.models import GateReport
+from soc2gate.report.files import write_atomically
 
 FORMAT = "soc2gate-evidence/1"
 _SECRET_KEY = re.compile(
@@ -193,13 +192,7 @@ def dumps(document: Mapping[str, Any]) -> str:
 
 
 def write(document: Mapping[str, Any], path: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".soc2gate-", suffix=".json", dir=directory)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(dumps(document))
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_atomically(path, dumps(document))
 
 
 #: Said with every successful verification: what a matching checksum does not show.

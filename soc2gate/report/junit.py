@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import replace
@@ -18,6 +17,7 @@ from datetime import datetime, timezone
 
 from soc2gate.models import CheckResult, GateReport, Status
 from soc2gate.report.causes import blocked_text, cause
+from soc2gate.report.files import write_atomically
 from soc2gate.report.text import clean, one_line
 
 __all__ = ["build", "cause", "to_string", "write"]
@@ -274,7 +274,7 @@ def write(
     """
     files = build_files(report, path, properties=properties, exit_code=exit_code)
     for part, root in files:
-        _write_atomically(part, _text(root))
+        write_atomically(part, _text(root))
     stale = part_paths(path, len(files) + 64)[len(files) :]
     for old in stale:
         if not os.path.isfile(old) or not _ours(old):
@@ -291,18 +291,3 @@ def _ours(path: str) -> bool:
     except OSError:
         return False
     return f'<testsuites name="{SUITE_NAME}"' in head
-
-
-def _write_atomically(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".soc2gate-", suffix=".xml", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
