@@ -475,7 +475,7 @@ codebuild_run() { # codebuild_run NAME RUN_AS(empty: root) WANT_UID
     local start=$EPOCHREALTIME
     rc=0
     buildah run "${common[@]}" "${user[@]}" "$ctr" -- /bin/sh -c \
-        "soc2gate run --repository $REPO --require-tag soc2-dev-latest --require-tag 'soc2-dev-{sha}' --commit-sha $SHA --endpoint $ENDPOINT --timeout 2m --junit reports/soc2gate-junit.xml" \
+        "soc2gate run --repository $REPO --require-tag soc2-dev-latest --require-tag 'soc2-dev-{sha}' --commit-sha $SHA --endpoint $ENDPOINT --timeout 2m --junit reports/soc2gate-junit.xml 2>&1" \
         >"$dir/output.log" 2>&1 || rc=$?
     record_time "run: $name" "$start"
     stop_sampler
@@ -484,7 +484,9 @@ codebuild_run() { # codebuild_run NAME RUN_AS(empty: root) WANT_UID
     check "$name: exit code 1, the verdict (got $rc)" test "$rc" = 1
     check "$name: JUnit written to reports/" test -s "$dir/src/reports/soc2gate-junit.xml"
     if [ "$want_uid" = 0 ]; then
-        # (the last line of the gate's own output: buildah adds its exit-status lines)
+        # (the last line of the gate's own output: buildah adds its exit-status lines; the
+        # gate's stderr joins its stdout inside the container, as in CodeBuild's log, so the
+        # order of the two is the order the gate wrote them, not a race between two pipes)
         check "$name: the gate ends with its warning that it ran as root" \
             bash -c "grep -Ev '^(subprocess exited with status|Error: exit status)' '$dir/output.log' | tail -n 1 | grep -q '^soc2gate: warning: this run was as root (uid 0)'"
         check "$name: the warning says how to avoid it (run-as)" grep -q 'run-as: soc2gate' "$dir/output.log"
