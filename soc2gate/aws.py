@@ -320,6 +320,22 @@ def _json_type(value: Any) -> str:
     return type(value).__name__
 
 
+#: ``clients("ecr" + REGISTRY_SUFFIX)``: the client that reads the gated repository's registry.
+REGISTRY_SUFFIX = "@registry"
+
+
+def _registry_id_param(registry_id: str) -> Callable[..., None]:
+    """botocore ``provide-client-params`` hook: name the registry on every call that takes a
+    ``registryId`` (ECR's default is the caller's own registry)."""
+
+    def add(params: dict[str, Any], model: Any, **_: Any) -> None:
+        members = getattr(model.input_shape, "members", None) or {}
+        if "registryId" in members:
+            params.setdefault("registryId", registry_id)
+
+    return add
+
+
 class AwsClients:
     """Creates one boto3 client per service, lazily and thread-safely, from one session.
 
@@ -334,6 +350,9 @@ class AwsClients:
         max_attempts: int = 5,
         role_arn: str | None = None,
         session_name: str = "soc2gate",
+        registry_id: str | None = None,
+        registry_region: str | None = None,
+        registry_role_arn: str | None = None,
     ) -> None:
         import os
 
@@ -362,14 +381,23 @@ class AwsClients:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self.role_arn = role_arn
-        if role_arn:
-            # Fleets: a target in another account. The STS call runs on first use, inside a
-            # check, so a refused AssumeRole is that target's ERROR, not a crash of the run.
-            self._session_name = session_name
-            self._assumed = False
+        self._session_name = session_name
+        self._assumed = False
+        # Roles are assumed from the gate's own credentials (the profile or the chain), before
+        # any target role: a central registry's role trusts the CI identity.
+        self._base_session = self._session
+        self.registry_id = registry_id
+        self.registry_region = registry_region or self.region
+        self.registry_role_arn = registry_role_arn
+        self._registry_session: Any = None
 
     def _assume_role(self) -> None:
-        """Switch the session to the role's credentials, refreshed before they expire.
+        """Switch the session to the target role's credentials."""
+        self._session = self._assumed_session(str(self.role_arn), self._session_name)
+        self._assumed = True
+
+    def _assumed_session(self, role_arn: str, session_name: str) -> Any:
+        """A session with ``role_arn``'s credentials, refreshed before they expire.
 
         AssumeRole credentials last an hour by default and --timeout has no cap, so a long
         wait must not outlive them: botocore's refreshable credentials call AssumeRole again
@@ -379,31 +407,53 @@ class AwsClients:
         import botocore.credentials
         import botocore.session
 
-        base = self._session
+        base = self._base_session
         source = base.get_credentials()
         if source is None:
             raise botocore.exceptions.NoCredentialsError()
         fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
             client_creator=base._session.create_client,
             source_credentials=source,
-            role_arn=str(self.role_arn),
-            extra_args={"RoleSessionName": self._session_name},
+            role_arn=role_arn,
+            extra_args={"RoleSessionName": session_name},
         )
         credentials = botocore.credentials.DeferredRefreshableCredentials(
             method="assume-role", refresh_using=fetcher.fetch_credentials
         )
         core = botocore.session.Session()
         core._credentials = credentials
-        self._session = boto3.session.Session(botocore_session=core, region_name=self.region)
-        self._assumed = True
+        return boto3.session.Session(botocore_session=core, region_name=self.region)
+
+    def _registry_client(self, service: str) -> Any:
+        """``service`` (ecr, inspector2) as it reads the gated registry: in the registry's region,
+        with the registry role when there is one, and ``registryId`` on every call that takes it,
+        so no read can fall back to the caller's own registry."""
+        session = self._session
+        if self.registry_role_arn:
+            if self._registry_session is None:
+                name = f"{self._session_name}-registry"[:64]
+                self._registry_session = self._assumed_session(self.registry_role_arn, name)
+            session = self._registry_session
+        client = session.client(service, region_name=self.registry_region, config=self._config)
+        if self.registry_id:
+            client.meta.events.register(
+                f"provide-client-params.{client.meta.service_model.service_id.hyphenize()}",
+                _registry_id_param(self.registry_id),
+            )
+        return client
 
     def __call__(self, service: str) -> Any:
+        """The client for ``service``; ``"<service>@registry"`` is the one that reads the gated
+        repository's registry (see ``_registry_client``)."""
         with self._lock:
             if self.role_arn and not self._assumed:
                 self._assume_role()
             client = self._clients.get(service)
             if client is None:
-                client = self._session.client(service, config=self._config)
+                if service.endswith(REGISTRY_SUFFIX):
+                    client = self._registry_client(service.removesuffix(REGISTRY_SUFFIX))
+                else:
+                    client = self._session.client(service, config=self._config)
                 client.meta.events.register("before-parse", _check_response_body)
                 self._clients[service] = client
                 # A client brings hundreds of thousands of long-lived objects (service models,

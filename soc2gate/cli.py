@@ -99,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="AWS account id in resource ARNs (default: from --role-arn, else *)",
     )
+    policy.add_argument(
+        "--registry",
+        action="store_true",
+        help="print what a central registry's account grants instead: the policy of "
+        "--registry-role-arn, or without it the repository policy for --principal",
+    )
+    policy.add_argument(
+        "--principal",
+        metavar="ARN",
+        help="with --registry and no --registry-role-arn: who reads the repository "
+        "(default: the root of --account)",
+    )
     _add_option_flags(policy)
     demo = sub.add_parser(
         "demo",
@@ -656,7 +668,7 @@ def cmd_iam_policy(args: argparse.Namespace) -> int:
 
     file_values = load_yaml(args.config) if args.config else {}
     config = build_config(file_values, _flag_values(args), known_check_ids())
-    sys.stdout.write(render(config, args.account))
+    sys.stdout.write(render(config, args.account, args.registry, args.principal))
     return ExitCode.PASSED
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -30,6 +31,12 @@ class GateConfig:
     region: str | None = None
     profile: str | None = None
     repository: str | None = None
+    #: The account that owns the gated repository (a central registry); None: the caller's.
+    registry_id: str | None = None
+    #: The region of the gated repository's registry; None: the run's region.
+    registry_region: str | None = None
+    #: A role in the registry's account for its ECR and Inspector reads; None: the gate's own.
+    registry_role_arn: str | None = None
     require_tags: tuple[str, ...] = ()
     scan_tag: str | None = None
     fail_on: Severity = Severity.HIGH
@@ -125,6 +132,31 @@ def _str(name: str, value: Any) -> str:
     text = str(value).strip()
     if not text:
         raise ConfigError(f"{name}: must not be empty")
+    return text
+
+
+def _account_id(name: str, value: Any) -> str:
+    text = _str(
+        name, str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    )
+    if not re.fullmatch(r"\d{12}", text):
+        raise ConfigError(f"{name}: expected a 12-digit AWS account id, got {text!r}")
+    return text
+
+
+def _region(name: str, value: Any) -> str:
+    text = _str(name, value)
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", text):
+        raise ConfigError(f"{name}: expected an AWS region such as eu-west-1, got {text!r}")
+    return text
+
+
+def _role_arn(name: str, value: Any) -> str:
+    text = _str(name, value)
+    if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/\S+", text):
+        raise ConfigError(
+            f"{name}: expected an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME), got {text!r}"
+        )
     return text
 
 
@@ -302,7 +334,32 @@ _FLAG_NAMES = {"require_tags": "require-tag", "instance_types": "instance-type"}
 OPTIONS: tuple[Option, ...] = (
     Option("region", _str, "AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)"),
     Option("profile", _str, "AWS named profile (default: AWS_PROFILE / the credential chain)"),
-    Option("repository", _str, "ECR repository name to gate"),
+    Option(
+        "repository",
+        _str,
+        "ECR repository to gate: its name, or its URI "
+        "(ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME sets --registry-id and --registry-region)",
+    ),
+    Option(
+        "registry_id",
+        _account_id,
+        "account that owns the gated repository, for a central or cross-account registry "
+        "(default: the caller's)",
+        metavar="ACCOUNT",
+    ),
+    Option(
+        "registry_region",
+        _region,
+        "region of the gated repository's registry (default: --region)",
+        metavar="REGION",
+    ),
+    Option(
+        "registry_role_arn",
+        _role_arn,
+        "role in the registry's account the gate assumes for its ECR and Inspector reads "
+        "(needed to read that registry's scanning configuration and Inspector coverage)",
+        metavar="ARN",
+    ),
     Option(
         "require_tags",
         _str_list,
@@ -578,7 +635,7 @@ def build_config(
     merged.update(flag_values or {})
     config = replace(GateConfig(), **merged)
     validate(config, known_checks)
-    return config
+    return config if config.targets else registry_of(config, "")
 
 
 def validate_check_ids(config: GateConfig, known_checks: Iterable[str]) -> None:
@@ -630,6 +687,7 @@ def validate(config: GateConfig, known_checks: Iterable[str] | None = None) -> N
     if config.target:
         raise ConfigError("--target needs a fleet: a config file with targets")
     validate_target(config, "")
+    registry_of(config, "")
 
 
 def validate_evidence(config: GateConfig) -> None:
@@ -655,6 +713,57 @@ def validate_target(config: GateConfig, where: str) -> None:
         )
 
 
+#: An ECR registry host: ACCOUNT.dkr.ecr.REGION.amazonaws.com, its FIPS and China forms, and the
+#: dual-stack ACCOUNT.dkr-ecr.REGION.on.aws: different host names for the same registry.
+ECR_HOST = (
+    r"(?P<account>\d{12})\.dkr[.-]ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)"
+    r"\.(?:amazonaws\.com(?:\.cn)?|on\.aws)"
+)
+_REPOSITORY_URI = re.compile(rf"^{ECR_HOST}/(?P<name>[^:@\s]+)$")
+
+
+def registry_of(config: GateConfig, where: str) -> GateConfig:
+    """The config with ``repository`` as a bare name: a repository URI sets ``registry_id`` and
+    ``registry_region`` (a clash with them set otherwise is a ConfigError)."""
+    prefix = f"{where}: " if where else ""
+    repository = config.repository or ""
+    if "/" in repository and "." in repository.split("/", 1)[0]:
+        match = _REPOSITORY_URI.match(repository)
+        if match is None:
+            raise ConfigError(
+                f"{prefix}--repository {repository!r}: expected a repository name or an ECR "
+                "repository URI ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME (no tag or digest)"
+            )
+        for key, value in (("registry_id", match["account"]), ("registry_region", match["region"])):
+            given = getattr(config, key)
+            if given and given != value:
+                raise ConfigError(
+                    f"{prefix}--{key.replace('_', '-')} {given} contradicts --repository "
+                    f"{repository}, which is in {value}"
+                )
+        config = replace(
+            config,
+            repository=match["name"],
+            registry_id=match["account"],
+            registry_region=match["region"],
+        )
+    if (config.registry_id or config.registry_region or config.registry_role_arn) and not (
+        config.repository
+    ):
+        raise ConfigError(
+            f"{prefix}--registry-id/--registry-region/--registry-role-arn need --repository"
+        )
+    role = config.registry_role_arn
+    if role and config.registry_id and role.split(":")[4] != config.registry_id:
+        raise ConfigError(
+            f"{prefix}--registry-role-arn {role} is not in the registry's account "
+            f"{config.registry_id}: the role must be one the registry's account owns"
+        )
+    if role and not config.registry_id:
+        config = replace(config, registry_id=role.split(":")[4])
+    return config
+
+
 def target_name(config: GateConfig, overrides: Mapping[str, Any]) -> str:
     """A target's name: its ``name``, else region/endpoint-or-repository (+ role account)."""
     if overrides.get("name"):
@@ -670,14 +779,14 @@ def expand_targets(config: GateConfig, selected: bool = True) -> list[tuple[str,
     """(name, config) per target; one unnamed target when the run is not a fleet. With
     ``--target`` only the targets it names (``selected=False``: every target)."""
     if not config.targets:
-        return [("", config)]
+        return [("", registry_of(config, ""))]
     out = []
     for i, overrides in enumerate(config.targets):
         values = {k: v for k, v in overrides.items() if k != "name"}
         target = replace(config, targets=(), target=(), **values)
         name = target_name(target, overrides)
         validate_target(target, f"targets[{i}] ({name})")
-        out.append((name, target))
+        out.append((name, registry_of(target, f"targets[{i}] ({name})")))
     if selected and config.target:
         out = [(name, target) for name, target in out if name in config.target]
     return out

@@ -17,11 +17,15 @@ from collections.abc import Callable
 from typing import Any
 
 from soc2gate.config import GateConfig, expand_targets
+from soc2gate.errors import ConfigError
 
 Resource = Callable[[GateConfig, str, str], list[str]]
 
 
 def _repository(config: GateConfig, region: str, account: str) -> list[str]:
+    # A central or cross-account registry: the repository's own account and region.
+    region = config.registry_region or region
+    account = config.registry_id or account
     return [f"arn:aws:ecr:{region}:{account}:repository/{config.repository}"]
 
 
@@ -127,11 +131,26 @@ def _custom_resources(spec: Any, config: GateConfig, region: str, account: str) 
     return found or ["*"]
 
 
-def policy(config: GateConfig, account: str | None = None) -> dict[str, Any]:
-    """The IAM policy document for ``config`` (every fleet target)."""
+#: Actions that read the gated repository's registry: made with ``--registry-role-arn``'s
+#: credentials when it is given (so granted to that role, not to the gate's identity).
+REGISTRY_PREFIXES = ("ecr:", "inspector2:")
+#: Registry reads a repository policy cannot grant to another account: they take no registryId
+#: and always answer for the caller's own registry.
+CALLER_ONLY = frozenset(
+    {
+        "ecr:GetRegistryScanningConfiguration",
+        "ecr:BatchGetRepositoryScanningConfiguration",
+        "inspector2:ListCoverage",
+    }
+)
+
+
+def _grants(config: GateConfig, account: str | None) -> tuple[dict[str, set[str]], ...]:
+    """(the gate identity's grants, the registry role's grants) over every fleet target."""
     from soc2gate.runner import select_checks
 
     grants: dict[str, set[str]] = {}
+    registry: dict[str, set[str]] = {}
     for _name, target in expand_targets(config):
         region = target.region or os.environ.get("AWS_REGION") or "*"
         owner = _account(target, account)
@@ -156,8 +175,65 @@ def policy(config: GateConfig, account: str | None = None) -> dict[str, Any]:
                 actions += _ENDPOINT_READS[:2]
             if check.id == "sagemaker-model-env" and target.model_name_contains:
                 actions.append(("sagemaker:ListModels", _any))
+            role = target.registry_role_arn
             for action, resource in actions:
-                grants.setdefault(action, set()).update(resource(target, region, owner))
+                where = grants
+                if role and action.startswith(REGISTRY_PREFIXES):
+                    where = registry
+                    grants.setdefault("sts:AssumeRole", set()).add(role)
+                where.setdefault(action, set()).update(resource(target, region, owner))
+    return grants, registry
+
+
+def policy(config: GateConfig, account: str | None = None) -> dict[str, Any]:
+    """The IAM policy document for ``config`` (every fleet target): what the gate's identity
+    needs. With --registry-role-arn its registry reads are the role's (``registry_policy``)."""
+    return _document(_grants(config, account)[0])
+
+
+def registry_policy(
+    config: GateConfig, account: str | None = None, principal: str | None = None
+) -> dict[str, Any]:
+    """What the gated repository's registry account grants, for a central registry.
+
+    With --registry-role-arn: the identity policy of that role (its trust policy must let the
+    gate's identity assume it). Without: the repository policy that lets ``principal`` read
+    the repository from its own account; the calls that work only inside the registry's own
+    account (CALLER_ONLY) cannot be granted that way, so the checks that need them need the role.
+    """
+    if not any(target.registry_id for _, target in expand_targets(config)):
+        raise ConfigError(
+            "iam-policy --registry: no target gates a repository in another registry "
+            "(--registry-id or a repository URI)"
+        )
+    gate, registry = _grants(config, account)
+    if registry:
+        return _document(registry)
+    reads = sorted(a for a in gate if a.startswith(REGISTRY_PREFIXES) and a not in CALLER_ONLY)
+    if not reads:
+        raise ConfigError("iam-policy --registry: no check this config runs reads the registry")
+    if not principal:
+        owner = _account(config, account)
+        if owner == "*":
+            raise ConfigError(
+                "iam-policy --registry: name who reads the registry with --principal ARN "
+                "(or --account ID)"
+            )
+        principal = f"arn:aws:iam::{owner}:root"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Soc2gateCrossAccountRead",
+                "Effect": "Allow",
+                "Principal": {"AWS": principal},
+                "Action": reads if len(reads) > 1 else reads[0],
+            }
+        ],
+    }
+
+
+def _document(grants: dict[str, set[str]]) -> dict[str, Any]:
     # One statement per set of resources; "*" swallows any narrower resource of the action.
     by_resources: dict[tuple[str, ...], list[str]] = {}
     for action, granted in sorted(grants.items()):
@@ -176,5 +252,11 @@ def policy(config: GateConfig, account: str | None = None) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def render(config: GateConfig, account: str | None = None) -> str:
-    return json.dumps(policy(config, account), indent=2) + "\n"
+def render(
+    config: GateConfig,
+    account: str | None = None,
+    registry: bool = False,
+    principal: str | None = None,
+) -> str:
+    document = registry_policy(config, account, principal) if registry else policy(config, account)
+    return json.dumps(document, indent=2) + "\n"

@@ -192,6 +192,9 @@ def run_gate(
             target_config.profile,
             target_config.role_arn,
             name if target_config.role_arn else "",  # an assumed session is named per target
+            target_config.registry_id,
+            target_config.registry_region,
+            target_config.registry_role_arn,
         )
         if key not in recorders:
             recorders[key] = _CallRecorder(clients or _clients_for(target_config, name))
@@ -307,7 +310,13 @@ def _clients_for(config: GateConfig, target: str) -> Callable[[str], Any]:
         f"-{''.join(c if c.isalnum() else '-' for c in target)}"[:50] if target else ""
     )
     return AwsClients(
-        region=config.region, profile=config.profile, role_arn=config.role_arn, session_name=session
+        region=config.region,
+        profile=config.profile,
+        role_arn=config.role_arn,
+        session_name=session,
+        registry_id=config.registry_id,
+        registry_region=config.registry_region,
+        registry_role_arn=config.registry_role_arn,
     )
 
 

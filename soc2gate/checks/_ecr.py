@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from soc2gate.aws import error_code
-from soc2gate.config import GateConfig
+from soc2gate.config import ECR_HOST, GateConfig
 from soc2gate.errors import UnreadableAnswer
 
 
@@ -152,8 +152,45 @@ def registry_type(registry: Any) -> str:
     return "none" if value is None else repr(value)[:40]
 
 
+def registry_where(config: GateConfig, ecr: Any) -> str:
+    """Where the gated repository was looked for: "region R" or "registry A in region R"."""
+    region = str(getattr(getattr(ecr, "meta", None), "region_name", "") or config.region or "")
+    where = f"region {region}" if region else "the default region"
+    return f"registry {config.registry_id} in {where}" if config.registry_id else where
+
+
+class ForeignRegistry(Exception):
+    """A registry-level answer is about another registry than the gated repository's: ECR
+    answers GetRegistryScanningConfiguration and BatchGetRepositoryScanningConfiguration for
+    the caller's own account only (they take no registryId)."""
+
+    def __init__(self, operation: str, read: str, repository: Repository) -> None:
+        self.operation = operation
+        super().__init__(
+            f"{operation} answered for registry {read}, but repository {repository.name} is in "
+            f"registry {repository.registry_id}: ECR answers it only for the calling account, "
+            "so the scanning of a central or cross-account registry cannot be read from here; "
+            f"pass --registry-role-arn with a role in {repository.registry_id} that may call "
+            "ecr:GetRegistryScanningConfiguration and ecr:BatchGetRepositoryScanningConfiguration "
+            "(or skip ecr-repository-config and gate the registry from its own account)"
+        )
+
+
+def _arn_account(arn: Any) -> str:
+    parts = arn.split(":") if isinstance(arn, str) else []
+    return parts[4] if len(parts) > 5 else ""
+
+
 def scanning_config(ecr: Any, repository: Repository) -> ScanningConfig:
-    registry = ecr.get_registry_scanning_configuration().get("scanningConfiguration")
+    """The registry's and the repository's scanning settings, read from the repository's own
+    registry; ForeignRegistry when the answers are about another account's."""
+    answer = ecr.get_registry_scanning_configuration()
+    read_id = answer.get("registryId")
+    if repository.registry_id and read_id != repository.registry_id:
+        # A missing registryId cannot be told apart from another registry's answer.
+        shown = read_id if isinstance(read_id, str) and read_id else "(none named)"
+        raise ForeignRegistry("GetRegistryScanningConfiguration", shown, repository)
+    registry = answer.get("scanningConfiguration")
     if not isinstance(registry, dict) or registry.get("scanType") not in ("BASIC", "ENHANCED"):
         # Without the scan type the repository's own flag cannot be read right: under ENHANCED
         # scanning scanOnPush is ignored, so guessing BASIC could pass an unscanned repository.
@@ -179,6 +216,10 @@ def scanning_config(ecr: Any, repository: Repository) -> ScanningConfig:
         (c for c in confs if isinstance(c, dict) and c.get("repositoryName") == repository.name),
         next((c for c in confs if isinstance(c, dict)), {}),
     )
+    other = _arn_account(repo_conf.get("repositoryArn"))
+    if repository.registry_id and other and other != repository.registry_id:
+        # The caller's own repository of the same name must never stand in for the gated one.
+        raise ForeignRegistry("BatchGetRepositoryScanningConfiguration", other, repository)
     return ScanningConfig(
         scan_type=registry["scanType"],
         frequency=str(repo_conf.get("scanFrequency") or ""),
@@ -315,12 +356,7 @@ def describe_tags(ecr: Any, repository: str, tags: tuple[str, ...]) -> dict[str,
 
 # ---- image references ------------------------------------------------------------------------
 
-# <account>.dkr.ecr.<region>.amazonaws.com, its FIPS and China forms, and the dual-stack
-# <account>.dkr-ecr.<region>.on.aws: different host names for the same registry.
-_ECR_HOST = re.compile(
-    r"^(?P<account>\d{12})\.dkr[.-]ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)"
-    r"\.(?:amazonaws\.com(?:\.cn)?|on\.aws)$"
-)
+_ECR_HOST = re.compile(rf"^{ECR_HOST}$")
 _SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 

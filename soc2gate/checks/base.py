@@ -42,6 +42,17 @@ class CheckContext:
     def elapsed(self) -> float:
         return self.clock() - self.started
 
+    def registry_client(self, service: str) -> Any:
+        """The ``ecr`` or ``inspector2`` client that reads the gated repository: for a central or
+        cross-account registry (--registry-id, --registry-region, --registry-role-arn) the
+        client bound to that registry, which names its ``registryId`` on every call."""
+        from soc2gate.aws import REGISTRY_SUFFIX
+
+        config = self.config
+        if config.registry_id or config.registry_region or config.registry_role_arn:
+            return self.clients(service + REGISTRY_SUFFIX)
+        return self.clients(service)
+
     def expect(self, check_id: str) -> None:
         """Runner: ``check_id`` will run for this target; dependents may wait for it."""
         self._events.setdefault(check_id, threading.Event())

@@ -308,7 +308,10 @@ class CustomCheck(Check):
     # ---- the call ----------------------------------------------------------------------------
     def _call(self, ctx: CheckContext, params: Mapping[str, Any]) -> dict[str, Any]:
         spec = self.spec
-        client = ctx.clients(spec.service)
+        # An ECR call about {repository} reads the gated repository's registry, wherever it is.
+        gated = ("repository", "gated_tag", "gated_digest")
+        reads_gated = spec.service == "ecr" and any(p in gated for p in spec.placeholders)
+        client = ctx.registry_client(spec.service) if reads_gated else ctx.clients(spec.service)
         if spec.paginated:
             pages = client.get_paginator(spec.method).paginate(
                 **params, PaginationConfig={"MaxItems": MAX_ITEMS}

@@ -165,7 +165,8 @@ class DeployedImageScanned(Check):
             )
 
         repo = ctx.memo(
-            ("repository", repository), lambda: describe_repository(ctx.clients("ecr"), repository)
+            ("repository", repository),
+            lambda: describe_repository(ctx.registry_client("ecr"), repository),
         )
         if repo is None:
             return self.failed(f"repository {repository} not found: nothing to compare against")
@@ -262,7 +263,7 @@ def resolve_model_image(ctx: CheckContext, scanned: Scanned, where: str, image: 
         # Another repository is a mismatch whatever its tag points at: no need to ask ECR.
         return ModelImage(where, image, uri.digest if uri else "")
     tag = uri.tag or "latest"
-    ref = describe_tags(ctx.clients("ecr"), uri.repository, (tag,))[tag]
+    ref = describe_tags(ctx.registry_client("ecr"), uri.repository, (tag,))[tag]
     if ref is None:
         return ModelImage(where, image, "", f"tag {tag!r} not found in {uri.repository}")
     return ModelImage(where, image, ref.digest, f"tag {tag} resolved in ECR")
@@ -374,9 +375,13 @@ def _compare(
         # Name the registry only when it differs: the account or region is the news then.
         other = uri.repository if uri.registry_key == gated.registry_key else uri.where
         ours = gated.repository if uri.registry_key == gated.registry_key else gated.where
+        hint = ""
+        if uri.registry_key != gated.registry_key and uri.registry_key[0] == "ecr":
+            # A central or cross-account registry: the gate can read it where it is.
+            hint = f"; if that registry is where your images live, pass --repository {uri.where}"
         return (
             f"{label} {verb} {what}{other}, not the gated repository {ours} "
-            f"(scanned {short_digest(scanned.digest)})"
+            f"(scanned {short_digest(scanned.digest)}){hint}"
         )
     digest = uri.digest or resolved_digest or ""
     if not digest:

@@ -33,7 +33,7 @@ class EcrImageTags(Check):
     def run(self, ctx: CheckContext) -> CheckResult:
         repository = ctx.config.repository or ""
         tags = ctx.config.expanded_tags(ctx.environ)
-        found = describe_tags(ctx.clients("ecr"), repository, tags)
+        found = describe_tags(ctx.registry_client("ecr"), repository, tags)
         lines = [
             f"{tag}: {ref.digest} (pushed {ref.pushed_at})" if ref else f"{tag}: MISSING"
             for tag, ref in found.items()

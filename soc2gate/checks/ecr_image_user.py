@@ -122,7 +122,7 @@ class EcrImageUser(Check):
     def _check_platform(self, ctx: CheckContext, platform: str, source: str) -> CheckResult:
         repository = ctx.config.repository or ""
         tag = ctx.config.gated_tag(ctx.environ) or ""
-        ecr = ctx.clients("ecr")
+        ecr = ctx.registry_client("ecr")
         evidence: dict[str, Any] = {"tag": tag, "platform": platform, "platformSource": source}
         try:
             manifest = get_manifest(ecr, repository, {"imageTag": tag})

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from soc2gate.checks._ecr import (
+    ForeignRegistry,
     Repository,
     ScanningConfig,
     describe_repository,
     ecr_wildcard_match,
+    registry_where,
     scanning_config,
 )
 from soc2gate.checks.base import Check, CheckContext
@@ -38,14 +40,20 @@ class EcrRepositoryConfig(Check):
 
     def run(self, ctx: CheckContext) -> CheckResult:
         name = ctx.config.repository or ""
-        ecr = ctx.clients("ecr")
+        ecr = ctx.registry_client("ecr")
         repo = ctx.memo(("repository", name), lambda: describe_repository(ecr, name))
         if repo is None:
             return self.failed(
-                f"repository {name!r} not found in region {ecr.meta.region_name}",
-                details=["Check --repository, --region and the account the credentials are for."],
+                f"repository {name!r} not found in {registry_where(ctx.config, ecr)}",
+                details=[
+                    "Check --repository, --region and the account the credentials are for "
+                    "(--registry-id and --registry-region for a central registry)."
+                ],
             )
-        scanning = scanning_config(ecr, repo)
+        try:
+            scanning = scanning_config(ecr, repo)
+        except ForeignRegistry as exc:
+            return self.error(str(exc))
         config = ctx.config
         # The tags that must not move: the required tags as pushed ({sha} expanded), and the
         # tag whose scan gates the build.

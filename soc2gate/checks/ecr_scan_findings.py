@@ -352,7 +352,7 @@ class EcrScanFindings(Check):
         config = ctx.config
         repository = config.repository or ""
         tag = config.gated_tag(ctx.environ) or ""
-        ecr = ctx.clients("ecr")
+        ecr = ctx.registry_client("ecr")
         # Every digest the gate vouches for: the gated tag's and each required tag's. When the
         # required tags disagree, ecr-image-tags fails; each digest is still judged here.
         tags = tuple(dict.fromkeys((tag, *config.expanded_tags(ctx.environ))))
@@ -524,22 +524,32 @@ class EcrScanFindings(Check):
         FAIL / ERROR result.
         """
         repo = ctx.memo(
-            ("repository", repository), lambda: describe_repository(ctx.clients("ecr"), repository)
+            ("repository", repository),
+            lambda: describe_repository(ctx.registry_client("ecr"), repository),
         )
         if repo is None or not repo.arn:
             return self.error(f"cannot name the image to Amazon Inspector: {repository} has no ARN")
         try:
-            coverage = image_coverage(ctx.clients("inspector2"), repo.arn, digest)
+            coverage = image_coverage(ctx.registry_client("inspector2"), repo.arn, digest)
         except CoverageUnreadable as exc:
             return self.error(f"could not read Amazon Inspector's coverage of {where}: {exc}")
         no_time = (
             f"AWS reports the scan {evidence.get('scanStatus')} but gives no imageScanCompletedAt"
         )
         if coverage is None:
+            config = ctx.config
+            foreign = ""
+            if config.registry_id and not config.registry_role_arn:
+                foreign = (
+                    f" (the repository is in account {config.registry_id}: Inspector shows its "
+                    "coverage only to that account and to the organization's Inspector "
+                    "delegated administrator; pass --registry-role-arn with a role in "
+                    f"{config.registry_id} that may call inspector2:ListCoverage)"
+                )
             return self.pending(
                 "NOT_COVERED",
                 f"{no_time}, and Amazon Inspector has no coverage record for {where} yet: the "
-                "findings may not have landed",
+                f"findings may not have landed{foreign}",
                 evidence=evidence,
             )
         evidence["inspectorCoverage"] = {

@@ -62,9 +62,11 @@ class StubbedAws:
         self.calls: list[str] = []
 
     def __call__(self, service: str) -> Any:
+        """``service`` may be ``"<service>@registry"``: the gated registry's own client, another
+        stubbed client of that service with its own responses."""
         if service not in self._clients:
             client = _SESSION.create_client(
-                service,
+                service.split("@")[0],
                 region_name=REGION,
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",
@@ -218,17 +220,19 @@ def stub_repository_config(
     registry: Mapping[str, Any] | None = None,
     batch: Mapping[str, Any] | None = None,
     name: str = REPO,
+    ecr: str = "ecr",
 ) -> None:
-    """DescribeRepositories, GetRegistryScanningConfiguration, BatchGet...: the calls, in order."""
+    """DescribeRepositories, GetRegistryScanningConfiguration, BatchGet...: the calls, in order
+    (on ``ecr``: ``"ecr@registry"`` for a central registry)."""
     aws.respond(
-        "ecr",
+        ecr,
         "describe_repositories",
         repo or ecr_repository(name),
         {"repositoryNames": [name]},
     )
-    aws.respond("ecr", "get_registry_scanning_configuration", registry or ecr_registry_scanning())
+    aws.respond(ecr, "get_registry_scanning_configuration", registry or ecr_registry_scanning())
     aws.respond(
-        "ecr",
+        ecr,
         "batch_get_repository_scanning_configuration",
         batch or ecr_batch_scanning(name),
         {"repositoryNames": [name]},
