@@ -377,6 +377,10 @@ def _junit_properties(config: GateConfig) -> dict[str, str]:
     return {
         "region": config.region or os.environ.get("AWS_REGION") or "",
         "repository": config.repository or "",
+        # A central or cross-account registry: the account (and region) it is in.
+        "registry": "/".join(
+            v for v in (config.registry_id, config.registry_region) if v and config.registry_id
+        ),
         "endpoint": config.endpoint or "",
         "commit": sha or "",
         "run": run,
