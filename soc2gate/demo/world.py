@@ -1,8 +1,24 @@
 """``MotoWorld``: an in-process moto server seeded with ECR / SageMaker / CloudWatch Logs state.
 
-The world starts moto's ``ThreadedMotoServer`` on a free local port, wraps its WSGI app to count
-requests per operation, run call-count hooks and inject faults, and patches a few moto handlers
-(process-wide, once) so that scan results, ``DeployedImages`` and list sorting behave like AWS.
+This is what users of the demo see: a world is started as a context manager, seeded with the
+guide's deployment (repositories, images and their scans, models, endpoint configs, endpoints,
+inference components, endpoint logs), moved on while the gate runs (``on_call`` hooks at call
+counts, ``run_timeline`` at times) and made to fail (``inject`` faults). The parts live beside
+it, each one concern:
+
+- ``faults``: ``Fault``, ``aws_error``, ``fail_calls``: the answers ``inject`` sends;
+- ``images``: the schema2 images and OCI indexes ``push_image`` / ``push_index`` push;
+- ``scans``: ``finding`` and ``ScanScript`` (what ``set_scan`` scripts) and their rendering in
+  ECR's basic and enhanced shapes;
+- ``endpoints``: the SageMaker endpoint and inference component states moto does not model
+  (``set_endpoint``, ``update_endpoint``, ...; a mixin of ``MotoWorld``);
+- ``timeline``: the thread behind ``run_timeline``;
+- ``server``: moto's server behind a WSGI wrapper that counts calls, runs hooks, injects faults
+  and answers the APIs moto lacks;
+- ``moto_patches``: process-wide patches of moto's ECR and SageMaker handlers.
+
+Those modules never import this one. The public names they define are re-exported here
+(``__all__``), so ``from soc2gate.demo.world import ...`` keeps working.
 
 moto is imported only when a world starts (``MotoWorld.start``); importing this module does not
 import it, so ``soc2gate.demo.scenarios`` can be listed without the ``demo`` extra.
@@ -10,113 +26,64 @@ import it, so ``soc2gate.demo.scenarios`` can be listed without the ``demo`` ext
 
 from __future__ import annotations
 
-import base64
 import collections
 import hashlib
-import io
-import json
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qs
 
 import boto3
+
+from soc2gate.demo import moto_patches
+from soc2gate.demo.endpoints import EndpointStates, naive_utc
+from soc2gate.demo.faults import Fault, ResponseFactory, aws_error, fail_calls
+from soc2gate.demo.images import (
+    DEFAULT_IMAGE_CREATED,
+    BuiltImage,
+    PushedImage,
+    build_image,
+    build_index,
+)
+from soc2gate.demo.scans import SCAN_STATUSES, ScanScript, finding, script_scan
+from soc2gate.demo.server import SEED_HEADER, make_server
+from soc2gate.demo.timeline import Timeline
+
+__all__ = [
+    "DEFAULT_ACCOUNT_ID",
+    "DEFAULT_IMAGE_CREATED",
+    "DEFAULT_LOG_STREAM",
+    "DEFAULT_REGION",
+    "FAKE_CREDENTIAL",
+    "SCAN_STATUSES",
+    "SEED_HEADER",
+    "Action",
+    "BuiltImage",
+    "Fault",
+    "MotoWorld",
+    "PushedImage",
+    "ResponseFactory",
+    "ScanScript",
+    "Timeline",
+    "aws_error",
+    "build_image",
+    "fail_calls",
+    "finding",
+    "variant",
+]
 
 DEFAULT_REGION = "us-east-1"
 #: moto's default account id (moto.core.models.DEFAULT_ACCOUNT_ID).
 DEFAULT_ACCOUNT_ID = "123456789012"
 FAKE_CREDENTIAL = "testing"
-#: Requests carrying this header (the world's own seeding clients) are neither counted nor hooked.
-SEED_HEADER = "X-Soc2gate-World-Seed"
 #: Log stream SageMaker writes for the first instance of the ``AllTraffic`` variant.
 DEFAULT_LOG_STREAM = "AllTraffic/i-0abc123def4567890"
 
-SCAN_STATUSES = (
-    "IN_PROGRESS",
-    "PENDING",
-    "COMPLETE",
-    "ACTIVE",
-    "FAILED",
-    "UNSUPPORTED_IMAGE",
-    "SCAN_ELIGIBILITY_EXPIRED",
-    "FINDINGS_UNAVAILABLE",
-    "LIMIT_EXCEEDED",
-    "IMAGE_ARCHIVED",
-)
-#: Statuses whose response carries ``imageScanFindings``.
-_FINDINGS_STATUSES = ("COMPLETE", "ACTIVE")
-# Illustrative status descriptions (only COMPLETE's is ECR's exact wording).
-_DEFAULT_DESCRIPTIONS = {
-    "COMPLETE": "The scan was completed successfully.",
-    "ACTIVE": "Continuous scan is selected for image.",
-    "IN_PROGRESS": "Scan in progress.",
-    "PENDING": "Scan pending.",
-    "FAILED": "UnsupportedImageError: The operating system and/or package manager are not "
-    "supported.",
-    "UNSUPPORTED_IMAGE": "The operating system and/or package manager are not supported.",
-    "SCAN_ELIGIBILITY_EXPIRED": "Image is no longer eligible for continuous scanning.",
-    "FINDINGS_UNAVAILABLE": "Findings are not available for this image.",
-    "LIMIT_EXCEEDED": "The scan quota for this image has been exceeded.",
-    "IMAGE_ARCHIVED": "The image is archived and is not scanned.",
-}
-_DEFAULT_SCORES = {
-    "CRITICAL": 9.1,
-    "HIGH": 7.5,
-    "MEDIUM": 5.3,
-    "LOW": 3.3,
-    "INFORMATIONAL": 0.0,
-}
-_BASIC_SEVERITIES = ("INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL", "UNDEFINED")
-
+#: Something done to the world: an ``on_call`` hook, a ``run_timeline`` step.
 Action = Callable[["MotoWorld"], None]
-#: Called with the 1-based number of the call; returns a ``Fault`` to answer with, or None.
-ResponseFactory = Callable[[int], "Fault | None"]
-
-_SERVICE_BY_TARGET_PREFIX = {
-    "AmazonEC2ContainerRegistry_V20150921": "ecr",
-    "SageMaker": "sagemaker",
-    "Logs_20140328": "logs",
-}
-
-
-# ---- plain data helpers -------------------------------------------------------------------------
-
-
-def finding(
-    id: str,
-    severity: str,
-    package: str = "openssl",
-    version: str = "3.0.2",
-    description: str | None = None,
-    fix_available: str = "YES",
-    *,
-    fixed_in: str | None = None,
-    score: float | None = None,
-    exploit_available: str = "NO",
-    status: str = "ACTIVE",
-) -> dict[str, Any]:
-    """One vulnerability, rendered as a basic or an enhanced finding by ``MotoWorld.set_scan``.
-
-    ``exploit_available`` and ``status`` (ACTIVE, SUPPRESSED by an Inspector suppression rule)
-    appear in enhanced findings only, as in ECR."""
-    sev = severity.upper()
-    return {
-        "id": id,
-        "severity": sev,
-        "package": package,
-        "version": version,
-        "description": description or f"{id}: vulnerability in {package} {version}.",
-        "fix_available": fix_available,
-        "fixed_in": fixed_in,
-        "score": _DEFAULT_SCORES.get(sev, 0.0) if score is None else score,
-        "exploit_available": exploit_available,
-        "status": status,
-    }
 
 
 def variant(
@@ -139,227 +106,7 @@ def variant(
     return out
 
 
-@dataclass(frozen=True)
-class Fault:
-    """An HTTP answer that replaces moto's for one call."""
-
-    status: int
-    body: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-def aws_error(
-    code: str = "AccessDeniedException",
-    message: str = "User is not authorized to perform this action",
-    status: int = 400,
-) -> Fault:
-    """A JSON-protocol AWS error (``{"__type": code, "message": message}``)."""
-    body = json.dumps({"__type": code, "message": message}).encode()
-    return Fault(
-        status,
-        body,
-        {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code},
-    )
-
-
-def fail_calls(calls: Iterable[int] | None, fault: Fault) -> ResponseFactory:
-    """A response factory answering the given call numbers (all if None) with ``fault``."""
-    wanted = None if calls is None else frozenset(calls)
-
-    def factory(n: int) -> Fault | None:
-        return fault if wanted is None or n in wanted else None
-
-    return factory
-
-
-@dataclass
-class ScanScript:
-    """What DescribeImageScanFindings / DescribeImages report for one image."""
-
-    status: str = "COMPLETE"
-    description: str | None = None
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    enhanced: bool = False
-    page_size: int = 100
-    not_found: bool = False
-    completed_at: datetime | None = None
-    source_updated_at: datetime | None = None
-    #: False: imageScanFindings is only ``{"findings": []}`` (no counts, no completion time),
-    #: what real AWS answers for an enhanced scan before its findings land, and for some clean
-    #: images (aws/aws-cli#6759).
-    populated: bool = True
-    #: Amazon Inspector's coverage reason for the image (ListCoverage), None for no record.
-    coverage: str | None = None
-
-
-@dataclass
-class PushedImage:
-    """The manifest and config blob the world pushed for one digest."""
-
-    repository: str
-    digest: str
-    manifest: dict[str, Any]
-    manifest_bytes: bytes
-    config: dict[str, Any]
-    config_bytes: bytes
-    config_digest: str
-    layer_digests: list[str]
-
-
-#: The ``created`` time of images the world pushes (fixed, so digests are reproducible).
-DEFAULT_IMAGE_CREATED = "2026-11-26T09:25:00Z"
-
-
-@dataclass(frozen=True)
-class BuiltImage:
-    """An image's manifest and config blob, and their digests (see ``build_image``)."""
-
-    manifest: dict[str, Any]
-    manifest_bytes: bytes
-    digest: str
-    config: dict[str, Any]
-    config_bytes: bytes
-    config_digest: str
-
-
-def build_image(
-    user: str = "1000",
-    *,
-    revision: str,
-    env: Mapping[str, str] | None = None,
-    created: str = DEFAULT_IMAGE_CREATED,
-) -> BuiltImage:
-    """The schema2 image ``MotoWorld.push_image`` pushes: same inputs, same digest."""
-    config: dict[str, Any] = {
-        "architecture": "amd64",
-        "os": "linux",
-        "created": created,
-        "config": {
-            "User": user,
-            "Env": [f"{k}={v}" for k, v in (env or {}).items()]
-            + ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
-            "Entrypoint": ["python", "-m", "serve"],
-            "WorkingDir": "/opt/program",
-            "Labels": {"org.opencontainers.image.revision": revision},
-        },
-        "rootfs": {"type": "layers", "diff_ids": []},
-        "history": [{"created_by": "COPY /opt/program /opt/program"}],
-    }
-    layers: list[dict[str, Any]] = []
-    for i, size in enumerate((29_536_921, 14_872_110, 3_219_004)):
-        blob_digest = "sha256:" + hashlib.sha256(f"{revision}/layer/{i}".encode()).hexdigest()
-        diff_id = "sha256:" + hashlib.sha256(f"{revision}/diff/{i}".encode()).hexdigest()
-        config["rootfs"]["diff_ids"].append(diff_id)
-        layers.append(
-            {
-                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
-                "size": size,
-                "digest": blob_digest,
-            }
-        )
-    config_bytes = json.dumps(config, separators=(",", ":"), sort_keys=True).encode()
-    config_digest = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": len(config_bytes),
-            "digest": config_digest,
-        },
-        "layers": layers,
-    }
-    manifest_bytes = json.dumps(manifest, indent=3).encode()
-    digest = "sha256:" + hashlib.sha256(manifest_bytes).hexdigest()
-    return BuiltImage(manifest, manifest_bytes, digest, config, config_bytes, config_digest)
-
-
-# ---- timeline ----------------------------------------------------------------------------------
-
-
-class Timeline:
-    """Runs ``(seconds, description, action)`` steps in a background thread (see ``run_timeline``)."""
-
-    def __init__(
-        self,
-        world: MotoWorld,
-        steps: Sequence[tuple[float, str, Action]],
-        on_event: Callable[[str], None] | None = None,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        self.world = world
-        self.steps = sorted(steps, key=lambda s: s[0])
-        self.on_event = on_event
-        self._sleep = sleep
-        self._stop = threading.Event()
-        self.errors: list[BaseException] = []
-        self.done: list[str] = []
-        self._thread = threading.Thread(target=self._run, name="soc2gate-timeline", daemon=True)
-
-    def start(self) -> Timeline:
-        self._thread.start()
-        return self
-
-    def _wait(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        if self._sleep is None:
-            self._stop.wait(seconds)
-        else:
-            self._sleep(seconds)
-
-    def _run(self) -> None:
-        elapsed = 0.0
-        for at, description, action in self.steps:
-            self._wait(at - elapsed)
-            elapsed = max(elapsed, at)
-            if self._stop.is_set():
-                return
-            try:
-                action(self.world)
-            except BaseException as exc:  # reported via errors / join()
-                self.errors.append(exc)
-                return
-            self.done.append(description)
-            if self.on_event is not None:
-                self.on_event(description)
-
-    def stop(self) -> None:
-        """Skip the remaining steps (a running action finishes)."""
-        self._stop.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        """Wait for the thread; re-raise the first action error."""
-        self._thread.join(timeout)
-        if self.errors:
-            raise self.errors[0]
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
-
-# ---- the world ---------------------------------------------------------------------------------
-
-_ACTIVE_LOCK = threading.Lock()
-_ACTIVE: MotoWorld | None = None
-
-
-def _active_world() -> MotoWorld | None:
-    return _ACTIVE
-
-
-def _utc(ts: datetime | None = None) -> datetime:
-    return ts or datetime.now(timezone.utc)
-
-
-def _naive_utc(ts: datetime | None = None) -> datetime:
-    """moto stores naive UTC datetimes (moto.core.utils.utcnow)."""
-    ts = _utc(ts)
-    return ts.astimezone(timezone.utc).replace(tzinfo=None) if ts.tzinfo else ts
-
-
-class MotoWorld:
+class MotoWorld(EndpointStates):
     """A running moto server plus seeding helpers. Use as a context manager."""
 
     def __init__(
@@ -388,9 +135,9 @@ class MotoWorld:
         self._scans: dict[tuple[str, str], ScanScript] = {}
         self._pushed: dict[tuple[str, str], PushedImage] = {}
         self._blobs: dict[str, bytes] = {}
-        #: Inference components (moto has none): name -> DescribeInferenceComponent answer.
+        #: Inference components (moto has none; see ``EndpointStates``).
         self._components: dict[str, dict[str, Any]] = {}
-        self._timelines: list[Timeline] = []
+        self._timelines: list[Timeline[MotoWorld]] = []
         self.ecr: Any = None
         self.sagemaker: Any = None
         self.logs: Any = None
@@ -409,14 +156,10 @@ class MotoWorld:
 
     def start(self) -> MotoWorld:
         """Start the server, reset moto's global state and create the seeding clients."""
-        global _ACTIVE
-        with _ACTIVE_LOCK:
-            if _ACTIVE is not None:
-                raise RuntimeError("another MotoWorld is running in this process")
-            _ACTIVE = self
+        moto_patches.activate(self)
         try:
-            _install_patches()
-            self._server = _make_server(self)
+            moto_patches.install()
+            self._server = make_server(self)
             self._server.start()
             _host, port = self._server.get_host_and_port()
             self._endpoint_url = f"http://{self.host}:{port}"
@@ -445,10 +188,7 @@ class MotoWorld:
                 self._release()
 
     def _release(self) -> None:
-        global _ACTIVE
-        with _ACTIVE_LOCK:
-            if _ACTIVE is self:
-                _ACTIVE = None
+        moto_patches.deactivate(self)
 
     def __enter__(self) -> MotoWorld:
         return self.start()
@@ -497,17 +237,12 @@ class MotoWorld:
             "AWS_REGION": self.region,
         }
 
-    # ---- moto backends ---------------------------------------------------------------------
+    # ---- moto backends (SageMaker's: ``EndpointStates._sagemaker_backend``) -----------------
 
     def _ecr_backend(self) -> Any:
         from moto.ecr.models import ecr_backends
 
         return ecr_backends[self.account_id][self.region]
-
-    def _sagemaker_backend(self) -> Any:
-        from moto.sagemaker.models import sagemaker_backends
-
-        return sagemaker_backends[self.account_id][self.region]
 
     # ---- ECR -------------------------------------------------------------------------------
 
@@ -630,25 +365,9 @@ class MotoWorld:
         ``platforms`` maps ``os/architecture`` (e.g. ``linux/arm64``) to the digest of an image
         already pushed here with ``push_image``.
         """
-        entries = []
-        for platform, child in platforms.items():
-            os_name, _, architecture = platform.partition("/")
-            pushed = self.pushed(repo, child)
-            entries.append(
-                {
-                    "mediaType": pushed.manifest["mediaType"],
-                    "digest": child,
-                    "size": len(pushed.manifest_bytes),
-                    "platform": {"os": os_name, "architecture": architecture},
-                }
-            )
-        index = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "manifests": entries,
-        }
-        index_bytes = json.dumps(index, indent=3).encode()
-        digest = "sha256:" + hashlib.sha256(index_bytes).hexdigest()
+        index_bytes, digest = build_index(
+            {platform: self.pushed(repo, child) for platform, child in platforms.items()}
+        )
         self._put_manifest(repo, tags, index_bytes.decode(), digest)
         return digest
 
@@ -711,29 +430,16 @@ class MotoWorld:
             raise ValueError("page_size must be >= 1")
         key = (repo, self.resolve_digest(repo, digest))
         with self._lock:
-            old = self._scans.get(key)
-            now = _utc()
-            completed = None
-            if status in _FINDINGS_STATUSES:
-                same = old is not None and old.status == status and old.completed_at is not None
-                completed = old.completed_at if same and old is not None else now
-                completed = _utc(completed_at) if completed_at is not None else completed
-            self._scans[key] = ScanScript(
+            self._scans[key] = script_scan(
+                self._scans.get(key),
                 status=status,
                 description=description,
-                findings=[dict(f) for f in findings],
+                findings=findings,
                 enhanced=enhanced,
                 page_size=page_size,
-                completed_at=completed,
-                source_updated_at=(completed - timedelta(hours=3)) if completed else None,
                 populated=populated,
-                coverage=(
-                    ("SUCCESSFUL" if status in _FINDINGS_STATUSES else "PENDING_INITIAL_SCAN")
-                    if enhanced
-                    else None
-                )
-                if coverage == "auto"
-                else coverage,
+                coverage=coverage,
+                completed_at=completed_at,
             )
 
     def set_pushed_at(self, repo: str, tag_or_digest: str, when: datetime) -> None:
@@ -742,7 +448,7 @@ class MotoWorld:
         with self._lock:
             for image in self._ecr_backend().repositories[repo].images:
                 if image.get_image_digest() == digest:
-                    image.image_pushed_at = int(_utc(when).timestamp())
+                    image.image_pushed_at = int(when.timestamp())
 
     def set_scan_not_found(self, repo: str, digest: str) -> None:
         """DescribeImageScanFindings raises ScanNotFoundException for this image."""
@@ -790,7 +496,7 @@ class MotoWorld:
         arn = str(self.sagemaker.create_model(**kwargs)["ModelArn"])
         if created_at is not None:
             with self._lock:
-                self._sagemaker_backend()._models[name].creation_time = _naive_utc(created_at)
+                self._sagemaker_backend()._models[name].creation_time = naive_utc(created_at)
         return arn
 
     def create_model_package(
@@ -842,7 +548,7 @@ class MotoWorld:
         )
         if created_at is not None:
             with self._lock:
-                self._sagemaker_backend()._models[name].creation_time = _naive_utc(created_at)
+                self._sagemaker_backend()._models[name].creation_time = naive_utc(created_at)
         return arn
 
     def create_endpoint_config(
@@ -865,239 +571,14 @@ class MotoWorld:
         self.set_endpoint(name, status=status)
         return arn
 
-    def set_endpoint(
-        self,
-        name: str,
-        status: str | None = None,
-        failure_reason: str | None = None,
-        config_name: str | None = None,
-        deployed_images: Sequence[Mapping[str, Any]]
-        | Mapping[str, Sequence[Mapping[str, Any]]]
-        | None = None,
-        *,
-        pending_config_name: str | None = None,
-    ) -> None:
-        """Mutate the endpoint in moto's backend (status, FailureReason, config, DeployedImages).
-
-        ``deployed_images`` is a list for every variant or a dict variant name -> list.
-        ``config_name`` switches the endpoint to that config with settled variants
-        (CurrentInstanceCount == DesiredInstanceCount == the config's InitialInstanceCount, or
-        the serverless config as both current and desired), as SageMaker reports an InService
-        endpoint. ``pending_config_name`` sets PendingDeploymentSummary ("" removes it); any
-        status other than Updating removes it too, as SageMaker does once an update ends.
-        """
-        backend = self._sagemaker_backend()
-        with self._lock:
-            endpoint = backend.endpoints[name]
-            if config_name is not None:
-                config = backend.endpoint_configs[config_name]
-                endpoint.endpoint_config_name = config_name
-                endpoint.production_variants = endpoint._process_production_variants(
-                    config.production_variants
-                )
-            if status is not None:
-                endpoint.endpoint_status = status
-                if failure_reason is None and status != "Failed":
-                    endpoint.failure_reason = None
-                if status != "Updating" and pending_config_name is None:
-                    endpoint.pending_deployment_summary = None
-            if failure_reason is not None:
-                endpoint.failure_reason = failure_reason
-            if pending_config_name is not None:
-                endpoint.pending_deployment_summary = (
-                    self._pending_summary(pending_config_name) if pending_config_name else None
-                )
-            if deployed_images is not None:
-                for pv in endpoint.production_variants:
-                    images = (
-                        deployed_images.get(pv["VariantName"])
-                        if isinstance(deployed_images, Mapping)
-                        else deployed_images
-                    )
-                    if images is not None:
-                        pv["DeployedImages"] = [dict(i) for i in images]
-            endpoint.last_modified_time = _naive_utc()
-
-    def _pending_summary(self, config_name: str) -> dict[str, Any]:
-        """PendingDeploymentSummary for an update to ``config_name``: its variants starting."""
-        config = self._sagemaker_backend().endpoint_configs[config_name]
-        variants = []
-        for pv in config.production_variants:
-            variant: dict[str, Any] = {
-                "VariantName": pv["VariantName"],
-                "VariantStatus": [{"Status": "Creating", "StartTime": _utc()}],
-            }
-            if pv.get("InstanceType"):
-                variant.update(
-                    InstanceType=pv["InstanceType"],
-                    CurrentInstanceCount=0,
-                    DesiredInstanceCount=pv.get("InitialInstanceCount") or 1,
-                )
-            if pv.get("ServerlessConfig"):
-                variant["DesiredServerlessConfig"] = dict(pv["ServerlessConfig"])
-            variants.append(variant)
-        return {
-            "EndpointConfigName": config_name,
-            "ProductionVariants": variants,
-            "StartTime": _utc(),
-        }
-
-    def set_variant(
-        self,
-        name: str,
-        variant: str = "AllTraffic",
-        *,
-        current_instances: int | None = None,
-        desired_instances: int | None = None,
-        statuses: Sequence[str] | None = None,
-    ) -> None:
-        """Make one production variant of an endpoint unsettled (or settled again).
-
-        ``current_instances`` / ``desired_instances`` set CurrentInstanceCount /
-        DesiredInstanceCount (an InService endpoint scaling); ``statuses`` sets VariantStatus
-        (e.g. ``["Baking"]``; ``[]`` removes it: the variant is settled).
-        """
-        backend = self._sagemaker_backend()
-        with self._lock:
-            endpoint = backend.endpoints[name]
-            (pv,) = [v for v in endpoint.production_variants if v["VariantName"] == variant]
-            if current_instances is not None:
-                pv["CurrentInstanceCount"] = current_instances
-            if desired_instances is not None:
-                pv["DesiredInstanceCount"] = desired_instances
-            if statuses is not None:
-                if statuses:
-                    pv["VariantStatus"] = [
-                        {"Status": s, "StatusMessage": f"{s} in progress", "StartTime": _utc()}
-                        for s in statuses
-                    ]
-                else:
-                    pv.pop("VariantStatus", None)
-            endpoint.last_modified_time = _naive_utc()
-
-    def update_endpoint(self, name: str, config_name: str) -> None:
-        """UpdateEndpoint to ``config_name``: Updating, still on the old EndpointConfigName,
-        with PendingDeploymentSummary naming the new one (what SageMaker reports meanwhile)."""
-        self.set_endpoint(name, status="Updating", pending_config_name=config_name)
-
-    def finish_update(
-        self,
-        name: str,
-        deployed_images: Sequence[Mapping[str, Any]]
-        | Mapping[str, Sequence[Mapping[str, Any]]]
-        | None = None,
-    ) -> None:
-        """The update succeeded: InService on the pending config, variants settled."""
-        with self._lock:
-            endpoint = self._sagemaker_backend().endpoints[name]
-            summary = getattr(endpoint, "pending_deployment_summary", None)
-        if not summary:
-            raise ValueError(f"endpoint {name} has no update in progress")
-        self.set_endpoint(
-            name,
-            status="InService",
-            config_name=summary["EndpointConfigName"],
-            deployed_images=deployed_images,
-        )
-
-    def roll_back_update(self, name: str, failure_reason: str) -> None:
-        """The update failed and was rolled back: InService on the old config, with a
-        FailureReason (the deployment did not happen)."""
-        self.set_endpoint(name, status="InService", failure_reason=failure_reason)
-
     def deployed_image(self, repo: str, tag: str, digest: str | None = None) -> dict[str, Any]:
         """A ``DeployedImage``: the tag URI as specified, resolved to ``repo@digest``."""
         digest = digest or self.resolve_digest(repo, tag)
         return {
             "SpecifiedImage": self.image_uri(repo, tag=tag),
             "ResolvedImage": self.image_uri(repo, digest=digest),
-            "ResolutionTime": _utc(),
+            "ResolutionTime": datetime.now(timezone.utc),
         }
-
-    def create_inference_component(
-        self,
-        name: str,
-        endpoint: str,
-        variant: str = "AllTraffic",
-        *,
-        model_name: str | None = None,
-        image: str | None = None,
-        env: Mapping[str, str] | None = None,
-        status: str = "Creating",
-        copies: int = 1,
-    ) -> str:
-        """CreateInferenceComponent (moto has none): a component on ``endpoint``'s ``variant``
-        serving ``model_name`` and/or a ``Container`` (``image`` + ``env``); returns its ARN.
-
-        Shaped like DescribeInferenceComponent in the API reference; ``set_inference_component``
-        moves it on (InService fills Container.DeployedImage, as SageMaker does)."""
-        arn = (
-            f"arn:aws:sagemaker:{self.region}:{self.account_id}:inference-component/{name.lower()}"
-        )
-        spec: dict[str, Any] = {
-            "ComputeResourceRequirements": {
-                "NumberOfCpuCoresRequired": 1.0,
-                "MinMemoryRequiredInMb": 1024,
-            }
-        }
-        if model_name is not None:
-            spec["ModelName"] = model_name
-        if image is not None:
-            container: dict[str, Any] = {"DeployedImage": {"SpecifiedImage": image}}
-            if env is not None:
-                container["Environment"] = dict(env)
-            spec["Container"] = container
-        now = _utc()
-        with self._lock:
-            self._components[name] = {
-                "InferenceComponentName": name,
-                "InferenceComponentArn": arn,
-                "EndpointName": endpoint,
-                "EndpointArn": (
-                    f"arn:aws:sagemaker:{self.region}:{self.account_id}:endpoint/{endpoint.lower()}"
-                ),
-                "VariantName": variant,
-                "Specification": spec,
-                "RuntimeConfig": {"DesiredCopyCount": copies, "CurrentCopyCount": 0},
-                "CreationTime": now,
-                "LastModifiedTime": now,
-                "InferenceComponentStatus": status,
-            }
-        return arn
-
-    def set_inference_component(
-        self,
-        name: str,
-        *,
-        status: str | None = None,
-        deployed_image: Mapping[str, Any] | None = None,
-        failure_reason: str | None = None,
-    ) -> None:
-        """Move an inference component on: its status, Container.DeployedImage (what SageMaker
-        resolved), FailureReason. InService sets CurrentCopyCount to DesiredCopyCount."""
-        with self._lock:
-            component = self._components[name]
-            if status is not None:
-                component["InferenceComponentStatus"] = status
-                runtime = component["RuntimeConfig"]
-                if status == "InService":
-                    runtime["CurrentCopyCount"] = runtime["DesiredCopyCount"]
-            if deployed_image is not None:
-                container = component["Specification"].setdefault("Container", {})
-                container["DeployedImage"] = dict(deployed_image)
-            if failure_reason is not None:
-                component["FailureReason"] = failure_reason
-            component["LastModifiedTime"] = _utc()
-
-    def delete_inference_component(self, name: str) -> None:
-        """DeleteInferenceComponent: gone at once (SageMaker passes through Deleting)."""
-        with self._lock:
-            del self._components[name]
-
-    def inference_components(self) -> dict[str, dict[str, Any]]:
-        """A copy of the inference components as DescribeInferenceComponent would answer."""
-        with self._lock:
-            return json.loads(json.dumps(self._components, default=lambda t: t.timestamp()))
 
     def delete_endpoint(self, name: str) -> None:
         """DeleteEndpoint."""
@@ -1153,7 +634,7 @@ class MotoWorld:
         steps: Sequence[tuple[float, str, Action]],
         on_event: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] | None = None,
-    ) -> Timeline:
+    ) -> Timeline[MotoWorld]:
         """Start a background thread running each step's action at ``seconds`` from now.
 
         ``on_event(description)`` is called after each action. ``sleep`` defaults to an
@@ -1183,590 +664,3 @@ class MotoWorld:
             if fault is not None:
                 return fault
         return None
-
-    # ---- scan rendering (used by the moto patches) ------------------------------------------
-
-    def _render_basic(self, f: Mapping[str, Any]) -> dict[str, Any]:
-        sev = f["severity"] if f["severity"] in _BASIC_SEVERITIES else "UNDEFINED"
-        attrs = [
-            {"key": "package_version", "value": f["version"]},
-            {"key": "package_name", "value": f["package"]},
-        ]
-        if f.get("score"):
-            attrs.append({"key": "CVSS3_SCORE", "value": str(f["score"])})
-        return {
-            "name": f["id"],
-            "description": f["description"],
-            "uri": f"https://nvd.nist.gov/vuln/detail/{f['id']}",
-            "severity": sev,
-            "attributes": attrs,
-        }
-
-    def _render_enhanced(
-        self, f: Mapping[str, Any], repo: str, digest: str, tags: list[str], pushed_at: datetime
-    ) -> dict[str, Any]:
-        key = hashlib.sha256(f"{repo}{digest}{f['id']}{f['package']}".encode()).hexdigest()
-        observed = pushed_at
-        package: dict[str, Any] = {
-            "name": f["package"],
-            "version": f["version"],
-            "packageManager": "OS",
-            "arch": "X86_64",
-        }
-        if f.get("fixed_in"):
-            package["fixedInVersion"] = f["fixed_in"]
-        score = float(f.get("score") or 0.0)
-        vector = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"
-        text = (
-            f"Upgrade {f['package']} to {f['fixed_in']} or later."
-            if f.get("fixed_in")
-            else "None Provided"
-        )
-        return {
-            "awsAccountId": self.account_id,
-            "description": f["description"],
-            "findingArn": f"arn:aws:inspector2:{self.region}:{self.account_id}:finding/{key[:32]}",
-            "firstObservedAt": observed,
-            "lastObservedAt": _utc(),
-            "updatedAt": _utc(),
-            "packageVulnerabilityDetails": {
-                "vulnerabilityId": f["id"],
-                "vulnerablePackages": [package],
-                "source": "NVD",
-                "sourceUrl": f"https://nvd.nist.gov/vuln/detail/{f['id']}",
-                "vendorSeverity": f["severity"],
-                "cvss": [
-                    {"baseScore": score, "scoringVector": vector, "source": "NVD", "version": "3.1"}
-                ],
-                "referenceUrls": [f"https://www.cve.org/CVERecord?id={f['id']}"],
-            },
-            "remediation": {"recommendation": {"text": text}},
-            "resources": [
-                {
-                    "details": {
-                        "awsEcrContainerImage": {
-                            "architecture": "amd64",
-                            "imageHash": digest,
-                            "imageTags": tags,
-                            "platform": "UBUNTU_22_04",
-                            "pushedAt": pushed_at,
-                            "registry": self.account_id,
-                            "repositoryName": repo,
-                        }
-                    },
-                    "id": f"arn:aws:ecr:{self.region}:{self.account_id}:repository/{repo}/{digest}",
-                    "type": "AWS_ECR_CONTAINER_IMAGE",
-                }
-            ],
-            "score": score,
-            "scoreDetails": {
-                "cvss": {
-                    "score": score,
-                    "scoreSource": "NVD",
-                    "scoringVector": vector,
-                    "version": "3.1",
-                    "adjustments": [],
-                }
-            },
-            "severity": f["severity"],
-            "status": f.get("status", "ACTIVE"),
-            "title": f"{f['id']} - {f['package']}",
-            "type": "PACKAGE_VULNERABILITY",
-            "fixAvailable": f.get("fix_available", "YES"),
-            "exploitAvailable": f.get("exploit_available", "NO"),
-        }
-
-    @staticmethod
-    def _severity_counts(script: ScanScript) -> dict[str, int]:
-        counts: collections.Counter[str] = collections.Counter()
-        for f in script.findings:
-            sev = f["severity"]
-            if not script.enhanced and sev not in _BASIC_SEVERITIES:
-                sev = "UNDEFINED"
-            counts[sev] += 1
-        return dict(counts)
-
-    def _scan_status(self, script: ScanScript) -> dict[str, str]:
-        return {
-            "status": script.status,
-            "description": script.description or _DEFAULT_DESCRIPTIONS.get(script.status, ""),
-        }
-
-    def _scan_summary(self, script: ScanScript) -> dict[str, Any] | None:
-        if script.status not in _FINDINGS_STATUSES:
-            return None
-        if not script.populated:
-            return {"findings": []}
-        return {
-            "imageScanCompletedAt": script.completed_at,
-            "vulnerabilitySourceUpdatedAt": script.source_updated_at,
-            "findingSeverityCounts": self._severity_counts(script),
-        }
-
-
-# ---- server -------------------------------------------------------------------------------------
-
-
-def _operation_of(environ: dict[str, Any]) -> tuple[str, str] | None:
-    """(service, operation) of an AWS request, or None (moto-api, blob downloads...)."""
-    path = environ.get("PATH_INFO", "")
-    if path.startswith("/moto-api") or path.startswith("/_soc2gate/"):
-        return None
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    service = ""
-    if "Credential=" in auth:
-        scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
-        if len(scope) >= 4:
-            service = scope[3]
-    target = environ.get("HTTP_X_AMZ_TARGET")
-    if target and "." in target:
-        prefix, op = target.rsplit(".", 1)
-        return service or _SERVICE_BY_TARGET_PREFIX.get(prefix, prefix), op
-    if "/operation/" in path:  # smithy rpc-v2-cbor
-        return service, path.rsplit("/operation/", 1)[1].strip("/")
-    if "x-www-form-urlencoded" in environ.get("CONTENT_TYPE", ""):  # query protocol
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        environ["wsgi.input"] = io.BytesIO(body)
-        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
-        if action:
-            return service, action[0]
-    qs_action = parse_qs(environ.get("QUERY_STRING", "")).get("Action")
-    if qs_action:
-        return service, qs_action[0]
-    return None
-
-
-class _WorldApp:
-    """WSGI wrapper around moto's app: counts, hooks, faults and blob downloads."""
-
-    def __init__(self, app: Any, world: MotoWorld) -> None:
-        self.app = app
-        self.world = world
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        path = environ.get("PATH_INFO", "")
-        if path == "/coverage/list" and environ.get("REQUEST_METHOD") == "POST":
-            return self._list_coverage(environ, start_response)
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if target in ("SageMaker.ListInferenceComponents", "SageMaker.DescribeInferenceComponent"):
-            return self._inference_components(target.rsplit(".", 1)[1], environ, start_response)
-        if path.startswith("/_soc2gate/blobs/"):
-            blob = self.world._blobs.get(path.rsplit("/", 1)[1])
-            if blob is None:
-                start_response("404 Not Found", [("Content-Type", "text/plain")])
-                return [b"blob not found"]
-            start_response(
-                "200 OK",
-                [("Content-Type", "application/octet-stream"), ("Content-Length", str(len(blob)))],
-            )
-            return [blob]
-        if not environ.get("HTTP_" + SEED_HEADER.upper().replace("-", "_")):
-            op = _operation_of(environ)
-            if op is not None:
-                fault = self.world._before_call(*op)
-                if fault is not None:
-                    body = fault.body
-                    headers = {"Content-Type": "application/x-amz-json-1.1", **fault.headers}
-                    headers.setdefault("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000")
-                    headers["Content-Length"] = str(len(body))
-                    start_response(f"{fault.status} Injected", list(headers.items()))
-                    return [body]
-        return self.app(environ, start_response)
-
-    def _inference_components(
-        self, operation: str, environ: dict[str, Any], start_response: Any
-    ) -> Any:
-        """SageMaker ListInferenceComponents / DescribeInferenceComponent (moto has neither).
-
-        JSON 1.1 like the real service: epoch-second timestamps; List filters by
-        EndpointNameEquals / VariantNameEquals / StatusEquals and pages with NextToken;
-        Describe of an unknown name is a ValidationException, as SageMaker answers.
-        """
-        seeded = environ.get("HTTP_" + SEED_HEADER.upper().replace("-", "_"))
-        fault = None if seeded else self.world._before_call("sagemaker", operation)
-        if fault is not None:
-            start_response(f"{fault.status} Injected", list(fault.headers.items()))
-            return [fault.body]
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        request = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
-        components = self.world.inference_components()
-        status, body = "200 OK", dict[str, Any]()
-        if operation == "DescribeInferenceComponent":
-            found = components.get(str(request.get("InferenceComponentName", "")))
-            if found is None:
-                status = "400 Bad Request"
-                body = {
-                    "__type": "ValidationException",
-                    "message": "Could not find inference component "
-                    f'"{request.get("InferenceComponentName")}".',
-                }
-            else:
-                body = found
-        else:
-            summaries = []
-            for c in sorted(components.values(), key=lambda c: c["CreationTime"], reverse=True):
-                if request.get("EndpointNameEquals") not in (None, c["EndpointName"]):
-                    continue
-                if request.get("VariantNameEquals") not in (None, c["VariantName"]):
-                    continue
-                if request.get("StatusEquals") not in (None, c["InferenceComponentStatus"]):
-                    continue
-                summaries.append(
-                    {
-                        k: c[k]
-                        for k in (
-                            "CreationTime",
-                            "InferenceComponentArn",
-                            "InferenceComponentName",
-                            "EndpointArn",
-                            "EndpointName",
-                            "VariantName",
-                            "InferenceComponentStatus",
-                            "LastModifiedTime",
-                        )
-                    }
-                )
-            start = _decode_token(request["NextToken"]) if request.get("NextToken") else 0
-            size = int(request.get("MaxResults") or 10)
-            body = {"InferenceComponents": summaries[start : start + size]}
-            if start + size < len(summaries):
-                body["NextToken"] = _encode_token(start + size)
-        data = json.dumps(body).encode()
-        start_response(
-            status,
-            [
-                ("Content-Type", "application/x-amz-json-1.1"),
-                ("Content-Length", str(len(data))),
-                ("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000"),
-            ],
-        )
-        return [data]
-
-    def _list_coverage(self, environ: dict[str, Any], start_response: Any) -> Any:
-        """inspector2 ListCoverage (moto has none): the world's scan scripts' coverage records.
-
-        REST-JSON like the real service: epoch-second timestamps, filters by resourceId.
-        """
-        fault = self.world._before_call("inspector2", "ListCoverage")
-        if fault is not None:
-            start_response(f"{fault.status} Injected", list(fault.headers.items()))
-            return [fault.body]
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        request = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
-        criteria = request.get("filterCriteria") or {}
-        wanted = [f.get("value", "") for f in criteria.get("resourceId") or []]
-        records = []
-        for resource_id in wanted:
-            # arn:aws:ecr:<region>:<account>:repository/<name>/sha256:<hex>
-            _, _, rest = resource_id.partition(":repository/")
-            repo, _, digest = rest.rpartition("/")
-            script = self.world.scan_script(repo, digest)
-            if script is None or script.coverage is None:
-                continue
-            record: dict[str, Any] = {
-                "accountId": self.world.account_id,
-                "resourceId": resource_id,
-                "resourceType": "AWS_ECR_CONTAINER_IMAGE",
-                "scanType": "PACKAGE",
-                "scanStatus": {"statusCode": "ACTIVE", "reason": script.coverage},
-                "resourceMetadata": {
-                    "ecrRepository": {"name": repo, "scanFrequency": "CONTINUOUS_SCAN"}
-                },
-            }
-            if script.coverage == "SUCCESSFUL" and script.completed_at is not None:
-                record["lastScannedAt"] = script.completed_at.timestamp()
-            records.append(record)
-        body = json.dumps({"coveredResources": records}).encode()
-        start_response(
-            "200 OK",
-            [
-                ("Content-Type", "application/json"),
-                ("Content-Length", str(len(body))),
-                ("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000"),
-            ],
-        )
-        return [body]
-
-
-def _make_server(world: MotoWorld) -> Any:
-    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import (
-        DomainDispatcherApplication,
-        MotoRequestHandler,
-        create_backend_app,
-    )
-    from werkzeug.serving import make_server
-
-    class QuietHandler(MotoRequestHandler):
-        def log_request(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
-    class WorldServer(ThreadedMotoServer):
-        # Same as ThreadedMotoServer._server_entry, with the app wrapped and request logs off.
-        def _server_entry(self) -> None:
-            app = _WorldApp(DomainDispatcherApplication(create_backend_app), world)
-            self._server = make_server(
-                self._ip_address, self._port, app, True, request_handler=QuietHandler
-            )
-            self._server_ready_event.set()
-            self._server.serve_forever(poll_interval=0.05)
-
-    return WorldServer(ip_address=world.host, port=world._port, verbose=False)
-
-
-# ---- moto patches (process-wide, installed once, inert without an active world) ----------------
-
-_PATCH_LOCK = threading.Lock()
-_PATCHED = False
-
-
-def _install_patches() -> None:
-    global _PATCHED
-    with _PATCH_LOCK:
-        if _PATCHED:
-            return
-        _patch_ecr()
-        _patch_sagemaker()
-        _PATCHED = True
-
-
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode()
-
-
-def _decode_token(token: str) -> int:
-    offset = json.loads(base64.urlsafe_b64decode(token.encode()))["o"]
-    if not isinstance(offset, int) or offset < 0:
-        raise ValueError(token)
-    return offset
-
-
-def _patch_ecr() -> None:
-    from moto.core.responses import ActionResult
-    from moto.ecr.exceptions import InvalidParameterException, ScanNotFoundException
-    from moto.ecr.responses import ECRResponse
-
-    original_findings = ECRResponse.describe_image_scan_findings
-    original_images = ECRResponse.describe_images
-
-    def describe_image_scan_findings(self: Any) -> Any:
-        world = _active_world()
-        if world is None:
-            return original_findings(self)
-        registry_id = self._get_param("registryId")
-        repository_name = self._get_param("repositoryName")
-        image_id = self._get_param("imageId") or {}
-        repo = self.ecr_backend._get_repository(repository_name, registry_id)
-        image = repo._get_image(image_id.get("imageTag"), image_id.get("imageDigest"))
-        digest = image.get_image_digest()
-        script = world.scan_script(repository_name, digest)
-        if script is None:
-            return original_findings(self)
-        if script.not_found:
-            idigest = image_id.get("imageDigest") or "null"
-            itag = image_id.get("imageTag") or "null"
-            raise ScanNotFoundException(
-                image_id=f"{{imageDigest:'{idigest}', imageTag:'{itag}'}}",
-                repository_name=repository_name,
-                registry_id=repo.registry_id,
-            )
-        resolved_id = {"imageDigest": digest}
-        if image_id.get("imageTag"):
-            resolved_id["imageTag"] = image_id["imageTag"]
-        result: dict[str, Any] = {
-            "registryId": repo.registry_id,
-            "repositoryName": repository_name,
-            "imageId": resolved_id,
-            "imageScanStatus": world._scan_status(script),
-        }
-        summary = world._scan_summary(script)
-        if summary is not None and not script.populated:
-            result["imageScanFindings"] = summary
-        elif summary is not None:
-            token = self._get_param("nextToken")
-            try:
-                start = _decode_token(token) if token else 0
-            except (ValueError, KeyError, TypeError):
-                raise InvalidParameterException(
-                    "Invalid parameter at 'nextToken' failed to satisfy constraint: "
-                    "'Invalid pagination token'"
-                ) from None
-            max_results = self._get_param("maxResults")
-            size = min(int(max_results), script.page_size) if max_results else script.page_size
-            page = script.findings[start : start + size]
-            if script.enhanced:
-                pushed_at = datetime.fromtimestamp(image.image_pushed_at, timezone.utc)
-                tags = list(image.image_tags)
-                summary["enhancedFindings"] = [
-                    world._render_enhanced(f, repository_name, digest, tags, pushed_at)
-                    for f in page
-                ]
-            else:
-                summary["findings"] = [world._render_basic(f) for f in page]
-            result["imageScanFindings"] = summary
-            if start + size < len(script.findings):
-                result["nextToken"] = _encode_token(start + size)
-        return ActionResult(result)
-
-    def describe_images(self: Any) -> Any:
-        response = original_images(self)
-        world = _active_world()
-        if world is None or not isinstance(response, ActionResult):
-            return response
-        out = []
-        for image in response.result.get("imageDetails", []):  # type: ignore[attr-defined]
-            digest = image.get_image_digest()
-            detail: dict[str, Any] = {
-                "registryId": image.registry_id,
-                "repositoryName": image.repository_name,
-                "imageDigest": digest,
-                "imageSizeInBytes": image.image_size_in_bytes,
-                "imagePushedAt": image.image_pushed_at,
-                "imageManifestMediaType": image.image_manifest_media_type,
-            }
-            if getattr(image, "image_tags", None):
-                detail["imageTags"] = list(image.image_tags)
-            pushed = world._pushed.get((image.repository_name, digest))
-            if pushed is not None:
-                # moto reports the config blob's size; ECR reports the layers' total.
-                detail["imageSizeInBytes"] = sum(lay["size"] for lay in pushed.manifest["layers"])
-                detail["artifactMediaType"] = pushed.manifest["config"]["mediaType"]
-            script = world.scan_script(image.repository_name, digest)
-            if script is not None and not script.not_found:
-                detail["imageScanStatus"] = world._scan_status(script)
-                summary = world._scan_summary(script)
-                if summary is not None:
-                    detail["imageScanFindingsSummary"] = summary
-            out.append(detail)
-        return ActionResult({"imageDetails": out})
-
-    def get_download_url_for_layer(self: Any) -> Any:
-        world = _active_world()
-        repository_name = self._get_param("repositoryName")
-        digest = self._get_param("layerDigest")
-        self.ecr_backend._get_repository(repository_name, self._get_param("registryId"))
-        if world is None or digest not in world._blobs:
-            # A moto.core ServiceException here would break moto's error serializer (it derives
-            # the service from the exception's module), so answer with the JSON error directly.
-            body = {
-                "__type": "LayersNotFoundException",
-                "message": f"The specified layers could not be found: {digest}",
-            }
-            return json.dumps(body), {"status": 400}
-        return ActionResult(
-            {"downloadUrl": f"{world.endpoint_url}/_soc2gate/blobs/{digest}", "layerDigest": digest}
-        )
-
-    ECRResponse.describe_image_scan_findings = describe_image_scan_findings  # type: ignore[method-assign]
-    ECRResponse.describe_images = describe_images  # type: ignore[method-assign]
-    ECRResponse.get_download_url_for_layer = get_download_url_for_layer  # type: ignore[method-assign]
-
-
-def _patch_sagemaker() -> None:
-    from moto.core.responses import ActionResult
-    from moto.sagemaker.responses import SageMakerResponse
-
-    original_list_models = SageMakerResponse.list_models
-    original_list_configs = SageMakerResponse.list_endpoint_configs
-    original_list_endpoints = SageMakerResponse.list_endpoints
-
-    def list_models(self: Any) -> Any:
-        # moto ignores every ListModels parameter; AWS sorts by CreationTime, Descending.
-        if _active_world() is None:
-            return original_list_models(self)
-        models = list(self.sagemaker_backend._models.values())
-        contains = self._get_param("NameContains")
-        if contains:
-            models = [m for m in models if contains in m.model_name]
-        before = self._get_param("CreationTimeBefore")
-        after = self._get_param("CreationTimeAfter")
-        if before:
-            models = [m for m in models if m.creation_time < before]
-        if after:
-            models = [m for m in models if m.creation_time > after]
-        reverse = (self._get_param("SortOrder") or "Descending") == "Descending"
-        if self._get_param("SortBy") == "Name":
-            models.sort(key=lambda m: m.model_name, reverse=reverse)
-        else:
-            models.sort(key=lambda m: m.creation_time, reverse=reverse)
-        token = self._get_param("NextToken")
-        start = _decode_token(token) if token else 0
-        max_results = self._get_param("MaxResults")
-        end = start + int(max_results) if max_results else len(models)
-        result: dict[str, Any] = {
-            "Models": [
-                {"ModelName": m.model_name, "ModelArn": m.arn, "CreationTime": m.creation_time}
-                for m in models[start:end]
-            ]
-        }
-        if end < len(models):
-            result["NextToken"] = _encode_token(end)
-        return ActionResult(result)
-
-    def descending_by_default(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        # moto sorts ascending when SortOrder is absent; AWS defaults to Descending.
-        def wrapper(self: Any) -> Any:
-            if _active_world() is not None and isinstance(self.params, dict):
-                self.params.setdefault("SortOrder", "Descending")
-            return original(self)
-
-        wrapper.__name__ = original.__name__
-        return wrapper
-
-    def drop_empty_structures(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        # moto answers e.g. DataCaptureConfig: {} / VpcConfig: {} / PrimaryContainer: {} when
-        # there is none; those shapes have required members, so AWS leaves the key out.
-        def wrapper(self: Any) -> Any:
-            response = original(self)
-            result = getattr(response, "result", None)
-            if _active_world() is not None and isinstance(result, dict):
-                for key in [k for k, v in result.items() if v == {}]:
-                    del result[key]
-            return response
-
-        wrapper.__name__ = original.__name__
-        return wrapper
-
-    from moto.sagemaker.models import FakeEndpointConfig
-
-    original_validate = FakeEndpointConfig.validate_instance_type
-    instance_types: set[str] = set()
-
-    def validate_instance_type(self: Any, instance_type: str) -> None:
-        # moto's list stops at 2019 (no Graviton ml.c7g, no ml.g5); AWS takes any type of the
-        # service model's ProductionVariantInstanceType enum.
-        if _active_world() is None:
-            return original_validate(self, instance_type)
-        if not instance_types:
-            import botocore.session
-
-            model = botocore.session.get_session().get_service_model("sagemaker")
-            instance_types.update(model.shape_for("ProductionVariantInstanceType").enum)
-        if instance_type not in instance_types:
-            return original_validate(self, instance_type)
-        return None
-
-    FakeEndpointConfig.validate_instance_type = validate_instance_type  # type: ignore[method-assign]
-
-    from moto.sagemaker.models import SageMakerModelBackend
-
-    original_variants = SageMakerModelBackend.validate_production_variants
-
-    def validate_production_variants(self: Any, production_variants: list[dict[str, Any]]) -> None:
-        # AWS accepts a variant without ModelName: it hosts inference components. moto
-        # raises KeyError (a 500) on it.
-        if _active_world() is None:
-            return original_variants(self, production_variants)
-        return original_variants(self, [v for v in production_variants if "ModelName" in v])
-
-    SageMakerModelBackend.validate_production_variants = validate_production_variants  # type: ignore[method-assign]
-    for name in ("describe_endpoint", "describe_endpoint_config", "describe_model"):
-        setattr(SageMakerResponse, name, drop_empty_structures(getattr(SageMakerResponse, name)))
-    replacements = {
-        "list_models": list_models,
-        "list_endpoint_configs": descending_by_default(original_list_configs),
-        "list_endpoints": descending_by_default(original_list_endpoints),
-    }
-    for name, function in replacements.items():
-        setattr(SageMakerResponse, name, function)
