@@ -133,6 +133,13 @@ def _check_response_body(
         )
     status = int(response_dict.get("status_code") or 0)
     protocol = operation_model.service_model.protocol
+    if status >= 400 and protocol == "query" and b"<Error>" not in body[:512]:
+        # A load balancer's or proxy's own error page in front of STS (a bare 429 "Too Many
+        # Requests", an HTML page): botocore's XML parser would raise ResponseParserError,
+        # which neither it nor the gate retries, or find no error code. Read it as the HTTP
+        # error it is.
+        response_dict["body"] = _query_error(status, bytes(body))
+        return
     if not (200 <= status < 300 and protocol == "json" and operation_model.output_shape):
         return
 
@@ -172,6 +179,26 @@ def _check_response_body(
         botocore.parsers.create_parser(protocol).parse(response_dict, operation_model.output_shape)
     except Exception as exc:
         raise malformed(f"{type(exc).__name__}: {exc}"[:200]) from None
+
+
+def _query_error(status: int, body: bytes) -> bytes:
+    """A query-protocol error document for a non-AWS error body: 429 reads as throttling, 5xx
+    as an internal failure (both transient), anything else as ``HTTP<status>``."""
+    from xml.sax.saxutils import escape
+
+    code = (
+        "TooManyRequestsException"
+        if status == 429
+        else "InternalFailure"
+        if status >= 500
+        else f"HTTP{status}"
+    )
+    said = body[:120].decode("utf-8", "replace").strip() or "(empty body)"
+    message = escape(f"HTTP {status} without an AWS error document: {said}")
+    return (
+        f"<ErrorResponse><Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        "</ErrorResponse>"
+    ).encode()
 
 
 #: Checks one JSON value at a path: the problem, or None.
@@ -411,8 +438,16 @@ class AwsClients:
         source = base.get_credentials()
         if source is None:
             raise botocore.exceptions.NoCredentialsError()
+
+        def sts_client(service: str, **kwargs: Any) -> Any:
+            # The STS client AssumeRole (and every refresh) runs on: the gate's retries and
+            # answer checks, as for its other clients.
+            client = base._session.create_client(service, config=self._config, **kwargs)
+            client.meta.events.register("before-parse", _check_response_body)
+            return client
+
         fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
-            client_creator=base._session.create_client,
+            client_creator=sts_client,
             source_credentials=source,
             role_arn=role_arn,
             extra_args={"RoleSessionName": session_name},

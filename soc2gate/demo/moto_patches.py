@@ -102,10 +102,24 @@ def decode_token(token: str) -> int:
 def _patch_ecr() -> None:
     from moto.core.responses import ActionResult
     from moto.ecr.exceptions import InvalidParameterException, ScanNotFoundException
+    from moto.ecr.models import ecr_backends
     from moto.ecr.responses import ECRResponse
 
     original_findings = ECRResponse.describe_image_scan_findings
     original_images = ECRResponse.describe_images
+    original_backend: Any = vars(ECRResponse)["ecr_backend"]  # the property object
+
+    def ecr_backend(self: Any) -> Any:
+        # moto looks every repository up in the caller's own registry and refuses another
+        # registryId. The world's registries grant reads to other accounts, as a repository
+        # policy does: a call naming another registry reads that registry. Calls that take no
+        # registryId (GetRegistryScanningConfiguration, ...) stay the caller's, as in AWS.
+        registry_id = self._get_param("registryId")
+        if active_world() is None or not isinstance(registry_id, str):
+            return original_backend.fget(self)
+        if registry_id.isdigit() and registry_id != self.current_account:
+            return ecr_backends[registry_id][self.region]
+        return original_backend.fget(self)
 
     def describe_image_scan_findings(self: Any) -> Any:
         # moto answers a canned scan; answer the world's script for the image, paged by
@@ -160,8 +174,8 @@ def _patch_ecr() -> None:
                 summary["enhancedFindings"] = [
                     render_enhanced(
                         f,
-                        account_id=world.account_id,
-                        region=world.region,
+                        account_id=repo.registry_id,
+                        region=self.region,
                         repo=repository_name,
                         digest=digest,
                         tags=tags,
@@ -228,6 +242,7 @@ def _patch_ecr() -> None:
             {"downloadUrl": f"{world.endpoint_url}/_soc2gate/blobs/{digest}", "layerDigest": digest}
         )
 
+    ECRResponse.ecr_backend = property(ecr_backend)  # type: ignore[assignment,method-assign]
     ECRResponse.describe_image_scan_findings = describe_image_scan_findings  # type: ignore[method-assign]
     ECRResponse.describe_images = describe_images  # type: ignore[method-assign]
     ECRResponse.get_download_url_for_layer = get_download_url_for_layer  # type: ignore[method-assign]

@@ -68,6 +68,14 @@ MODEL_PACKAGE_GROUP = f"{MODEL_PREFIX}-packages"
 MARKER_KEYS = ("SOC2_COMPLIANT", "SECURITY_HARDENED")
 #: The inference component an inference-component endpoint serves MODEL_NAME through.
 INFERENCE_COMPONENT = f"{MODEL_PREFIX}-dev-ic-20261126093000"
+#: The central registry account (and region) MLOps teams push images to and deploy from.
+CENTRAL_REGISTRY_ACCOUNT = "111122223333"
+CENTRAL_REGISTRY_REGION = "eu-west-1"
+#: The read role the registry account offers the gate (--registry-role-arn).
+CENTRAL_REGISTRY_ROLE = f"arn:aws:iam::{CENTRAL_REGISTRY_ACCOUNT}:role/soc2gate-registry-read"
+CENTRAL_REPOSITORY_URI = (
+    f"{CENTRAL_REGISTRY_ACCOUNT}.dkr.ecr.{CENTRAL_REGISTRY_REGION}.amazonaws.com/{REPOSITORY}"
+)
 HEALTH_CHECK_FAILURE = (
     "The primary container for production variant AllTraffic did not pass the ping health "
     "check. Please check CloudWatch logs for this endpoint."
@@ -254,6 +262,9 @@ class _Spec:
     scan_age_days: int = 0
     #: Not None: the build is multi-platform, its linux/arm64 image running as this User.
     arm64_user: str | None = None
+    #: "central": the images live in the central registry (CENTRAL_REGISTRY_ACCOUNT, in
+    #: CENTRAL_REGISTRY_REGION); the endpoint in the world's own account deploys them.
+    registry: str = "local"
 
 
 def _now() -> datetime:
@@ -266,6 +277,8 @@ def _gated_digest(world: MotoWorld) -> str:
 
 def _setup(spec: _Spec) -> Callable[[MotoWorld], None]:
     def setup(world: MotoWorld) -> None:
+        if spec.registry == "central":
+            world.use_registry(CENTRAL_REGISTRY_ACCOUNT, CENTRAL_REGISTRY_REGION)
         if spec.enhanced:
             world.set_registry_scanning("ENHANCED", ENHANCED_RULES)
         world.create_repository(REPOSITORY, scan_on_push=spec.scan_on_push, encryption="AES256")
@@ -575,6 +588,15 @@ def _scenario(
 
 
 _HEALTHY = _Spec()
+_CENTRAL_NO_ROLE_ARGS = (
+    "--registry-id", CENTRAL_REGISTRY_ACCOUNT, "--registry-region", CENTRAL_REGISTRY_REGION
+)  # fmt: skip
+_CENTRAL_ARGS = (
+    "--repository",
+    CENTRAL_REPOSITORY_URI,
+    "--registry-role-arn",
+    CENTRAL_REGISTRY_ROLE,
+)
 _GRAVITON_ARGS = ("--enable", "ecr-image-user", "--instance-type", GRAVITON_INSTANCE_TYPE)
 
 SCENARIOS: dict[str, Scenario] = {
@@ -764,6 +786,28 @@ SCENARIOS: dict[str, Scenario] = {
             replace(_HEALTHY, instance_type=GRAVITON_INSTANCE_TYPE, arm64_user=""),
             test_args=_GRAVITON_ARGS,
             demo_args=_GRAVITON_ARGS,
+        ),
+        _scenario(
+            "central-registry",
+            f"the image lives in a central registry ({CENTRAL_REGISTRY_ACCOUNT}, "
+            f"{CENTRAL_REGISTRY_REGION}) and the endpoint deploys it from there; the gate reads "
+            "that registry with a read role in its account: passes",
+            0,
+            f"in registry {CENTRAL_REGISTRY_ACCOUNT} ({CENTRAL_REGISTRY_REGION})",
+            replace(_HEALTHY, registry="central"),
+            test_args=_CENTRAL_ARGS,
+            demo_args=_CENTRAL_ARGS,
+        ),
+        _scenario(
+            "central-registry-no-role",
+            "the same central registry read without a role (its repository policy lets this "
+            "account read the images): the registry's scanning settings cannot be read from "
+            "here, so ecr-repository-config is ERROR naming --registry-role-arn",
+            3,
+            "pass --registry-role-arn",
+            replace(_HEALTHY, registry="central"),
+            test_args=_CENTRAL_NO_ROLE_ARGS,
+            demo_args=_CENTRAL_NO_ROLE_ARGS,
         ),
         _scenario(
             "root-user",

@@ -196,16 +196,22 @@ class _WorldApp:
         request = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
         criteria = request.get("filterCriteria") or {}
         wanted = [f.get("value", "") for f in criteria.get("resourceId") or []]
+        caller = _caller_account(environ)
         records = []
         for resource_id in wanted:
             # arn:aws:ecr:<region>:<account>:repository/<name>/sha256:<hex>
-            _, _, rest = resource_id.partition(":repository/")
+            head, _, rest = resource_id.partition(":repository/")
+            account = head.rsplit(":", 1)[-1]
+            if account != caller:
+                # Inspector shows an account its own resources only (short of a delegated
+                # administrator, which the world has none of).
+                continue
             repo, _, digest = rest.rpartition("/")
             script = self.world.scan_script(repo, digest)
             if script is None or script.coverage is None:
                 continue
             record: dict[str, Any] = {
-                "accountId": self.world.account_id,
+                "accountId": account,
                 "resourceId": resource_id,
                 "resourceType": "AWS_ECR_CONTAINER_IMAGE",
                 "scanType": "PACKAGE",
@@ -227,6 +233,16 @@ class _WorldApp:
             ],
         )
         return [body]
+
+
+def _caller_account(environ: dict[str, Any]) -> str:
+    """The account of the request's credentials, as moto tells it (AssumeRole credentials
+    belong to the role's account; anything else to moto's default account)."""
+    from moto.iam.models import get_account_id_from
+
+    auth = str(environ.get("HTTP_AUTHORIZATION") or "")
+    _, _, credential = auth.partition("Credential=")
+    return str(get_account_id_from(credential.split("/", 1)[0]))
 
 
 def make_server(world: ServedWorld) -> Any:

@@ -106,6 +106,11 @@ def variant(
     return out
 
 
+def _mark_seeding(request: Any, **_: Any) -> None:
+    """botocore ``before-sign``: a seeding call, neither counted nor faulted by the world."""
+    request.headers[SEED_HEADER] = "1"
+
+
 class MotoWorld(EndpointStates):
     """A running moto server plus seeding helpers. Use as a context manager."""
 
@@ -138,6 +143,10 @@ class MotoWorld(EndpointStates):
         #: Inference components (moto has none; see ``EndpointStates``).
         self._components: dict[str, dict[str, Any]] = {}
         self._timelines: list[Timeline[MotoWorld]] = []
+        #: Where the ECR helpers seed: the world's own account and region, or a central
+        #: registry's (``use_registry``).
+        self.registry_account = account_id
+        self.registry_region = region
         self.ecr: Any = None
         self.sagemaker: Any = None
         self.logs: Any = None
@@ -208,22 +217,19 @@ class MotoWorld(EndpointStates):
         with urllib.request.urlopen(req, timeout=10) as resp:
             resp.read()
 
-    def client(self, service: str, *, counted: bool = True) -> Any:
-        """A boto3 client for this world; ``counted=False`` clients bypass counting and hooks."""
+    def client(self, service: str, *, counted: bool = True, region: str | None = None) -> Any:
+        """A boto3 client for this world (in ``region``, default the world's);
+        ``counted=False`` clients bypass counting and hooks."""
         client = boto3.client(
             service,
-            region_name=self.region,
+            region_name=region or self.region,
             endpoint_url=self.endpoint_url,
             aws_access_key_id=FAKE_CREDENTIAL,
             aws_secret_access_key=FAKE_CREDENTIAL,
             aws_session_token=FAKE_CREDENTIAL,
         )
         if not counted:
-
-            def mark(request: Any, **_: Any) -> None:
-                request.headers[SEED_HEADER] = "1"
-
-            client.meta.events.register("before-sign", mark)
+            client.meta.events.register("before-sign", _mark_seeding)
         return client
 
     def env(self) -> dict[str, str]:
@@ -242,7 +248,27 @@ class MotoWorld(EndpointStates):
     def _ecr_backend(self) -> Any:
         from moto.ecr.models import ecr_backends
 
-        return ecr_backends[self.account_id][self.region]
+        return ecr_backends[self.registry_account][self.registry_region]
+
+    def use_registry(self, account: str, region: str) -> None:
+        """Seed ECR in a central registry: the ECR helpers from here on create repositories and
+        push images in ``account``'s registry in ``region`` (moto keeps a backend per account;
+        AssumeRole credentials belong to the role's account). ``image_uri`` names that registry.
+        Its repositories grant reads to other accounts, as a repository policy would
+        (``moto_patches``: a call naming its ``registryId`` reads that registry)."""
+        sts = self.client("sts", counted=False)
+        role = f"arn:aws:iam::{account}:role/soc2gate-demo-registry-admin"
+        creds = sts.assume_role(RoleArn=role, RoleSessionName="soc2gate-demo-seed")["Credentials"]
+        self.ecr = boto3.client(
+            "ecr",
+            region_name=region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+        self.ecr.meta.events.register("before-sign", _mark_seeding)
+        self.registry_account, self.registry_region = account, region
 
     # ---- ECR -------------------------------------------------------------------------------
 
@@ -390,7 +416,7 @@ class MotoWorld(EndpointStates):
 
     def image_uri(self, repo: str, tag: str | None = None, digest: str | None = None) -> str:
         """``<account>.dkr.ecr.<region>.amazonaws.com/<repo>`` plus ``:tag`` or ``@digest``."""
-        base = f"{self.account_id}.dkr.ecr.{self.region}.amazonaws.com/{repo}"
+        base = f"{self.registry_account}.dkr.ecr.{self.registry_region}.amazonaws.com/{repo}"
         if digest:
             return f"{base}@{digest}"
         return f"{base}:{tag}" if tag else base

@@ -85,6 +85,8 @@ SCENARIO_EXPECT = {
     "stale-scan": expect(1, {SCAN: "longer ago than --max-scan-age 7d"}, not_evaluated={"deployed-image-scanned": SCAN}),
     "enhanced-exploitable": expect(1, {SCAN: "CVE-2023-48795"}, not_evaluated={"deployed-image-scanned": SCAN}),
     "enhanced-suppressed": expect(0, {}),
+    "central-registry": expect(0, {}),
+    "central-registry-no-role": expect(3, {}, errors={"ecr-repository-config": "pass --registry-role-arn"}),
 }  # fmt: skip
 
 

@@ -13,7 +13,8 @@ Point the gate at ``FaultProxy.url`` (AWS_ENDPOINT_URL) and the proxy forwards e
   a wrong type, a hostile string.
 
 ECR, SageMaker and CloudWatch Logs all speak the JSON protocol, so the operation is the part of
-the ``X-Amz-Target`` header after the dot. Everything the proxy did is counted in ``calls``,
+the ``X-Amz-Target`` header after the dot; STS (AssumeRole) speaks the query protocol: its
+``Action=`` form field, and its canned errors are XML. Everything the proxy did is counted in ``calls``,
 ``injected`` (by kind) and ``injected_ops`` (by operation and kind).
 """
 
@@ -114,10 +115,12 @@ class Request:
     operation: str
 
 
-def operation_of(path: str, headers: Mapping[str, str]) -> str:
+def operation_of(path: str, headers: Mapping[str, str], body: bytes = b"") -> str:
     target = headers.get("X-Amz-Target") or headers.get("x-amz-target") or ""
     if "." in target:
         return target.rsplit(".", 1)[1]
+    if body.startswith(b"Action="):  # the query protocol (STS AssumeRole)
+        return body.split(b"&", 1)[0].removeprefix(b"Action=").decode("ascii", "replace")
     if "/operation/" in path:  # smithy rpc-v2-cbor, should a service switch protocol
         return path.rsplit("/operation/", 1)[1].strip("/")
     return path
@@ -272,10 +275,24 @@ class FaultProxy:
             return list(self._rewrites.get(op, ()))
 
 
-def canned(kind: str) -> Reply:
-    """The reply for the kinds that answer without asking upstream."""
+def query_error(code: str, message: str, status: int = 400) -> Reply:
+    """A query-protocol (STS) AWS error, as AWS sends it: XML."""
+    body = (
+        "<ErrorResponse><Error><Type>Sender</Type>"
+        f"<Code>{code}</Code><Message>{message}</Message></Error>"
+        "<RequestId>00000000-0000-4000-8000-000000000000</RequestId></ErrorResponse>"
+    ).encode()
+    return Reply(status, body, {"Content-Type": "text/xml"})
+
+
+def canned(kind: str, query: bool = False) -> Reply:
+    """The reply for the kinds that answer without asking upstream (``query``: to a
+    query-protocol request, whose AWS errors are XML)."""
+    error = query_error if query else aws_error
     if kind == "throttle":
-        return aws_error("ThrottlingException", "Rate exceeded (injected)")
+        return error("Throttling" if query else "ThrottlingException", "Rate exceeded (injected)")
+    if kind == "500" and query:
+        return query_error("InternalFailure", "An internal error occurred (injected)", 500)
     if kind == "429":
         return raw_reply(b"Too Many Requests", 429, "text/plain")
     if kind == "500":
@@ -304,7 +321,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k: v for k, v in self.headers.items()}
-        op = operation_of(self.path, headers)
+        op = operation_of(self.path, headers, body)
         try:
             _n, action = proxy._decide(op)
             request = Request(self.command, self.path, headers, body, op)
@@ -319,7 +336,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if action == "reset":
                     self._reset()
                     return
-                reply = canned(str(action))
+                reply = canned(str(action), query=body.startswith(b"Action="))
                 self._send(reply.status, reply.headers, reply.body)
                 return
             if isinstance(action, tuple) and action[0] == "latency":

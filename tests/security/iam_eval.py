@@ -12,9 +12,11 @@ from typing import Any
 def resource_arns(
     service: str, operation: str, params: Mapping[str, Any], region: str, account: str
 ) -> list[str]:
-    """The resource ARN(s) IAM evaluates for this call, in ``account`` and ``region``."""
+    """The resource ARN(s) IAM evaluates for this call, in ``account`` (the caller's) and
+    ``region``; an ECR call naming a ``registryId`` acts on that registry's repository."""
     prefix = f"arn:aws:{service}:{region}:{account}"
     if service == "ecr":
+        prefix = f"arn:aws:{service}:{region}:{params.get('registryId') or account}"
         names = params.get("repositoryNames") or (
             [params["repositoryName"]] if "repositoryName" in params else []
         )

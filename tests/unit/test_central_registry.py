@@ -420,3 +420,48 @@ def test_custom_ecr_checks_about_the_repository_read_the_registry() -> None:
     got = {r.check_id: r for r in report.results}
     assert got["repo-is-central"].status is Status.PASS, got["repo-is-central"].reason
     assert "ecr" not in aws.stubbers
+
+
+# ---- STS answers that are not AWS error documents -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "code", "transient"),
+    [
+        (429, b"Too Many Requests", "TooManyRequestsException", True),
+        (502, b"Bad Gateway", "InternalFailure", True),
+        (403, b"<html>Forbidden</html>", "HTTP403", False),
+    ],
+)
+def test_a_non_xml_sts_error_reads_as_its_http_status(
+    fake_credentials: None, status: int, body: bytes, code: str, transient: bool
+) -> None:
+    """A load balancer's own error page in front of STS: an HTTP error, never a parser crash
+    ("a bug in soc2gate"); 429 and 5xx are retried like AWS's own throttling."""
+    from botocore.awsrequest import AWSResponse
+    from botocore.exceptions import ClientError
+
+    from soc2gate.aws import _check_response_body, is_transient
+
+    class Raw:
+        def __init__(self) -> None:
+            self.body = body
+
+        def stream(self, **_: Any) -> Iterator[bytes]:
+            yield body
+
+    sts = boto3.client(
+        "sts",
+        region_name="us-east-1",
+        config=__import__("botocore.config").config.Config(retries={"max_attempts": 1}),
+    )
+    sts.meta.events.register("before-parse", _check_response_body)
+    sts.meta.events.register(
+        "before-send",
+        lambda **_: AWSResponse("https://sts", status, {"Content-Type": "text/plain"}, Raw()),
+    )
+    with pytest.raises(ClientError) as caught:
+        sts.assume_role(RoleArn=ROLE, RoleSessionName="soc2gate-registry")
+    assert caught.value.response["Error"]["Code"] == code
+    assert f"HTTP {status} without an AWS error document" in str(caught.value)
+    assert is_transient(caught.value) is transient
