@@ -597,6 +597,10 @@ _CENTRAL_ARGS = (
     "--registry-role-arn",
     CENTRAL_REGISTRY_ROLE,
 )
+#: A clean image in a central registry that scans with Inspector (coverage proves the scan).
+_CENTRAL_ENHANCED = replace(
+    _HEALTHY, registry="central", enhanced=True, findings=(), landing="clean-unpopulated"
+)
 _GRAVITON_ARGS = ("--enable", "ecr-image-user", "--instance-type", GRAVITON_INSTANCE_TYPE)
 
 SCENARIOS: dict[str, Scenario] = {
@@ -795,6 +799,17 @@ SCENARIOS: dict[str, Scenario] = {
             0,
             f"in registry {CENTRAL_REGISTRY_ACCOUNT} ({CENTRAL_REGISTRY_REGION})",
             replace(_HEALTHY, registry="central"),
+            test_args=_CENTRAL_ARGS,
+            demo_args=_CENTRAL_ARGS,
+        ),
+        _scenario(
+            "central-registry-enhanced",
+            "the central registry scans with Amazon Inspector (enhanced); the image is clean, so "
+            "ECR gives no completion time and Inspector's coverage record, read with the "
+            "registry's role, proves the scan ran: passes",
+            0,
+            "Amazon Inspector coverage ACTIVE/SUCCESSFUL",
+            _CENTRAL_ENHANCED,
             test_args=_CENTRAL_ARGS,
             demo_args=_CENTRAL_ARGS,
         ),

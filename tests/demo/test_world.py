@@ -631,7 +631,7 @@ def test_scenario_setup_and_triggers_run(world: MotoWorld, name: str) -> None:
         assert statuses == ["NOT_FOUND", "NOT_FOUND"]
     elif name == "stale-scan":  # pushed and scanned weeks ago: complete from the start
         assert statuses == ["COMPLETE", "COMPLETE"]
-    elif name.startswith("enhanced"):
+    elif "enhanced" in name:
         assert statuses == ["PENDING", "ACTIVE"]
     else:
         assert statuses == ["IN_PROGRESS", "COMPLETE"]

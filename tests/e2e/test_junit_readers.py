@@ -86,6 +86,7 @@ SCENARIO_EXPECT = {
     "enhanced-exploitable": expect(1, {SCAN: "CVE-2023-48795"}, not_evaluated={"deployed-image-scanned": SCAN}),
     "enhanced-suppressed": expect(0, {}),
     "central-registry": expect(0, {}),
+    "central-registry-enhanced": expect(0, {}),
     "central-registry-no-role": expect(3, {}, errors={"ecr-repository-config": "pass --registry-role-arn"}),
 }  # fmt: skip
 

@@ -103,7 +103,7 @@ def _record(world: MotoWorld, args: list[str], monkeypatch: pytest.MonkeyPatch) 
 
 #: examples/iam-policy.json is the guide's single-account deployment; a central registry's
 #: policies are generated per configuration and proven in test_registry_iam_policy.py.
-OTHER_POLICY = {"central-registry", "central-registry-no-role"}
+OTHER_POLICY = {"central-registry", "central-registry-enhanced", "central-registry-no-role"}
 RUNS = {name: (name, ()) for name in SCENARIOS if name not in OTHER_POLICY} | VARIANTS
 
 

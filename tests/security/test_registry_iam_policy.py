@@ -104,7 +104,7 @@ def _policy(world: MotoWorld, args: list[str], extra: tuple[str, ...]) -> dict[s
 def runs() -> Iterator[dict[str, Run]]:
     out = {}
     with pytest.MonkeyPatch.context() as monkeypatch:
-        for name in ("central-registry", "central-registry-no-role"):
+        for name in ("central-registry", "central-registry-enhanced", "central-registry-no-role"):
             scenario = SCENARIOS[name]
             with MotoWorld() as world:
                 scenario.prepare(world)
@@ -119,24 +119,28 @@ def _granted(policy: dict[str, Any]) -> set[str]:
 
 def test_the_runs_reach_their_verdicts(runs: dict[str, Run]) -> None:
     assert runs["central-registry"].exit_code == 0
+    assert runs["central-registry-enhanced"].exit_code == 0
     assert runs["central-registry-no-role"].exit_code == 3
 
 
-def test_with_the_role_each_side_grants_exactly_its_calls(runs: dict[str, Run]) -> None:
-    run = runs["central-registry"]
+@pytest.mark.parametrize("name", ["central-registry", "central-registry-enhanced"])
+def test_with_the_role_each_side_grants_exactly_its_calls(runs: dict[str, Run], name: str) -> None:
+    run = runs[name]
     sides = {"gate": run.gate_policy, "registry": run.registry_policy}
     denied = sorted(c for c in run.calls if not allowed(sides[c[0]]["Statement"], c[1], c[2]))
     assert denied == [], denied
     registry_calls = {(a, r) for who, a, r in run.calls if who == "registry"}
-    # Every registry read went through the role, to the central repository (or "*").
-    assert {a.split(":")[0] for a, _ in registry_calls} == {"ecr"}
+    # Every registry read went through the role, to the central repository (or "*"); an
+    # enhanced scan's Inspector coverage too.
+    services = {"ecr", "inspector2"} if "enhanced" in name else {"ecr"}
+    assert {a.split(":")[0] for a, _ in registry_calls} == services
     assert {r for _, r in registry_calls} <= {CENTRAL_ARN, "*"}
     assert not [c for c in run.calls if c[0] == "gate" and c[1].startswith("ecr:")]
     for who, policy in sides.items():
         called = {a for w, a, _ in run.calls if w == who}
         unused = _granted(policy) - called
         # The gate assumes the role through botocore's credential fetcher (not a gate client);
-        # ListCoverage is for enhanced scans (this registry scans BASIC); the shape reads
+        # ListCoverage is for enhanced scans (central-registry scans BASIC); the shape reads
         # are for Model Registry and inference-component endpoints, the logs for a failed one.
         assert unused <= {
             "logs:DescribeLogStreams",
