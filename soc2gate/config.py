@@ -136,9 +136,15 @@ def _str(name: str, value: Any) -> str:
 
 
 def _account_id(name: str, value: Any) -> str:
-    text = _str(
-        name, str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    )
+    number = isinstance(value, int) and not isinstance(value, bool)
+    if number and len(str(value)) != 12:
+        # YAML reads an unquoted 012345678901 as a number: the leading zero is gone (or it is
+        # read as octal), so the account is not the one written.
+        raise ConfigError(
+            f"{name}: quote the account id (YAML read it as the number {value}); "
+            'write it as a string, e.g. "012345678901"'
+        )
+    text = _str(name, str(value) if number else value)
     if not re.fullmatch(r"\d{12}", text):
         raise ConfigError(f"{name}: expected a 12-digit AWS account id, got {text!r}")
     return text

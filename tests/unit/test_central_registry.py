@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -58,6 +59,14 @@ def test_repository_uri_names_the_registry() -> None:
     )
 
 
+def test_an_unquoted_yaml_account_id_of_twelve_digits_is_read(tmp_path: Path) -> None:
+    from soc2gate.config import load_yaml
+
+    path = tmp_path / "gate.yml"
+    path.write_text(f"repository: {REPO}\nregistry_id: {CENTRAL}\n", encoding="utf-8")
+    assert build_config(load_yaml(str(path))).registry_id == CENTRAL
+
+
 def test_registry_role_names_the_account() -> None:
     config = build_config({"repository": REPO, "registry_role_arn": ROLE})
     assert config.registry_id == CENTRAL
@@ -76,6 +85,8 @@ def test_registry_role_names_the_account() -> None:
             "is not in the registry's account 444455556666",
         ),
         ({"repository": REPO, "registry_id": "1111"}, "12-digit AWS account id"),
+        # YAML: registry_id: 012345678901 (unquoted) is the number 12345678901.
+        ({"repository": REPO, "registry_id": 12345678901}, "quote the account id"),
         ({"repository": REPO, "registry_region": "Europe"}, "AWS region"),
         ({"repository": REPO, "registry_role_arn": "soc2gate-registry"}, "IAM role ARN"),
     ],
