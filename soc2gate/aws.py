@@ -463,6 +463,13 @@ class AwsClients:
         """``service`` (ecr, inspector2) as it reads the gated registry: in the registry's region,
         with the registry role when there is one, and ``registryId`` on every call that takes it,
         so no read can fall back to the caller's own registry."""
+        if not (self.registry_id or self.registry_role_arn or self.registry_region != self.region):
+            # A factory built without the target's registry would read the caller's own.
+            raise ConfigError(
+                "these AWS clients were built without a registry (registry_id, "
+                "registry_region, registry_role_arn), but a check asked for the gated "
+                "registry's: build AwsClients with the target's registry settings"
+            )
         session = self._session
         if self.registry_role_arn:
             if self._registry_session is None:

@@ -377,9 +377,13 @@ def _junit_properties(config: GateConfig) -> dict[str, str]:
     return {
         "region": config.region or os.environ.get("AWS_REGION") or "",
         "repository": config.repository or "",
-        # A central or cross-account registry: the account (and region) it is in.
-        "registry": "/".join(
-            v for v in (config.registry_id, config.registry_region) if v and config.registry_id
+        # A central or cross-account registry: its account ("caller" when only its region
+        # differs) and region.
+        "registry": (
+            f"{config.registry_id or 'caller'}/"
+            f"{config.registry_region or config.region or os.environ.get('AWS_REGION') or '?'}"
+            if config.registry_id or config.registry_region
+            else ""
         ),
         "endpoint": config.endpoint or "",
         "commit": sha or "",

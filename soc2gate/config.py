@@ -730,29 +730,10 @@ _REPOSITORY_URI = re.compile(rf"^{ECR_HOST}/(?P<name>[^:@\s]+)$")
 
 def registry_of(config: GateConfig, where: str) -> GateConfig:
     """The config with ``repository`` as a bare name: a repository URI sets ``registry_id`` and
-    ``registry_region`` (a clash with them set otherwise is a ConfigError)."""
+    ``registry_region`` (a clash with them set otherwise is a ConfigError); a registry role
+    names the account; registry settings need a repository."""
     prefix = f"{where}: " if where else ""
-    repository = config.repository or ""
-    if "/" in repository and "." in repository.split("/", 1)[0]:
-        match = _REPOSITORY_URI.match(repository)
-        if match is None:
-            raise ConfigError(
-                f"{prefix}--repository {repository!r}: expected a repository name or an ECR "
-                "repository URI ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME (no tag or digest)"
-            )
-        for key, value in (("registry_id", match["account"]), ("registry_region", match["region"])):
-            given = getattr(config, key)
-            if given and given != value:
-                raise ConfigError(
-                    f"{prefix}--{key.replace('_', '-')} {given} contradicts --repository "
-                    f"{repository}, which is in {value}"
-                )
-        config = replace(
-            config,
-            repository=match["name"],
-            registry_id=match["account"],
-            registry_region=match["region"],
-        )
+    config = _split_uri(config, where)
     if (config.registry_id or config.registry_region or config.registry_role_arn) and not (
         config.repository
     ):
@@ -767,6 +748,39 @@ def registry_of(config: GateConfig, where: str) -> GateConfig:
         )
     if role and not config.registry_id:
         config = replace(config, registry_id=role.split(":")[4])
+    return config
+
+
+def _split_uri(config: GateConfig, where: str) -> GateConfig:
+    """A repository URI becomes its name, ``registry_id`` and ``registry_region``."""
+    prefix = f"{where}: " if where else ""
+    repository = config.repository or ""
+    if "://" in repository:
+        raise ConfigError(
+            f"{prefix}--repository {repository!r}: give the repository URI without a scheme "
+            "(ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME) or the repository name"
+        )
+    # A name may hold dots and slashes (ml.team/model); a registry host starts ACCOUNT.dkr.
+    if re.match(r"\d{12}\.dkr[.-]", repository):
+        match = _REPOSITORY_URI.match(repository)
+        if match is None:
+            raise ConfigError(
+                f"{prefix}--repository {repository!r}: expected an ECR repository URI "
+                "ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME (no tag or digest) or a repository name"
+            )
+        for key, value in (("registry_id", match["account"]), ("registry_region", match["region"])):
+            given = getattr(config, key)
+            if given and given != value:
+                raise ConfigError(
+                    f"{prefix}--{key.replace('_', '-')} {given} contradicts --repository "
+                    f"{repository}, which is in {value}"
+                )
+        config = replace(
+            config,
+            repository=match["name"],
+            registry_id=match["account"],
+            registry_region=match["region"],
+        )
     return config
 
 
@@ -787,9 +801,15 @@ def expand_targets(config: GateConfig, selected: bool = True) -> list[tuple[str,
     if not config.targets:
         return [("", registry_of(config, ""))]
     out = []
+    # A run-wide repository URI names the registry every target inherits (as registry_id and
+    # registry_region given run-wide do); a target's own URI names its own.
+    base = _split_uri(config, "") if config.repository else config
     for i, overrides in enumerate(config.targets):
         values = {k: v for k, v in overrides.items() if k != "name"}
-        target = replace(config, targets=(), target=(), **values)
+        own_uri = _REPOSITORY_URI.match(str(values.get("repository", "")))
+        if own_uri and not {"registry_id", "registry_region"} & set(values):
+            values.update(registry_id=None, registry_region=None)
+        target = replace(base, targets=(), target=(), **values)
         name = target_name(target, overrides)
         validate_target(target, f"targets[{i}] ({name})")
         out.append((name, registry_of(target, f"targets[{i}] ({name})")))

@@ -124,6 +124,8 @@ def _custom_resources(spec: Any, config: GateConfig, region: str, account: str) 
     for value in spec.params.values():
         values = value if isinstance(value, list) else [value]
         for item in values:
+            if not isinstance(item, str):  # a structure (filterCriteria...): any resource
+                return ["*"]
             resource = _PLACEHOLDER_RESOURCES.get((spec.iam_prefix, item))
             if resource is None:
                 return ["*"]
@@ -147,6 +149,7 @@ CALLER_ONLY = frozenset(
 
 def _grants(config: GateConfig, account: str | None) -> tuple[dict[str, set[str]], ...]:
     """(the gate identity's grants, the registry role's grants) over every fleet target."""
+    from soc2gate.checks.custom import CustomCheck
     from soc2gate.runner import select_checks
 
     grants: dict[str, set[str]] = {}
@@ -158,9 +161,15 @@ def _grants(config: GateConfig, account: str | None) -> tuple[dict[str, set[str]
             if skip is not None:
                 continue
             spec = getattr(check, "spec", None)
+            role = target.registry_role_arn
             if spec is not None:
                 action = f"{spec.iam_prefix}:{spec.operation}"
-                grants.setdefault(action, set()).update(
+                where = grants
+                if role and isinstance(check, CustomCheck) and check.reads_gated_repository():
+                    # Made with the registry role's credentials, like the built-in ECR reads.
+                    where = registry
+                    grants.setdefault("sts:AssumeRole", set()).add(role)
+                where.setdefault(action, set()).update(
                     _custom_resources(spec, target, region, owner)
                 )
                 continue
@@ -175,7 +184,6 @@ def _grants(config: GateConfig, account: str | None) -> tuple[dict[str, set[str]
                 actions += _ENDPOINT_READS[:2]
             if check.id == "sagemaker-model-env" and target.model_name_contains:
                 actions.append(("sagemaker:ListModels", _any))
-            role = target.registry_role_arn
             for action, resource in actions:
                 where = grants
                 if role and action.startswith(REGISTRY_PREFIXES):

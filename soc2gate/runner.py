@@ -243,14 +243,14 @@ def run_gate(
         except Interrupted:
             raise
         except BaseException as exc:  # never leave a dependent waiting, never pass
-            result = _settle(
-                job.check,
-                job.ctx,
-                replace(
-                    job.check.error(f"internal error: {type(exc).__name__}: {exc}"),
-                    target=job.target,
-                ),
+            # A ConfigError met while checking (a client factory without the target's
+            # registry...) is the caller's to fix, not a bug: its message says what to do.
+            what = (
+                f"configuration error: {exc}"
+                if isinstance(exc, ConfigError)
+                else f"internal error: {type(exc).__name__}: {exc}"
             )
+            result = _settle(job.check, job.ctx, replace(job.check.error(what), target=job.target))
         finally:
             if isinstance(recorder, _CallRecorder):
                 recorder.bind(None)

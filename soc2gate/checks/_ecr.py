@@ -166,14 +166,64 @@ class ForeignRegistry(Exception):
 
     def __init__(self, operation: str, read: str, repository: Repository) -> None:
         self.operation = operation
+        self.read = read
+        self.repository = repository
         super().__init__(
             f"{operation} answered for registry {read}, but repository {repository.name} is in "
-            f"registry {repository.registry_id}: ECR answers it only for the calling account, "
-            "so the scanning of a central or cross-account registry cannot be read from here; "
-            f"pass --registry-role-arn with a role in {repository.registry_id} that may call "
-            "ecr:GetRegistryScanningConfiguration and ecr:BatchGetRepositoryScanningConfiguration "
-            "(or skip ecr-repository-config and gate the registry from its own account)"
+            f"registry {repository.registry_id}"
         )
+
+    def advice(self, config: GateConfig) -> str:
+        """The whole message: what the answer was, and what to do given how the run reads."""
+        owner = self.repository.registry_id
+        if not config.registry_id:
+            return (
+                f"{self}: cannot tell whose scanning settings these are, so the repository's "
+                "scanning is not verified"
+            )
+        if config.registry_role_arn:
+            return (
+                f"{self}, although the gate read it with --registry-role-arn "
+                f"{config.registry_role_arn}: check that the role is in {owner}"
+            )
+        return (
+            f"{self}: ECR answers it only for the calling account, so the scanning of a central "
+            "or cross-account registry cannot be read from here; pass --registry-role-arn with a "
+            f"role in {owner} that may call ecr:GetRegistryScanningConfiguration and "
+            "ecr:BatchGetRepositoryScanningConfiguration (or skip ecr-repository-config and gate "
+            "the registry from its own account)"
+        )
+
+
+class WrongRegistry(UnreadableAnswer):
+    """DescribeRepositories answered about a repository that is not in the configured registry
+    (or did not say which registry it is in)."""
+
+
+def gated_repository(ctx: Any) -> Repository | None:
+    """The gated repository as its registry describes it (once per run), or None when it does
+    not exist. With --registry-id / --registry-region the answer must say it is in that
+    registry and region: a repository of the same name anywhere else never stands in."""
+    config: GateConfig = ctx.config
+    name = config.repository or ""
+    ecr = ctx.registry_client("ecr")
+    repo: Repository | None = ctx.memo(("repository", name), lambda: describe_repository(ecr, name))
+    if repo is None:
+        return None
+    region = repo.arn.split(":")[3] if repo.arn.count(":") >= 5 else ""
+    wanted_region = config.registry_region or ""
+    if config.registry_id and repo.registry_id != config.registry_id:
+        read = repo.registry_id or "(no registryId)"
+        raise WrongRegistry(
+            f"DescribeRepositories answered for registry {read}, not the configured registry "
+            f"{config.registry_id}: cannot tell that {name} is the gated repository"
+        )
+    if wanted_region and region != wanted_region:
+        raise WrongRegistry(
+            f"DescribeRepositories answered with repositoryArn {repo.arn or '(none)'}, not a "
+            f"repository in {wanted_region}: cannot tell that {name} is the gated repository"
+        )
+    return repo
 
 
 def _arn_account(arn: Any) -> str:

@@ -254,8 +254,10 @@ class CustomCheck(Check):
             if PLACEHOLDERS[placeholder]:
                 self._from_check(ctx, placeholder)
             if placeholder == "region":
-                values["region"] = config.region or str(
-                    ctx.clients(self.spec.service).meta.region_name
+                # The region of the client the call goes to (a central registry's own).
+                gated = self.reads_gated_repository()
+                values["region"] = (None if gated else config.region) or str(
+                    self._client(ctx).meta.region_name
                 )
             elif placeholder == "account":
                 values["account"] = _account(ctx)
@@ -306,12 +308,22 @@ class CustomCheck(Check):
         return [values]
 
     # ---- the call ----------------------------------------------------------------------------
+    def reads_gated_repository(self) -> bool:
+        """An ECR or Inspector call about the gated repository or image ({repository},
+        {gated_tag}, {gated_digest}): it reads that repository's registry, wherever it is."""
+        gated = ("repository", "gated_tag", "gated_digest")
+        return self.spec.service in ("ecr", "inspector2") and any(
+            p in gated for p in self.spec.placeholders
+        )
+
+    def _client(self, ctx: CheckContext) -> Any:
+        if self.reads_gated_repository():
+            return ctx.registry_client(self.spec.service)
+        return ctx.clients(self.spec.service)
+
     def _call(self, ctx: CheckContext, params: Mapping[str, Any]) -> dict[str, Any]:
         spec = self.spec
-        # An ECR call about {repository} reads the gated repository's registry, wherever it is.
-        gated = ("repository", "gated_tag", "gated_digest")
-        reads_gated = spec.service == "ecr" and any(p in gated for p in spec.placeholders)
-        client = ctx.registry_client(spec.service) if reads_gated else ctx.clients(spec.service)
+        client = self._client(ctx)
         if spec.paginated:
             pages = client.get_paginator(spec.method).paginate(
                 **params, PaginationConfig={"MaxItems": MAX_ITEMS}

@@ -14,9 +14,9 @@ from typing import Any
 
 from soc2gate.checks._ecr import (
     ImageUri,
-    describe_repository,
     describe_tags,
     gated_image_unconfigured,
+    gated_repository,
     parse_image_uri,
     short_digest,
 )
@@ -164,10 +164,7 @@ class DeployedImageScanned(Check):
                 "cannot verify every image that serves traffic"
             )
 
-        repo = ctx.memo(
-            ("repository", repository),
-            lambda: describe_repository(ctx.registry_client("ecr"), repository),
-        )
+        repo = gated_repository(ctx)
         if repo is None:
             return self.failed(f"repository {repository} not found: nothing to compare against")
         gated = parse_image_uri(repo.uri)

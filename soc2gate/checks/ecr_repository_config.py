@@ -8,8 +8,8 @@ from soc2gate.checks._ecr import (
     ForeignRegistry,
     Repository,
     ScanningConfig,
-    describe_repository,
     ecr_wildcard_match,
+    gated_repository,
     registry_where,
     scanning_config,
 )
@@ -41,7 +41,7 @@ class EcrRepositoryConfig(Check):
     def run(self, ctx: CheckContext) -> CheckResult:
         name = ctx.config.repository or ""
         ecr = ctx.registry_client("ecr")
-        repo = ctx.memo(("repository", name), lambda: describe_repository(ecr, name))
+        repo = gated_repository(ctx)
         if repo is None:
             return self.failed(
                 f"repository {name!r} not found in {registry_where(ctx.config, ecr)}",
@@ -53,7 +53,7 @@ class EcrRepositoryConfig(Check):
         try:
             scanning = scanning_config(ecr, repo)
         except ForeignRegistry as exc:
-            return self.error(str(exc))
+            return self.error(exc.advice(ctx.config))
         config = ctx.config
         # The tags that must not move: the required tags as pushed ({sha} expanded), and the
         # tag whose scan gates the build.
@@ -77,7 +77,7 @@ def evaluate(
     if config.registry_id:
         # A central or cross-account registry: say which one was read.
         region = repo.arn.split(":")[3] if repo.arn.count(":") >= 5 else "?"
-        notes.append(f"in registry {repo.registry_id or config.registry_id} ({region})")
+        notes.append(f"in registry {repo.registry_id} ({region})")
     scanning_on, why = scanning.effective(repo.name)
     (notes if scanning_on else problems).append(
         f"image scanning {'on' if scanning_on else 'OFF'}: {why}"

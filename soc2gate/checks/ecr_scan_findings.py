@@ -12,10 +12,12 @@ from soc2gate import waivers as waiver_file
 from soc2gate.aws import error_code
 from soc2gate.checks._ecr import (
     CoverageUnreadable,
+    ForeignRegistry,
     ImageRef,
     describe_repository,
     describe_tags,
     gated_image_unconfigured,
+    gated_repository,
     image_coverage,
     scanning_config,
     short_digest,
@@ -523,10 +525,7 @@ class EcrScanFindings(Check):
         Returns the proof (text for the evidence) and the time of the scan, or the PENDING /
         FAIL / ERROR result.
         """
-        repo = ctx.memo(
-            ("repository", repository),
-            lambda: describe_repository(ctx.registry_client("ecr"), repository),
-        )
+        repo = gated_repository(ctx)
         if repo is None or not repo.arn:
             return self.error(f"cannot name the image to Amazon Inspector: {repository} has no ARN")
         try:
@@ -595,7 +594,10 @@ class EcrScanFindings(Check):
         repo = describe_repository(ecr, repository)
         why = "the repository could not be read"
         if repo is not None:
-            on, why = scanning_config(ecr, repo).effective(repository)
+            try:
+                on, why = scanning_config(ecr, repo).effective(repository)
+            except ForeignRegistry:
+                on, why = False, "the registry's scanning settings cannot be read from here"
             if on:
                 why += "; scanning is on, so the scan was not started for this push or has expired"
         return self.failed(

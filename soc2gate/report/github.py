@@ -190,7 +190,13 @@ def _header(report: GateReport, gated: Mapping[str, str]) -> list[str]:
         elif digests:
             text += f" ({len(digests)} digests, listed in full below)"
         parts.append(f"**Image** {text}")
-    for key, label in (("endpoint", "Endpoint"), ("region", "Region"), ("targets", "Targets")):
+    labels = (
+        ("registry", "Registry"),
+        ("endpoint", "Endpoint"),
+        ("region", "Region"),
+        ("targets", "Targets"),
+    )
+    for key, label in labels:
         if gated.get(key):
             parts.append(f"**{label}** {md(gated[key], 200)}")
     if gated.get("commit"):

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from security.iam_eval import allowed, as_list, resource_arns
-from soc2gate.aws import REGISTRY_SUFFIX
 from soc2gate.cli import _flag_values, build_parser, known_check_ids
 from soc2gate.config import build_config
 from soc2gate.demo.scenarios import (
@@ -31,7 +30,7 @@ from soc2gate.demo.scenarios import (
     REPOSITORY,
     SCENARIOS,
 )
-from soc2gate.demo.world import MotoWorld
+from soc2gate.demo.world import FAKE_CREDENTIAL, MotoWorld
 from soc2gate.iam_policy import CALLER_ONLY
 from soc2gate.runner import _clients_for, run_gate
 
@@ -65,13 +64,16 @@ def _record(world: MotoWorld, args: list[str], monkeypatch: pytest.MonkeyPatch) 
         if id(client) in hooked:
             return client
         hooked.add(id(client))
-        as_role = service.endswith(REGISTRY_SUFFIX) and bool(config.registry_role_arn)
-        identity = "registry" if as_role else "gate"
-        account = CENTRAL_REGISTRY_ACCOUNT if as_role else world.account_id
         prefix = client.meta.service_model.signing_name
         region = client.meta.region_name
 
         def before_call(model: Any, params: dict[str, Any], **_: Any) -> None:
+            # Who signs this request: the world's own credentials are the gate's; anything
+            # else came from AssumeRole, i.e. the registry role (moto: its account's).
+            signer = client._request_signer._credentials.get_frozen_credentials()
+            as_role = signer.access_key != FAKE_CREDENTIAL
+            identity = "registry" if as_role else "gate"
+            account = CENTRAL_REGISTRY_ACCOUNT if as_role else world.account_id
             body = json.loads(params.get("body") or b"{}")
             for resource in resource_arns(prefix, model.name, body, region, account):
                 calls.add((identity, f"{prefix}:{model.name}", resource))

@@ -67,6 +67,12 @@ def test_an_unquoted_yaml_account_id_of_twelve_digits_is_read(tmp_path: Path) ->
     assert build_config(load_yaml(str(path))).registry_id == CENTRAL
 
 
+@pytest.mark.parametrize("name", ["ml.team/model", "a.b", "team/sub.team/model", "ghcr.io/x"])
+def test_repository_names_with_dots_stay_names(name: str) -> None:
+    config = build_config({"repository": name})
+    assert (config.repository, config.registry_id, config.registry_region) == (name, None, None)
+
+
 def test_registry_role_names_the_account() -> None:
     config = build_config({"repository": REPO, "registry_role_arn": ROLE})
     assert config.registry_id == CENTRAL
@@ -78,7 +84,8 @@ def test_registry_role_names_the_account() -> None:
         ({"repository": URI, "registry_id": "444455556666"}, "contradicts --repository"),
         ({"repository": URI, "registry_region": "us-west-2"}, "contradicts --repository"),
         ({"repository": f"{URI}:latest"}, "no tag or digest"),
-        ({"repository": "ghcr.io/org/image"}, "expected a repository name or an ECR"),
+        ({"repository": f"{CENTRAL}.dkr.ecr.{CENTRAL_REGION}.example.com/x"}, "expected an ECR"),
+        ({"repository": f"https://{URI}"}, "without a scheme"),
         ({"endpoint": "ep", "registry_id": CENTRAL}, "need --repository"),
         (
             {"repository": REPO, "registry_id": "444455556666", "registry_role_arn": ROLE},
@@ -112,6 +119,33 @@ def test_each_fleet_target_gets_its_own_registry() -> None:
     )
     got = {name: (t.repository, t.registry_id) for name, t in expand_targets(config)}
     assert got == {"central": (REPO, CENTRAL), "local": (REPO, None)}
+
+
+def test_a_run_wide_repository_uri_is_every_targets_registry() -> None:
+    """As run-wide registry_id and registry_region are: a target naming only a repository
+    reads it in that registry; a target with a URI of its own reads its own."""
+    from soc2gate.config import expand_targets
+
+    other = "444455556666.dkr.ecr.us-west-2.amazonaws.com/other"
+    config = build_config(
+        parse_mapping(
+            {
+                "repository": URI,
+                "targets": [
+                    {"name": "a"},
+                    {"name": "b", "repository": "app"},
+                    {"name": "c", "repository": other},
+                ],
+            },
+            "config",
+        )
+    )
+    got = {n: (t.repository, t.registry_id, t.registry_region) for n, t in expand_targets(config)}
+    assert got == {
+        "a": (REPO, CENTRAL, CENTRAL_REGION),
+        "b": ("app", CENTRAL, CENTRAL_REGION),
+        "c": ("other", "444455556666", "us-west-2"),
+    }
 
 
 # ---- the registry client ------------------------------------------------------------------
@@ -476,3 +510,145 @@ def test_a_non_xml_sts_error_reads_as_its_http_status(
     assert caught.value.response["Error"]["Code"] == code
     assert f"HTTP {status} without an AWS error document" in str(caught.value)
     assert is_transient(caught.value) is transient
+
+
+# ---- the repository read must be the configured registry's (review findings) ---------------
+
+
+@pytest.mark.parametrize(
+    ("mutate", "words"),
+    [
+        (lambda repo: repo.pop("registryId"), "answered for registry (no registryId)"),
+        (lambda repo: repo.update(registryId=CALLER), f"answered for registry {CALLER}"),
+        (
+            lambda repo: repo.update(repositoryArn=f"arn:aws:ecr:us-east-1:{CENTRAL}:repository/r"),
+            "not a repository in eu-west-1",
+        ),
+    ],
+    ids=["no-registry-id", "the-callers-registry", "another-region"],
+)
+def test_a_repository_that_is_not_the_configured_registrys_is_an_error(
+    mutate: Any, words: str
+) -> None:
+    """Even if every later answer would pass: the caller's ENHANCED scan-everything registry
+    must not vouch for a central repository whose own scanning is off."""
+    aws = StubbedAws()
+    repo = _central_repository()
+    repo["repositories"][0]["imageScanningConfiguration"] = {"scanOnPush": False}
+    mutate(repo["repositories"][0])
+    aws.respond(REG_ECR, "describe_repositories", repo, {"repositoryNames": [REPO]})
+    result = run_one("ecr-repository-config", build_config({"repository": URI}), aws)
+    assert result.status is Status.ERROR, result.reason
+    assert words in result.reason and "could not read" in result.reason
+
+
+def test_a_single_account_run_is_not_told_to_use_a_registry_role() -> None:
+    aws = StubbedAws()
+    # The repository is the caller's; the registry answer names another account.
+    registry = {**ecr_registry_scanning("BASIC"), "registryId": "444455556666"}
+    stub_repository_config(aws, registry=registry)
+    result = run_one("ecr-repository-config", GateConfig(repository=REPO), aws)
+    assert result.status is Status.ERROR
+    assert "answered for registry 444455556666" in result.reason
+    assert "cannot tell whose scanning settings these are" in result.reason
+    assert "--registry-role-arn" not in result.reason
+
+
+def test_clients_without_a_registry_refuse_to_read_one(fake_credentials: None) -> None:
+    with pytest.raises(ConfigError, match="built without a registry"):
+        AwsClients(region="us-east-1")("ecr" + REGISTRY_SUFFIX)
+    # A run handed such a factory for a central repository never reads the caller's instead.
+    report = run_gate(
+        build_config({"repository": URI, "region": "us-east-1"}),
+        clients=AwsClients(region="us-east-1"),
+        progress=None,
+        environ={},
+        sleep=lambda s: None,
+    )
+    (result,) = [r for r in report.results if r.check_id == "ecr-repository-config"]
+    assert result.status is Status.ERROR
+    assert result.reason.startswith("configuration error: these AWS clients were built without")
+
+
+def test_custom_inspector_checks_about_the_image_read_the_registry() -> None:
+    """Inspector shows an account only its own resources: a custom Inspector check about the
+    gated repository reads with the registry's client, in the registry's region."""
+    aws = StubbedAws()
+    registry = {**ecr_registry_scanning("BASIC"), "registryId": CENTRAL}
+    stub_repository_config(
+        aws, repo=_central_repository(), registry=registry, batch=_central_batch(), ecr=REG_ECR
+    )
+    aws.respond(
+        "inspector2" + REGISTRY_SUFFIX,
+        "list_coverage",
+        {"coveredResources": []},
+        {
+            "filterCriteria": {
+                "ecrRepositoryName": [{"comparison": "EQUALS", "value": REPO}],
+            }
+        },
+    )
+    config = build_config(
+        parse_mapping(
+            {
+                "repository": URI,
+                "only": ["ecr-repository-config", "image-is-covered"],
+                "custom_checks": [
+                    {
+                        "id": "image-is-covered",
+                        "title": "Inspector covers the repository",
+                        "call": "inspector2.list_coverage",
+                        "params": {
+                            "filterCriteria": {
+                                "ecrRepositoryName": [
+                                    {"comparison": "EQUALS", "value": "{repository}"}
+                                ],
+                            }
+                        },
+                        "query": "coveredResources",
+                        "expect": "not_empty",
+                        "remediation": "turn on enhanced scanning",
+                    }
+                ],
+            },
+            "config",
+        )
+    )
+    report = run_gate(config, clients=aws, progress=None, environ={}, sleep=lambda s: None)
+    got = {r.check_id: r for r in report.results}
+    # The registry's (stubbed) Inspector answered: nothing covered, a FAIL, not a silent pass.
+    assert got["image-is-covered"].status is Status.FAIL, got["image-is-covered"].reason
+    assert "inspector2" not in aws.stubbers
+    aws.assert_done()
+
+
+def test_iam_policy_gives_custom_registry_reads_to_the_role() -> None:
+    config = build_config(
+        parse_mapping(
+            {
+                "repository": URI,
+                "registry_role_arn": ROLE,
+                "custom_checks": [
+                    {
+                        "id": "image-is-covered",
+                        "title": "Inspector covers the repository",
+                        "call": "inspector2.list_coverage",
+                        "params": {
+                            "filterCriteria": {
+                                "ecrRepositoryName": [
+                                    {"comparison": "EQUALS", "value": "{repository}"}
+                                ]
+                            }
+                        },
+                        "query": "coveredResources",
+                        "expect": "not_empty",
+                        "remediation": "turn on enhanced scanning",
+                    }
+                ],
+            },
+            "config",
+        )
+    )
+    # A structure-valued parameter (filterCriteria) scopes to "*" (it used to crash).
+    assert _actions(registry_policy(config, CALLER))["inspector2:ListCoverage"] == {"*"}
+    assert "inspector2:ListCoverage" not in _actions(policy(config, CALLER))
