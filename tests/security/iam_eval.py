@@ -4,9 +4,29 @@ against, IAM's wildcards, and the Allow/Deny decision."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable, Mapping
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+
+#: The installed CLI of this environment.
+SOC2GATE = str(Path(sys.executable).with_name("soc2gate"))
+
+
+def printed_policy(args: Sequence[str], account: str, region: str) -> dict[str, Any]:
+    """What ``soc2gate iam-policy ARGS --account ACCOUNT`` prints (run with AWS_REGION only)."""
+    proc = subprocess.run(
+        [SOC2GATE, "iam-policy", *args, "--account", account],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "AWS_REGION": region},
+    )
+    assert proc.returncode == 0, proc.stderr
+    return dict(json.loads(proc.stdout))
 
 
 def resource_arns(

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from security.iam_eval import SOC2GATE, as_list, printed_policy, resource_arns
 from security.iam_eval import allowed as iam_allowed
-from security.iam_eval import as_list, resource_arns
 from soc2gate.aws import AwsClients
 from soc2gate.cli import _flag_values, build_parser, known_check_ids
 from soc2gate.config import build_config, load_yaml
@@ -29,7 +28,6 @@ from soc2gate.demo.world import MotoWorld
 from soc2gate.runner import run_gate
 
 PACK = Path(__file__).resolve().parents[2] / "examples" / "custom-checks.yml"
-SOC2GATE = str(Path(sys.executable).with_name("soc2gate"))
 RUNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "healthy": ("healthy", ()),
     "endpoint-failed": ("endpoint-failed", ()),
@@ -83,15 +81,7 @@ def _record(
 
 
 def _policy(world: MotoWorld, args: list[str]) -> dict[str, Any]:
-    proc = subprocess.run(
-        [SOC2GATE, "iam-policy", "--config", str(PACK), "--account", world.account_id, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", "AWS_REGION": world.region},
-    )
-    assert proc.returncode == 0, proc.stderr
-    return dict(json.loads(proc.stdout))
+    return printed_policy(["--config", str(PACK), *args], world.account_id, world.region)
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,13 @@ IAM evaluates and the identity that made it: the gate's own, or the registry rol
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from security.iam_eval import allowed, as_list, resource_arns
+from security.iam_eval import allowed, as_list, printed_policy, resource_arns
 from soc2gate.cli import _flag_values, build_parser, known_check_ids
 from soc2gate.config import build_config
 from soc2gate.demo.scenarios import (
@@ -34,7 +31,6 @@ from soc2gate.demo.world import FAKE_CREDENTIAL, MotoWorld
 from soc2gate.iam_policy import CALLER_ONLY
 from soc2gate.runner import _clients_for, run_gate
 
-SOC2GATE = str(Path(sys.executable).with_name("soc2gate"))
 EXTRA = ("--enable", "ecr-image-user")
 CENTRAL_ARN = (
     f"arn:aws:ecr:{CENTRAL_REGISTRY_REGION}:{CENTRAL_REGISTRY_ACCOUNT}:repository/{REPOSITORY}"
@@ -91,15 +87,7 @@ def _record(world: MotoWorld, args: list[str], monkeypatch: pytest.MonkeyPatch) 
 
 
 def _policy(world: MotoWorld, args: list[str], extra: tuple[str, ...]) -> dict[str, Any]:
-    proc = subprocess.run(
-        [SOC2GATE, "iam-policy", *extra, "--account", world.account_id, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin", "AWS_REGION": world.region},
-    )
-    assert proc.returncode == 0, proc.stderr
-    return dict(json.loads(proc.stdout))
+    return printed_policy([*extra, *args], world.account_id, world.region)
 
 
 @pytest.fixture(scope="module")

@@ -441,29 +441,17 @@ def test_custom_ecr_checks_about_the_repository_read_the_registry() -> None:
     registry = {**ecr_registry_scanning("BASIC"), "registryId": CENTRAL}
     stub_repository_config(aws, repo=repo, registry=registry, batch=_central_batch(), ecr=REG_ECR)
     aws.respond(REG_ECR, "describe_repositories", repo, {"repositoryNames": [REPO]})
-    config = build_config(
-        parse_mapping(
-            {
-                "repository": URI,
-                "only": ["ecr-repository-config", "repo-is-central"],
-                "custom_checks": [
-                    {
-                        "id": "repo-is-central",
-                        "title": "the repository lives in the central registry",
-                        "call": "ecr.describe_repositories",
-                        "params": {"repositoryNames": ["{repository}"]},
-                        "query": "repositories[0].registryId",
-                        "expect": {"equals": CENTRAL},
-                        "remediation": "gate the central repository",
-                    }
-                ],
-            },
-            "config",
-        )
-    )
-    report = run_gate(config, clients=aws, progress=None, environ={}, sleep=lambda s: None)
-    got = {r.check_id: r for r in report.results}
-    assert got["repo-is-central"].status is Status.PASS, got["repo-is-central"].reason
+    check = {
+        "id": "repo-is-central",
+        "title": "the repository lives in the central registry",
+        "call": "ecr.describe_repositories",
+        "params": {"repositoryNames": ["{repository}"]},
+        "query": "repositories[0].registryId",
+        "expect": {"equals": CENTRAL},
+        "remediation": "gate the central repository",
+    }
+    result = _run_custom(aws, check)
+    assert result.status is Status.PASS, result.reason
     assert "ecr" not in aws.stubbers
 
 
@@ -570,6 +558,37 @@ def test_clients_without_a_registry_refuse_to_read_one(fake_credentials: None) -
     assert result.reason.startswith("configuration error: these AWS clients were built without")
 
 
+def _run_custom(aws: StubbedAws, check: dict[str, Any]) -> Any:
+    """Run ecr-repository-config (the source of {repository}) and one custom check on the
+    central repository; the custom check's result."""
+    config = build_config(
+        parse_mapping(
+            {
+                "repository": URI,
+                "only": ["ecr-repository-config", check["id"]],
+                "custom_checks": [check],
+            },
+            "config",
+        )
+    )
+    report = run_gate(config, clients=aws, progress=None, environ={}, sleep=lambda s: None)
+    return next(r for r in report.results if r.check_id == check["id"])
+
+
+#: A custom Inspector check about the gated repository (a structure-valued parameter).
+COVERAGE_CHECK = {
+    "id": "image-is-covered",
+    "title": "Inspector covers the repository",
+    "call": "inspector2.list_coverage",
+    "params": {
+        "filterCriteria": {"ecrRepositoryName": [{"comparison": "EQUALS", "value": "{repository}"}]}
+    },
+    "query": "coveredResources",
+    "expect": "not_empty",
+    "remediation": "turn on enhanced scanning",
+}
+
+
 def test_custom_inspector_checks_about_the_image_read_the_registry() -> None:
     """Inspector shows an account only its own resources: a custom Inspector check about the
     gated repository reads with the registry's client, in the registry's region."""
@@ -588,36 +607,9 @@ def test_custom_inspector_checks_about_the_image_read_the_registry() -> None:
             }
         },
     )
-    config = build_config(
-        parse_mapping(
-            {
-                "repository": URI,
-                "only": ["ecr-repository-config", "image-is-covered"],
-                "custom_checks": [
-                    {
-                        "id": "image-is-covered",
-                        "title": "Inspector covers the repository",
-                        "call": "inspector2.list_coverage",
-                        "params": {
-                            "filterCriteria": {
-                                "ecrRepositoryName": [
-                                    {"comparison": "EQUALS", "value": "{repository}"}
-                                ],
-                            }
-                        },
-                        "query": "coveredResources",
-                        "expect": "not_empty",
-                        "remediation": "turn on enhanced scanning",
-                    }
-                ],
-            },
-            "config",
-        )
-    )
-    report = run_gate(config, clients=aws, progress=None, environ={}, sleep=lambda s: None)
-    got = {r.check_id: r for r in report.results}
+    result = _run_custom(aws, COVERAGE_CHECK)
     # The registry's (stubbed) Inspector answered: nothing covered, a FAIL, not a silent pass.
-    assert got["image-is-covered"].status is Status.FAIL, got["image-is-covered"].reason
+    assert result.status is Status.FAIL, result.reason
     assert "inspector2" not in aws.stubbers
     aws.assert_done()
 
@@ -628,23 +620,7 @@ def test_iam_policy_gives_custom_registry_reads_to_the_role() -> None:
             {
                 "repository": URI,
                 "registry_role_arn": ROLE,
-                "custom_checks": [
-                    {
-                        "id": "image-is-covered",
-                        "title": "Inspector covers the repository",
-                        "call": "inspector2.list_coverage",
-                        "params": {
-                            "filterCriteria": {
-                                "ecrRepositoryName": [
-                                    {"comparison": "EQUALS", "value": "{repository}"}
-                                ]
-                            }
-                        },
-                        "query": "coveredResources",
-                        "expect": "not_empty",
-                        "remediation": "turn on enhanced scanning",
-                    }
-                ],
+                "custom_checks": [COVERAGE_CHECK],
             },
             "config",
         )
