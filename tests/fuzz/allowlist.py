@@ -32,7 +32,7 @@ SM_EPC = "sagemaker:DescribeEndpointConfig"
 SM_MODEL = "sagemaker:DescribeModel"
 SM_LIST = "sagemaker:ListModels"
 
-BASIC = ("basic", "model-name")
+BASIC = ("basic", "model-name", "registry-id")
 ENHANCED = ("enhanced", "enhanced-coverage")
 #: A request for the second findings page (the key holds the first page's nextToken).
 PAGE_2 = '*"nextToken":*'
@@ -74,6 +74,7 @@ GROUPS: dict[str, dict[str, frozenset[str]]] = {
     "scanning-on": {
         "basic": frozenset({"repo-flag", "batch-flag", "batch-frequency"}),
         "model-name": frozenset({"repo-flag", "batch-flag", "batch-frequency"}),
+        "registry-id": frozenset({"repo-flag", "batch-flag", "batch-frequency"}),
         "enhanced": frozenset({"registry-rule", "batch-frequency"}),
         "enhanced-coverage": frozenset({"registry-rule", "batch-frequency"}),
     },
@@ -105,7 +106,18 @@ ALLOWLIST: tuple[Inert, ...] = (
         baselines=("basic", "enhanced", "model-name"),
     ),
     Inert(
-        ECR_R, "repositories[*].registryId", NOT_READ + "; the registry is named by repositoryUri"
+        ECR_R,
+        "repositories[*].repositoryArn",
+        "with --registry-region the ARN's region is checked, and this change keeps it (only the "
+        "name part changes); without Inspector coverage the rest is evidence only",
+        baselines=("registry-id",),
+        kinds=("change",),
+    ),
+    Inert(
+        ECR_R,
+        "repositories[*].registryId",
+        NOT_READ + " without --registry-id (the registry-id baseline is not allowlisted)",
+        baselines=("basic", "enhanced", "enhanced-coverage", "model-name"),
     ),
     Inert(ECR_R, "repositories[*].createdAt", NOT_READ),
     Inert(ECR_R, "repositories[*].repositoryName", ECHO, kinds=("change",)),
@@ -157,7 +169,6 @@ ALLOWLIST: tuple[Inert, ...] = (
         baselines=ENHANCED,
     ),
     # ---- ecr:GetRegistryScanningConfiguration ----
-    Inert(ECR_REG, "registryId", NOT_READ),
     Inert(
         ECR_REG,
         "scanningConfiguration.rules",

@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from realshape.wire import (
+    ACCOUNT,
     GUIDE_BASIC,
     GUIDE_ENHANCED,
     MODEL_PREFIX,
+    REGION,
     Answer,
     Scenario,
     WireClients,
@@ -71,6 +73,9 @@ BASELINES: tuple[Baseline, ...] = (
     ),
     # Both --endpoint and --model-name-contains: ListModels is read as well.
     Baseline("model-name", GUIDE_BASIC, {"model_name_contains": MODEL_PREFIX}),
+    # The repository named as a central registry's (--registry-id, --registry-region): every
+    # ECR read goes through the registry client, and each answer must say it is that registry's.
+    Baseline("registry-id", GUIDE_BASIC, {"registry_id": ACCOUNT, "registry_region": REGION}),
 )
 
 

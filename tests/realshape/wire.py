@@ -526,7 +526,9 @@ class WireClients:
         from soc2gate.aws import AwsClients
 
         self.world = world
-        self._inner = AwsClients(region=region)
+        # The fixtures' registry is the account's own; a config naming it as a central registry
+        # (registry_id) reads it through the registry client, which names it on every call.
+        self._inner = AwsClients(region=region, registry_id=ACCOUNT, registry_region=REGION)
         self._hooked: set[int] = set()
         self._lock = threading.Lock()
 
@@ -535,9 +537,10 @@ class WireClients:
         with self._lock:
             if id(client) not in self._hooked:
                 protocol = client.meta.service_model.protocol
+                name = service.split("@", 1)[0]  # "ecr@registry": the same service's answers
 
                 def handler(request: Any, event_name: str, **_: Any) -> AWSResponse:
-                    return self.world.answer(service, protocol, request, event_name)
+                    return self.world.answer(name, protocol, request, event_name)
 
                 client.meta.events.register("before-send", handler)
                 self._hooked.add(id(client))
