@@ -157,7 +157,9 @@ def run_gate(
 
     ``sleep`` and ``clock`` are injectable so tests never wait for real. ``cancel`` (set by the
     CLI on SIGINT/SIGTERM) stops waiting checks, which are then reported as ERROR. ``clients``
-    replaces the AWS client factory (for every target of a fleet).
+    replaces the AWS client factory (for every target of a fleet); for a target with a central
+    registry it must also serve ``"<service>@registry"`` (``aws.AwsClients`` with the target's
+    registry settings does).
     """
     from soc2gate import waivers as waiver_file
     from soc2gate.config import expand_targets, validate_check_ids
