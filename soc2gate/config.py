@@ -157,6 +157,20 @@ def _region(name: str, value: Any) -> str:
     return text
 
 
+#: Region prefixes of the AWS partitions other than ``aws``.
+_PARTITIONS = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-iso-", "aws-iso"),
+)
+
+
+def partition(region: str) -> str:
+    """The ARN partition of ``region`` (``aws`` for the commercial regions and for ``*``)."""
+    return next((p for prefix, p in _PARTITIONS if region.startswith(prefix)), "aws")
+
+
 def _role_arn(name: str, value: Any) -> str:
     text = _str(name, value)
     if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:role/\S+", text):
@@ -745,6 +759,12 @@ def registry_of(config: GateConfig, where: str) -> GateConfig:
         raise ConfigError(
             f"{prefix}--registry-role-arn {role} is not in the registry's account "
             f"{config.registry_id}: the role must be one the registry's account owns"
+        )
+    region = config.registry_region or config.region
+    if role and region and role.split(":")[1] != partition(region):
+        raise ConfigError(
+            f"{prefix}--registry-role-arn {role} is in partition {role.split(':')[1]}, but the "
+            f"registry's region {region} is in {partition(region)}"
         )
     if role and not config.registry_id:
         config = replace(config, registry_id=role.split(":")[4])

@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from soc2gate.config import GateConfig, expand_targets
+from soc2gate.config import GateConfig, expand_targets, partition
 from soc2gate.errors import ConfigError
 
 Resource = Callable[[GateConfig, str, str], list[str]]
@@ -26,34 +26,34 @@ def _repository(config: GateConfig, region: str, account: str) -> list[str]:
     # A central or cross-account registry: the repository's own account and region.
     region = config.registry_region or region
     account = config.registry_id or account
-    return [f"arn:aws:ecr:{region}:{account}:repository/{config.repository}"]
+    return [f"arn:{partition(region)}:ecr:{region}:{account}:repository/{config.repository}"]
 
 
 def _endpoint(config: GateConfig, region: str, account: str) -> list[str]:
     # SageMaker ARNs carry the name lower-cased.
     name = (config.endpoint or "").lower()
-    return [f"arn:aws:sagemaker:{region}:{account}:endpoint/{name}"]
+    return [f"arn:{partition(region)}:sagemaker:{region}:{account}:endpoint/{name}"]
 
 
 def _endpoint_config(config: GateConfig, region: str, account: str) -> list[str]:
-    return [f"arn:aws:sagemaker:{region}:{account}:endpoint-config/*"]
+    return [f"arn:{partition(region)}:sagemaker:{region}:{account}:endpoint-config/*"]
 
 
 def _model(config: GateConfig, region: str, account: str) -> list[str]:
-    return [f"arn:aws:sagemaker:{region}:{account}:model/*"]
+    return [f"arn:{partition(region)}:sagemaker:{region}:{account}:model/*"]
 
 
 def _model_package(config: GateConfig, region: str, account: str) -> list[str]:
     # A model may deploy a package of another account (a central Model Registry): "*" there.
-    return [f"arn:aws:sagemaker:{region}:{account}:model-package/*"]
+    return [f"arn:{partition(region)}:sagemaker:{region}:{account}:model-package/*"]
 
 
 def _inference_component(config: GateConfig, region: str, account: str) -> list[str]:
-    return [f"arn:aws:sagemaker:{region}:{account}:inference-component/*"]
+    return [f"arn:{partition(region)}:sagemaker:{region}:{account}:inference-component/*"]
 
 
 def _log_group(config: GateConfig, region: str, account: str) -> list[str]:
-    group = f"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{config.endpoint}"
+    group = f"arn:{partition(region)}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{config.endpoint}"
     return [group, f"{group}:*"]
 
 
@@ -227,7 +227,9 @@ def registry_policy(
                 "iam-policy --registry: name who reads the registry with --principal ARN "
                 "(or --account ID)"
             )
-        principal = f"arn:aws:iam::{owner}:root"
+        principal = (
+            f"arn:{partition(config.registry_region or config.region or '')}:iam::{owner}:root"
+        )
     return {
         "Version": "2012-10-17",
         "Statement": [

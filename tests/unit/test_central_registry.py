@@ -628,3 +628,38 @@ def test_iam_policy_gives_custom_registry_reads_to_the_role() -> None:
     # A structure-valued parameter (filterCriteria) scopes to "*" (it used to crash).
     assert _actions(registry_policy(config, CALLER))["inspector2:ListCoverage"] == {"*"}
     assert "inspector2:ListCoverage" not in _actions(policy(config, CALLER))
+
+
+# ---- partitions ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uri", "region", "arn"),
+    [
+        (
+            f"{CENTRAL}.dkr.ecr.cn-north-1.amazonaws.com.cn/{REPO}",
+            "cn-north-1",
+            f"arn:aws-cn:ecr:cn-north-1:{CENTRAL}:repository/{REPO}",
+        ),
+        (
+            f"{CENTRAL}.dkr.ecr.us-gov-west-1.amazonaws.com/{REPO}",
+            "us-gov-west-1",
+            f"arn:aws-us-gov:ecr:us-gov-west-1:{CENTRAL}:repository/{REPO}",
+        ),
+    ],
+)
+def test_iam_policy_names_the_partition(uri: str, region: str, arn: str) -> None:
+    config = build_config({"repository": uri, "scan_tag": TAG, "region": region})
+    assert _actions(policy(config, CALLER))["ecr:DescribeImageScanFindings"] == {arn}
+    (statement,) = registry_policy(config, CALLER)["Statement"]
+    assert statement["Principal"] == {"AWS": f"{arn.split(':ecr:')[0]}:iam::{CALLER}:root"}
+
+
+def test_a_registry_role_in_another_partition_is_refused() -> None:
+    with pytest.raises(ConfigError, match="is in partition aws, but the registry's region"):
+        build_config(
+            {
+                "repository": f"{CENTRAL}.dkr.ecr.cn-north-1.amazonaws.com.cn/{REPO}",
+                "registry_role_arn": ROLE,
+            }
+        )
