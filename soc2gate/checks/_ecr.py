@@ -53,6 +53,17 @@ class Repository:
     tag_mutability: str
     mutability_exclusions: tuple[str, ...]
 
+    @property
+    def region(self) -> str:
+        """The region in ``arn`` ("" when the ARN is missing or malformed)."""
+        return arn_part(self.arn, 3)
+
+
+def arn_part(arn: Any, index: int) -> str:
+    """Field ``index`` of an ARN (3 region, 4 account); "" when ``arn`` is not an ARN."""
+    parts = arn.split(":") if isinstance(arn, str) else []
+    return parts[index] if len(parts) > 5 else ""
+
 
 @dataclass(frozen=True)
 class ScanningConfig:
@@ -165,8 +176,6 @@ class ForeignRegistry(Exception):
     the caller's own account only (they take no registryId)."""
 
     def __init__(self, operation: str, read: str, repository: Repository) -> None:
-        self.operation = operation
-        self.read = read
         self.repository = repository
         super().__init__(
             f"{operation} answered for registry {read}, but repository {repository.name} is in "
@@ -210,7 +219,7 @@ def gated_repository(ctx: Any) -> Repository | None:
     repo: Repository | None = ctx.memo(("repository", name), lambda: describe_repository(ecr, name))
     if repo is None:
         return None
-    region = repo.arn.split(":")[3] if repo.arn.count(":") >= 5 else ""
+    region = repo.region
     wanted_region = config.registry_region or ""
     if config.registry_id and repo.registry_id != config.registry_id:
         read = repo.registry_id or "(no registryId)"
@@ -224,11 +233,6 @@ def gated_repository(ctx: Any) -> Repository | None:
             f"repository in {wanted_region}: cannot tell that {name} is the gated repository"
         )
     return repo
-
-
-def _arn_account(arn: Any) -> str:
-    parts = arn.split(":") if isinstance(arn, str) else []
-    return parts[4] if len(parts) > 5 else ""
 
 
 def scanning_config(ecr: Any, repository: Repository) -> ScanningConfig:
@@ -266,7 +270,7 @@ def scanning_config(ecr: Any, repository: Repository) -> ScanningConfig:
         (c for c in confs if isinstance(c, dict) and c.get("repositoryName") == repository.name),
         next((c for c in confs if isinstance(c, dict)), {}),
     )
-    other = _arn_account(repo_conf.get("repositoryArn"))
+    other = arn_part(repo_conf.get("repositoryArn"), 4)
     if repository.registry_id and other and other != repository.registry_id:
         # The caller's own repository of the same name must never stand in for the gated one.
         raise ForeignRegistry("BatchGetRepositoryScanningConfiguration", other, repository)

@@ -76,8 +76,7 @@ def evaluate(
     notes: list[str] = []
     if config.registry_id:
         # A central or cross-account registry: say which one was read.
-        region = repo.arn.split(":")[3] if repo.arn.count(":") >= 5 else "?"
-        notes.append(f"in registry {repo.registry_id} ({region})")
+        notes.append(f"in registry {repo.registry_id} ({repo.region or '?'})")
     scanning_on, why = scanning.effective(repo.name)
     (notes if scanning_on else problems).append(
         f"image scanning {'on' if scanning_on else 'OFF'}: {why}"
