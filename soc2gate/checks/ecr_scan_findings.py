@@ -14,7 +14,7 @@ from soc2gate.checks._ecr import (
     CoverageUnreadable,
     ForeignRegistry,
     ImageRef,
-    describe_repository,
+    WrongRegistry,
     describe_tags,
     gated_image_unconfigured,
     gated_repository,
@@ -429,7 +429,7 @@ class EcrScanFindings(Check):
                 raise
             if config.wait_for_scan:
                 return self.pending("NO_SCAN", f"no scan yet for {digest}", evidence=evidence)
-            return self._no_scan(ecr, repository, tag, digest, evidence)
+            return self._no_scan(ctx, ecr, repository, tag, digest, evidence)
 
         first = pages[0]
         evidence["scanStatus"] = first.status
@@ -589,9 +589,18 @@ class EcrScanFindings(Check):
         )
 
     def _no_scan(
-        self, ecr: Any, repository: str, tag: str, digest: str, evidence: dict[str, Any]
+        self,
+        ctx: CheckContext,
+        ecr: Any,
+        repository: str,
+        tag: str,
+        digest: str,
+        evidence: dict[str, Any],
     ) -> CheckResult:
-        repo = describe_repository(ecr, repository)
+        try:
+            repo = gated_repository(ctx)  # read once per run, shared with the other checks
+        except WrongRegistry:
+            repo = None
         why = "the repository could not be read"
         if repo is not None:
             try:
