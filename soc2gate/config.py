@@ -90,6 +90,12 @@ class GateConfig:
     custom_checks: tuple[CustomCheckSpec, ...] = ()
 
     # ---- derived values -------------------------------------------------------------------
+    @property
+    def names_a_registry(self) -> bool:
+        """The gated repository is read in a registry of its own (a central or cross-account
+        one): --registry-id, --registry-region or --registry-role-arn is set."""
+        return bool(self.registry_id or self.registry_region or self.registry_role_arn)
+
     def resolved_sha(self, environ: Mapping[str, str] | None = None) -> str | None:
         """--commit-sha, else GITHUB_SHA, else CODEBUILD_RESOLVED_SOURCE_VERSION."""
         env = os.environ if environ is None else environ
@@ -748,9 +754,7 @@ def registry_of(config: GateConfig, where: str) -> GateConfig:
     names the account; registry settings need a repository."""
     prefix = f"{where}: " if where else ""
     config = _split_uri(config, where)
-    if (config.registry_id or config.registry_region or config.registry_role_arn) and not (
-        config.repository
-    ):
+    if config.names_a_registry and not config.repository:
         raise ConfigError(
             f"{prefix}--registry-id/--registry-region/--registry-role-arn need --repository"
         )

@@ -154,23 +154,28 @@ def _grants(config: GateConfig, account: str | None) -> tuple[dict[str, set[str]
 
     grants: dict[str, set[str]] = {}
     registry: dict[str, set[str]] = {}
+
+    def grant(action: str, resources: list[str], role: str | None) -> None:
+        """Grant to the gate, or, for a read made with --registry-role-arn's credentials
+        (``role``), to that role, which the gate is granted to assume."""
+        if role:
+            grants.setdefault("sts:AssumeRole", set()).add(role)
+        (registry if role else grants).setdefault(action, set()).update(resources)
+
     for _name, target in expand_targets(config):
         region = target.region or os.environ.get("AWS_REGION") or "*"
         owner = _account(target, account)
+        role = target.registry_role_arn
         for check, skip in select_checks(target):
             if skip is not None:
                 continue
             spec = getattr(check, "spec", None)
-            role = target.registry_role_arn
             if spec is not None:
-                action = f"{spec.iam_prefix}:{spec.operation}"
-                where = grants
-                if role and isinstance(check, CustomCheck) and check.reads_gated_repository():
-                    # Made with the registry role's credentials, like the built-in ECR reads.
-                    where = registry
-                    grants.setdefault("sts:AssumeRole", set()).add(role)
-                where.setdefault(action, set()).update(
-                    _custom_resources(spec, target, region, owner)
+                gated = isinstance(check, CustomCheck) and check.reads_gated_repository()
+                grant(
+                    f"{spec.iam_prefix}:{spec.operation}",
+                    _custom_resources(spec, target, region, owner),
+                    role if gated else None,
                 )
                 continue
             actions: list[tuple[str, Resource]] = list(BUILTIN_ACTIONS.get(check.id, ()))
@@ -185,11 +190,8 @@ def _grants(config: GateConfig, account: str | None) -> tuple[dict[str, set[str]
             if check.id == "sagemaker-model-env" and target.model_name_contains:
                 actions.append(("sagemaker:ListModels", _any))
             for action, resource in actions:
-                where = grants
-                if role and action.startswith(REGISTRY_PREFIXES):
-                    where = registry
-                    grants.setdefault("sts:AssumeRole", set()).add(role)
-                where.setdefault(action, set()).update(resource(target, region, owner))
+                registry_read = action.startswith(REGISTRY_PREFIXES)
+                grant(action, resource(target, region, owner), role if registry_read else None)
     return grants, registry
 
 

@@ -48,8 +48,7 @@ class CheckContext:
         client bound to that registry, which names its ``registryId`` on every call."""
         from soc2gate.aws import REGISTRY_SUFFIX
 
-        config = self.config
-        if config.registry_id or config.registry_region or config.registry_role_arn:
+        if self.config.names_a_registry:
             return self.clients(service + REGISTRY_SUFFIX)
         return self.clients(service)
 
