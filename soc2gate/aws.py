@@ -414,6 +414,9 @@ class AwsClients:
         # any target role: a central registry's role trusts the CI identity.
         self._base_session = self._session
         self.registry_id = registry_id
+        #: The caller named the registry at all (a --registry-region equal to the region names
+        #: the caller's own registry there: read as without it, never refused).
+        self._registry_named = bool(registry_id or registry_region or registry_role_arn)
         self.registry_region = registry_region or self.region
         self.registry_role_arn = registry_role_arn
         self._registry_session: Any = None
@@ -463,7 +466,7 @@ class AwsClients:
         """``service`` (ecr, inspector2) as it reads the gated registry: in the registry's region,
         with the registry role when there is one, and ``registryId`` on every call that takes it,
         so no read can fall back to the caller's own registry."""
-        if not (self.registry_id or self.registry_role_arn or self.registry_region != self.region):
+        if not self._registry_named:
             # A factory built without the target's registry would read the caller's own.
             raise ConfigError(
                 "these AWS clients were built without a registry (registry_id, "

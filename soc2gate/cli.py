@@ -317,7 +317,13 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
         code = evidence_out.build(report, started_at, finished_at, code)
     writers: dict[str, Callable[[str, int], object]] = {
         "junit": lambda path, code: junit.write(
-            report, path, properties=_junit_properties(config), exit_code=code
+            report,
+            path,
+            properties=_junit_properties(config),
+            exit_code=code,
+            # Where readers that annotate files put the results: the workflow, else the report
+            # at the path the user gave (not the staging copy).
+            source=junit.annotation_file(os.environ, config.junit or path),
         ),
         "evidence": lambda path, code: (
             evidence_out.write(path, code)

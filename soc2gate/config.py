@@ -772,6 +772,10 @@ def registry_of(config: GateConfig, where: str) -> GateConfig:
         )
     if role and not config.registry_id:
         config = replace(config, registry_id=role.split(":")[4])
+    if config.registry_region == config.region and not config.registry_id:
+        # The gate's own region: without an account or role that is the caller's registry, as
+        # without --registry-region (a repository URI in another account keeps its id).
+        config = replace(config, registry_region=None)
     return config
 
 

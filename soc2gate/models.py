@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -147,11 +148,20 @@ class CheckResult:
     parts: tuple[CheckResult, ...] = ()
     #: What a part was judged for (a model name); "" for a whole check.
     subject: str = ""
+    #: Seconds since the run started when the result became final (0 for a skipped check):
+    #: a fleet target's wall time is its last check's.
+    ended: float = 0.0
+
+    @property
+    def label(self) -> str:
+        """The check id, then the subject of a part in brackets (``<check> [<model>]``): the
+        JUnit testcase name (the suite names the target)."""
+        return f"{self.check_id} [{self.subject}]" if self.subject else self.check_id
 
     @property
     def name(self) -> str:
-        """Test-case name: the check id, then the target in brackets when there is one."""
-        return f"{self.check_id} [{self.target}]" if self.target else self.check_id
+        """The label, then the target in brackets when there is one (console, outputs)."""
+        return f"{self.label} [{self.target}]" if self.target else self.label
 
     @property
     def not_evaluated(self) -> bool:
@@ -165,6 +175,38 @@ class CheckResult:
         return Status.SKIPPED if self.not_evaluated else self.status
 
 
+def expand_parts(results: Iterable[CheckResult]) -> list[CheckResult]:
+    """Each result, or in its place the parts of a check that fanned out (one per model): what
+    every report counts and shows as one case (console row, JUnit testcase, summary line,
+    ``failed-checks`` entry), so they all count the same way.
+
+    Only settled verdicts are split: a check that was not evaluated, interrupted or timed out
+    is shown whole, as the runner reported it.
+    """
+    settled = (Status.PASS, Status.FAIL, Status.ERROR)
+    out: list[CheckResult] = []
+    for result in results:
+        if (
+            result.parts
+            and result.status in settled
+            and not result.not_evaluated
+            and all(p.status in settled for p in result.parts)
+        ):
+            out += [
+                dataclasses.replace(
+                    p,
+                    duration=result.duration,
+                    target=result.target,
+                    calls=result.calls,
+                    ended=result.ended,
+                )
+                for p in result.parts
+            ]
+        else:
+            out.append(result)
+    return out
+
+
 @dataclass(frozen=True)
 class GateReport:
     """All results of one run, with the exit code they imply."""
@@ -175,12 +217,20 @@ class GateReport:
 
     def __post_init__(self) -> None:
         # Fail closed: "not evaluated" stands only while the check it points at failed or
-        # errored in this very report (same target), so a failure is never hidden by it.
-        failed = {
-            (r.target, r.check_id)
-            for r in self.results
-            if r.status in (Status.FAIL, Status.ERROR) and not r.blocked_by
-        }
+        # errored in this very report (same target), so a failure is never hidden by it. The
+        # check pointed at may itself be not evaluated (deployed-image-scanned -> the scan ->
+        # the missing repository): the chain must end at a counted failure.
+        bad = [r for r in self.results if r.status in (Status.FAIL, Status.ERROR)]
+        failed = {(r.target, r.check_id) for r in bad if not r.blocked_by}
+        grew = True
+        while grew:
+            more = {
+                (r.target, r.check_id)
+                for r in bad
+                if r.blocked_by and (r.target, r.blocked_by) in failed
+            }
+            grew = not more <= failed
+            failed |= more
         if any(r.blocked_by and (r.target, r.blocked_by) not in failed for r in self.results):
             import dataclasses
 
@@ -195,13 +245,18 @@ class GateReport:
     def by_status(self, status: Status) -> tuple[CheckResult, ...]:
         return tuple(r for r in self.results if r.status is status)
 
+    @property
+    def cases(self) -> tuple[CheckResult, ...]:
+        """The results as every report shows and counts them (``expand_parts``)."""
+        return tuple(expand_parts(self.results))
+
     def counted(self, status: Status) -> tuple[CheckResult, ...]:
-        """Results by ``counted_status``: what reports count (a failure counts once)."""
-        return tuple(r for r in self.results if r.counted_status is status)
+        """Cases by ``counted_status``: what reports count (a failure counts once)."""
+        return tuple(r for r in self.cases if r.counted_status is status)
 
     @property
     def not_evaluated(self) -> tuple[CheckResult, ...]:
-        return tuple(r for r in self.results if r.not_evaluated)
+        return tuple(r for r in self.cases if r.not_evaluated)
 
     @property
     def exit_code(self) -> int:

@@ -24,10 +24,18 @@ class Registry:
             raise ValueError(f"check id {check.id!r} is not lower-kebab-case")
         if check.id in self._checks:
             raise DuplicateCheckError(f"duplicate check id {check.id!r}")
-        for dependency in check.depends_on:
-            if dependency not in self._checks:
-                raise ValueError(f"{check.id} depends on {dependency!r}, not registered before it")
         self._checks[check.id] = check
+
+    def validate(self) -> None:
+        """Every check a check depends on (or defers to) is registered, and nothing depends on
+        itself through others: the runner starts dependencies first (``start_order``)."""
+        for check in self._checks.values():
+            for dependency in (*check.depends_on, *check.defers_to):
+                if dependency not in self._checks:
+                    raise ValueError(
+                        f"{check.id} depends on {dependency!r}, which is not registered"
+                    )
+        start_order(tuple(self._checks.values()))
 
     def __iter__(self) -> Iterator[Check]:
         return iter(self._checks.values())
@@ -37,6 +45,32 @@ class Registry:
 
 
 _REGISTRY: Registry | None = None
+
+
+def start_order(checks: tuple[Check, ...]) -> tuple[Check, ...]:
+    """``checks`` in report order, moved only as far as needed for every check to come after
+    the checks it depends on or defers to (among ``checks``): the order the runner starts
+    them in, so a check waiting on another never waits on one that has not started."""
+    by_id = {c.id: c for c in checks}
+    placed: dict[str, Check] = {}
+    visiting: list[str] = []
+
+    def place(check: Check) -> None:
+        if check.id in placed:
+            return
+        if check.id in visiting:
+            cycle = " -> ".join([*visiting[visiting.index(check.id) :], check.id])
+            raise ValueError(f"checks depend on each other in a cycle: {cycle}")
+        visiting.append(check.id)
+        for dependency in (*check.depends_on, *check.defers_to):
+            if dependency in by_id:
+                place(by_id[dependency])
+        visiting.pop()
+        placed[check.id] = check
+
+    for check in checks:
+        place(check)
+    return tuple(placed.values())
 
 
 def checks_for(config: GateConfig) -> tuple[Check, ...]:
@@ -74,5 +108,6 @@ def all_checks() -> tuple[Check, ...]:
             DeployedImageScanned,
         ):
             registry.register(check_class())
+        registry.validate()
         _REGISTRY = registry
     return tuple(_REGISTRY)

@@ -163,7 +163,7 @@ def run_gate(
     """
     from soc2gate import waivers as waiver_file
     from soc2gate.config import expand_targets, validate_check_ids
-    from soc2gate.registry import all_checks
+    from soc2gate.registry import all_checks, start_order
 
     # The CLI checked these already; a caller of the Python API gets the same one-line error.
     validate_check_ids(config, [check.id for check in all_checks()])
@@ -211,7 +211,10 @@ def run_gate(
             waivers=accepted,
             today=today or datetime.now(timezone.utc).date(),
         )
-        for check, skip in select_checks(target_config):
+        selected = select_checks(target_config)
+        # Started dependencies first (registry.start_order), reported in registry order.
+        rank = {c.id: i for i, c in enumerate(start_order(tuple(c for c, _ in selected)))}
+        for check, skip in sorted(selected, key=lambda pair: rank[pair[0].id]):
             order.append((name, check.id))
             if skip is None:
                 ctx.expect(check.id)
@@ -220,6 +223,7 @@ def run_gate(
                 result = replace(check.skipped(skip), target=name)
                 results[(name, check.id)] = result
                 ctx.finish(result)
+        order[len(order) - len(selected) :] = [(name, c.id) for c, _ in selected]
 
     def interruptible_sleep(seconds: float) -> None:
         if sleep is not None:
@@ -256,6 +260,7 @@ def run_gate(
         finally:
             if isinstance(recorder, _CallRecorder):
                 recorder.bind(None)
+        result = replace(result, ended=clock() - started)
         job.ctx.finish(result)
         return result
 
@@ -300,6 +305,7 @@ def run_gate(
             target=job.target,
             remediation="",  # an interrupt is nothing to fix in the deployment
             transitions=tuple(job.live.transitions),
+            ended=clock() - started,
         )
     ordered = tuple(results[key] for key in order)
     return GateReport(results=ordered, duration=clock() - started, interrupted=interrupted)
@@ -457,7 +463,8 @@ def _final_state(result: CheckResult) -> str:
 def _settle(check: Check, ctx: CheckContext, result: CheckResult) -> CheckResult:
     """The final touches every result gets before it is recorded.
 
-    ``blocked_by`` (not evaluated) is kept only when it names a check in ``depends_on`` whose
+    ``blocked_by`` (not evaluated) is kept only when it names a check in ``depends_on`` (or
+    ``defers_to``) whose
     result for this target is FAIL or ERROR, and only on a FAIL or ERROR: so the check it points
     at is always counted as a failure, and the exit code (from the raw statuses) never changes.
     The "How to fix" becomes the one for the result's cause (``causes.remediation_for``).
@@ -466,7 +473,9 @@ def _settle(check: Check, ctx: CheckContext, result: CheckResult) -> CheckResult
 
     blocked = result.blocked_by
     if blocked:
-        upstream = ctx.result_of(blocked) if blocked in check.depends_on else None
+        upstream = (
+            ctx.result_of(blocked) if blocked in (*check.depends_on, *check.defers_to) else None
+        )
         if (
             upstream is None
             or upstream.status not in (Status.FAIL, Status.ERROR)

@@ -10,11 +10,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from soc2gate.aws import error_code
 from soc2gate.config import ECR_HOST, GateConfig
 from soc2gate.errors import UnreadableAnswer
+
+if TYPE_CHECKING:
+    from soc2gate.checks.base import Check
+    from soc2gate.models import CheckResult
 
 
 def ecr_wildcard_match(text: str, pattern: str) -> bool:
@@ -103,6 +107,29 @@ class ScanningConfig:
             "scanOnPush is false and no registry scanning rule (SCAN_ON_PUSH or CONTINUOUS_SCAN) "
             "matches the repository"
         )
+
+
+#: The check that says whether the gated repository exists (and is set up as required).
+REPOSITORY_CHECK = "ecr-repository-config"
+
+
+def repository_missing(check: Check, exc: BaseException, repository: str) -> CheckResult | None:
+    """The result of a check whose read of an image found no repository (``exc`` is
+    RepositoryNotFoundException), or None for any other error (the caller raises it).
+
+    Not evaluated: the missing repository is ecr-repository-config's FAIL, counted once there
+    (the runner keeps ``blocked_by`` only when that check failed in this run; without it in
+    the run this stays an ERROR of its own)."""
+    from dataclasses import replace
+
+    if error_code(exc) != "RepositoryNotFoundException":
+        return None
+    return replace(
+        check.error(
+            f"repository {repository!r} not found: no image to read (see {REPOSITORY_CHECK})"
+        ),
+        blocked_by=REPOSITORY_CHECK,
+    )
 
 
 def describe_repository(ecr: Any, name: str) -> Repository | None:

@@ -309,8 +309,8 @@ def current_config_names(endpoint: Endpoint) -> tuple[str, ...]:
 class ContainerEnv:
     where: str  # "PrimaryContainer", "Containers[1]", "PrimaryContainer package P Containers[0]"
     image: str
-    #: None when DescribeModel reported no Environment for this container (could not read).
-    environment: dict[str, str] | None
+    #: Empty when AWS reported none (it omits an empty Environment).
+    environment: dict[str, str]
     #: The Model Registry package this container comes from (ModelPackageName), else "".
     package: str = ""
     #: Keys the model container and its model package both set, to different values: which one
@@ -329,7 +329,7 @@ class ModelPackage:
     #: (an unversioned package has none).
     approval: str
     status: str  # ModelPackageStatus
-    containers: tuple[tuple[str, dict[str, str] | None], ...]  # (Image, Environment)
+    containers: tuple[tuple[str, dict[str, str]], ...]  # (Image, Environment)
 
 
 @dataclass(frozen=True)
@@ -340,15 +340,21 @@ class Model:
     packages: tuple[ModelPackage, ...] = ()
 
 
-def _environment(container: _Answer) -> dict[str, str] | None:
-    environment = container.get("Environment", dict)
-    if environment is not None:
-        for key, value in environment.items():
-            # Neither the key nor the value is named: model environments hold secrets.
-            if not isinstance(key, str) or not isinstance(value, str):
-                bad = key if not isinstance(key, str) else value
-                raise container.unreadable("Environment", f"holds {_kind(bad)}, not a string")
-    return None if environment is None else dict(environment)
+def _environment(container: _Answer) -> dict[str, str]:
+    """A container's Environment. AWS omits the member when it is empty (the API reference
+    marks it optional, and a container created without variables is answered without it): a
+    missing Environment is empty, so the markers are missing. Present but null, or holding
+    anything but strings, is an answer that could not be read."""
+    if "Environment" not in container.data:
+        return {}
+    environment = container.get("Environment", dict, required=True)
+    assert environment is not None
+    for key, value in environment.items():
+        # Neither the key nor the value is named: model environments hold secrets.
+        if not isinstance(key, str) or not isinstance(value, str):
+            bad = key if not isinstance(key, str) else value
+            raise container.unreadable("Environment", f"holds {_kind(bad)}, not a string")
+    return dict(environment)
 
 
 def _container(where: str, container: _Answer) -> ContainerEnv:
@@ -382,22 +388,18 @@ def describe_model_package(ctx: CheckContext, name: str) -> ModelPackage:
 
 
 def _package_containers(
-    where: str, own: dict[str, str] | None, package: ModelPackage
+    where: str, own: dict[str, str], package: ModelPackage
 ) -> list[ContainerEnv]:
     """A model container naming a ModelPackageName runs the package's containers.
 
     Their Environment is the package container's merged with the model container's own (the
     model's keys added over the package's). A key both set to different values is recorded in
-    ``conflicts``. The Environment is unreadable (None) only when neither reports one.
+    ``conflicts``. Either may be empty (AWS omits an empty Environment).
     """
     out = []
     for i, (image, env) in enumerate(package.containers):
-        merged: dict[str, str] | None = None
-        conflicts: frozenset[str] = frozenset()
-        if env is not None or own is not None:
-            merged = {**(env or {}), **(own or {})}
-            if env is not None and own is not None:
-                conflicts = frozenset(k for k in env.keys() & own.keys() if env[k] != own[k])
+        merged = {**env, **own}
+        conflicts = frozenset(k for k in env.keys() & own.keys() if env[k] != own[k])
         out.append(
             ContainerEnv(
                 f"{where} model package {package.name} Containers[{i}]",

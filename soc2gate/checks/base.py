@@ -38,6 +38,7 @@ class CheckContext:
     _memo_in_flight: dict[Any, threading.Event] = field(default_factory=dict)
     _finished: dict[str, CheckResult] = field(default_factory=dict)
     _events: dict[str, threading.Event] = field(default_factory=dict)
+    _tags_seen: dict[tuple[str, str], list[tuple[float, str]]] = field(default_factory=dict)
 
     def elapsed(self) -> float:
         return self.clock() - self.started
@@ -51,6 +52,20 @@ class CheckContext:
         if self.config.names_a_registry:
             return self.clients(service + REGISTRY_SUFFIX)
         return self.clients(service)
+
+    def saw_tag(self, repository: str, tag: str, digest: str) -> tuple[tuple[float, str], ...]:
+        """Record that ``tag`` named ``digest`` now; the tag's history in this run so far:
+        (seconds since the run started, digest), one entry per digest it moved to."""
+        with self._memo_lock:
+            seen = self._tags_seen.setdefault((repository, tag), [])
+            if not seen or seen[-1][1] != digest:
+                seen.append((self.elapsed(), digest))
+            return tuple(seen)
+
+    def tag_history(self, repository: str, tag: str) -> tuple[tuple[float, str], ...]:
+        """What ``saw_tag`` recorded for ``tag`` so far (empty when nothing read it)."""
+        with self._memo_lock:
+            return tuple(self._tags_seen.get((repository, tag), ()))
 
     def expect(self, check_id: str) -> None:
         """Runner: ``check_id`` will run for this target; dependents may wait for it."""
@@ -118,8 +133,13 @@ class Check:
     soc2: ClassVar[tuple[str, ...]]
     #: Off unless turned on with --enable (for checks that need extra permissions).
     default_enabled: ClassVar[bool] = True
-    #: Checks whose final result this one reads through ``ctx.result_of`` (registered earlier).
+    #: Checks whose final result this one reads through ``ctx.result_of``: the runner starts
+    #: this one only once they finished.
     depends_on: ClassVar[tuple[str, ...]] = ()
+    #: Checks whose failure may make this one "not evaluated" (``blocked_by``) without waiting
+    #: for them first: the same cause seen here counts once, as theirs (the repository does
+    #: not exist: ecr-repository-config FAILs, the checks that read images in it defer to it).
+    defers_to: ClassVar[tuple[str, ...]] = ()
 
     def skip_reason(self, config: GateConfig) -> str | None:
         """None when configured; otherwise why the check is skipped (never a pass)."""

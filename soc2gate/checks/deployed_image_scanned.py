@@ -40,6 +40,15 @@ STATUS_CHECK = "sagemaker-endpoint-status"
 SCAN_CHECK = "ecr-scan-findings"
 
 
+#: A failed endpoint is fixed where sagemaker-endpoint-status says, not by redeploying a digest.
+ENDPOINT_FAILED_FIX = (
+    "The endpoint is not serving (Failed, RollingBack, OutOfService, UpdateRollbackFailed or "
+    "Deleting): read its FailureReason (aws sagemaker describe-endpoint) and CloudWatch logs, "
+    "fix the deployment and deploy the scanned digest again; run sagemaker-endpoint-status "
+    "with this check to get the failure's log lines."
+)
+
+
 @dataclass(frozen=True)
 class Scanned:
     """The image ecr-scan-findings passed."""
@@ -124,6 +133,17 @@ class DeployedImageScanned(Check):
                 return self.error(
                     f"{judged.short}: no deployed image to verify (see {STATUS_CHECK})"
                 )
+        if verdict is Verdict.FAILURE:
+            # A failed, rolling-back or out-of-service endpoint never passes any check, whatever
+            # its DeployedImages still name (they describe what it tried, or last, to serve).
+            judged = judge_endpoint(endpoint)
+            return replace(
+                self.failed(
+                    f"{judged.reason}: the endpoint does not serve the scanned image as "
+                    f"deployed, so it is not approved (see {STATUS_CHECK})"
+                ),
+                remediation=ENDPOINT_FAILED_FIX,
+            )
         if verdict is Verdict.WAIT:
             # DeployedImages is filled (or, during an update, replaced) once the endpoint is
             # InService: what it says before then is not what will serve.

@@ -1,11 +1,18 @@
-"""ecr-image-tags: every required tag exists in the repository."""
+"""ecr-image-tags: every required tag exists in the repository, on the image the scan judged.
+
+Tags are read after ecr-scan-findings finished (``depends_on``): a tag that moved while the
+gate waited for the scan is read where it is now, and all of them must name the digest that
+check judged. Without ecr-scan-findings in the run they must name one image.
+"""
 
 from __future__ import annotations
 
-from soc2gate.checks._ecr import describe_tags, short_digest
+from soc2gate.checks._ecr import REPOSITORY_CHECK, describe_tags, repository_missing, short_digest
 from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
-from soc2gate.models import CheckResult
+from soc2gate.models import CheckResult, Status
+
+SCAN_CHECK = "ecr-scan-findings"
 
 
 class EcrImageTags(Check):
@@ -14,7 +21,9 @@ class EcrImageTags(Check):
     asserts = (
         "Every --require-tag exists in the repository ({sha}/{short_sha} expanded from the "
         "commit SHA) and they all name one image digest (tags that disagree fail, each tag's "
-        "digest named); each tag's digest is reported."
+        "digest named), read after ecr-scan-findings: the digest that check judged for the "
+        "gated tag (a tag that moved away from it during the run fails, named); each tag's "
+        "digest is reported."
     )
     remediation = (
         "Push the missing tag (docker tag + docker push, or aws ecr put-image with the existing "
@@ -22,6 +31,9 @@ class EcrImageTags(Check):
         "tags on different digests must all be re-pushed from the one build being deployed."
     )
     soc2 = ("CC8.1",)
+    # Read once the scan is judged, so the tags are compared with the digest it judged.
+    depends_on = (SCAN_CHECK,)
+    defers_to = (REPOSITORY_CHECK,)
 
     def skip_reason(self, config: GateConfig) -> str | None:
         if not config.repository:
@@ -33,7 +45,13 @@ class EcrImageTags(Check):
     def run(self, ctx: CheckContext) -> CheckResult:
         repository = ctx.config.repository or ""
         tags = ctx.config.expanded_tags(ctx.environ)
-        found = describe_tags(ctx.registry_client("ecr"), repository, tags)
+        try:
+            found = describe_tags(ctx.registry_client("ecr"), repository, tags)
+        except Exception as exc:
+            gone = repository_missing(self, exc, repository)
+            if gone is None:
+                raise
+            return gone
         lines = [
             f"{tag}: {ref.digest} (pushed {ref.pushed_at})" if ref else f"{tag}: MISSING"
             for tag, ref in found.items()
@@ -60,5 +78,28 @@ class EcrImageTags(Check):
                 details=lines,
                 evidence={"digests": evidence},
             )
+        scanned = _scanned_digest(ctx)
+        if scanned and digests[0] != scanned:
+            gated = ctx.config.gated_tag(ctx.environ) or ""
+            return self.failed(
+                f"required tag(s) {', '.join(tags)} name {short_digest(digests[0])} now, but "
+                f"{SCAN_CHECK} judged {short_digest(scanned)} (tag {gated}): the tags moved "
+                "during the run, so the image they name is not the one the gate judged; re-run "
+                "the gate once the pipeline stopped pushing",
+                details=lines,
+                evidence={"digests": evidence, "scannedDigest": scanned},
+            )
         summary = f"all {len(tags)} required tag(s) present on {digests[0]}"
+        if scanned:
+            summary += f", the digest {SCAN_CHECK} judged"
         return self.passed(summary, details=lines, evidence={"digests": evidence})
+
+
+def _scanned_digest(ctx: CheckContext) -> str:
+    """The gated digest ecr-scan-findings judged; "" when it is not in the run or judged none
+    (a tag it could not find: then this check says which tags are missing)."""
+    scan = ctx.result_of(SCAN_CHECK)
+    if scan is None or scan.status is Status.SKIPPED:
+        return ""
+    digest = scan.evidence.get("imageDigest")
+    return digest if isinstance(digest, str) and digest.startswith("sha256:") else ""

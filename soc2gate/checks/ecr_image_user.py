@@ -9,16 +9,23 @@ Of a multi-platform index it reads the image SageMaker runs: --platform when giv
 per architecture the endpoint's current (and pending) config runs on: Graviton instance types
 (ml.c7g, ml.m6g, ...) are linux/arm64, the others and serverless linux/amd64; without an
 endpoint, linux/amd64. A variant whose instance type cannot be read is an ERROR.
+
+The image read is the one ecr-scan-findings judged (``depends_on``): its digest, read by
+``imageDigest`` after that check finished, never the tag read again, which may have moved to
+another build while the gate waited for the scan. Without ecr-scan-findings in the run, the
+gated tag is read once and the result says so.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from soc2gate.checks._ecr import (
     CONFIG_BLOB_LIMIT,
     IMAGE_MANIFEST_TYPES,
+    REPOSITORY_CHECK,
     BlobError,
     DigestMismatch,
     Manifest,
@@ -28,6 +35,7 @@ from soc2gate.checks._ecr import (
     get_manifest,
     pick_platform,
     platform_of,
+    repository_missing,
     short_digest,
 )
 from soc2gate.checks._sagemaker import (
@@ -43,13 +51,15 @@ from soc2gate.models import CheckResult, Status
 
 #: What an image index is read for when neither --platform nor --endpoint says otherwise.
 DEFAULT_PLATFORM = "linux/amd64"
+SCAN_CHECK = "ecr-scan-findings"
 
 
 class EcrImageUser(Check):
     id = "ecr-image-user"
     title = "Gated image runs as a non-root user"
     asserts = (
-        "The gated tag's image config, read from ECR and verified against its sha256 digest, "
+        "The image config of the digest ecr-scan-findings judged (the gated tag's when that "
+        "check is not in the run), read from ECR and verified against its sha256 digest, "
         "sets User to a non-root user: not empty, root, 0 or 0:<group>. Of a multi-platform "
         "index, the platform read is --platform, else each one the endpoint's instance types "
         "run (Graviton ml.*g* types linux/arm64, others linux/amd64), else linux/amd64."
@@ -60,16 +70,22 @@ class EcrImageUser(Check):
     )
     soc2 = ("CC6.1", "CC6.8")
     default_enabled = False
+    # Judges the digest the scan judged, read after it (never the tag read again).
+    depends_on = (SCAN_CHECK,)
+    defers_to = (REPOSITORY_CHECK,)
 
     def skip_reason(self, config: GateConfig) -> str | None:
         return gated_image_unconfigured(config)
 
     def run(self, ctx: CheckContext) -> CheckResult:
+        image = self._image(ctx)
+        if isinstance(image, CheckResult):
+            return image
         wanted = self._platforms(ctx)
         if isinstance(wanted, CheckResult):
             return wanted
         platforms, source = wanted
-        results = [self._check_platform(ctx, p, source) for p in platforms]
+        results = [self._check_platform(ctx, p, source, image) for p in platforms]
         if len(results) == 1:
             return results[0]
         # Several architectures serve traffic: each one's image must pass.
@@ -89,6 +105,26 @@ class EcrImageUser(Check):
             "; ".join(dict.fromkeys(r.reason for r in results)),
             details=[d for r in results for d in r.details],
             evidence=evidence,
+        )
+
+    def _image(self, ctx: CheckContext) -> dict[str, str] | CheckResult:
+        """The image id to read: the digest ecr-scan-findings judged, or (without that check in
+        the run) the gated tag."""
+        tag = ctx.config.gated_tag(ctx.environ) or ""
+        scan = ctx.result_of(SCAN_CHECK)
+        if scan is None or scan.status is Status.SKIPPED:
+            return {"imageTag": tag}
+        digest = scan.evidence.get("imageDigest")
+        if isinstance(digest, str) and digest.startswith("sha256:"):
+            return {"imageDigest": digest}
+        if scan.status is Status.PASS:
+            return self.error(f"{SCAN_CHECK} passed but did not record the digest it judged")
+        return replace(
+            self.error(
+                f"{SCAN_CHECK} judged no image of tag {tag!r} ({scan.status.value}: "
+                f"{scan.reason}): there is no scanned image whose user to read"
+            ),
+            blocked_by=SCAN_CHECK,
         )
 
     def _platforms(self, ctx: CheckContext) -> tuple[list[str], str] | CheckResult:
@@ -119,15 +155,26 @@ class EcrImageUser(Check):
         source = ", ".join(f"{p} for {', '.join(labels)}" for p, labels in sorted(found.items()))
         return sorted(found), f"endpoint {config.endpoint}: {source}"
 
-    def _check_platform(self, ctx: CheckContext, platform: str, source: str) -> CheckResult:
+    def _check_platform(
+        self, ctx: CheckContext, platform: str, source: str, image: dict[str, str]
+    ) -> CheckResult:
         repository = ctx.config.repository or ""
         tag = ctx.config.gated_tag(ctx.environ) or ""
         ecr = ctx.registry_client("ecr")
         evidence: dict[str, Any] = {"tag": tag, "platform": platform, "platformSource": source}
+        if "imageDigest" in image:
+            evidence["judgedDigestOf"] = SCAN_CHECK
         try:
-            manifest = get_manifest(ecr, repository, {"imageTag": tag})
+            try:
+                manifest = get_manifest(ecr, repository, image)
+            except Exception as exc:
+                gone = repository_missing(self, exc, repository)
+                if gone is None:
+                    raise
+                return gone
             if manifest is None:
-                return self.failed(f"tag {tag!r} not found in {repository}: no image to read")
+                what = image.get("imageDigest") or f"tag {tag!r}"
+                return self.failed(f"{what} not found in {repository}: no image to read")
             evidence["imageDigest"] = manifest.digest
             evidence["manifestMediaType"] = manifest.media_type
             where = f"{repository}:{tag} ({short_digest(manifest.digest)})"

@@ -11,6 +11,7 @@ from typing import Any
 from soc2gate import waivers as waiver_file
 from soc2gate.aws import error_code
 from soc2gate.checks._ecr import (
+    REPOSITORY_CHECK,
     CoverageUnreadable,
     ForeignRegistry,
     ImageRef,
@@ -19,6 +20,7 @@ from soc2gate.checks._ecr import (
     gated_image_unconfigured,
     gated_repository,
     image_coverage,
+    repository_missing,
     scanning_config,
     short_digest,
 )
@@ -285,7 +287,10 @@ def fetch_scan(ecr: Any, repository: str, digest: str) -> list[ScanPage]:
         if SCAN_STATUS.classify(page.status) is not Verdict.SUCCESS or not page.next_token:
             return pages
         if page.next_token in seen_tokens:
-            raise RuntimeError("DescribeImageScanFindings returned the same nextToken twice")
+            raise Unreadable(
+                "DescribeImageScanFindings returned the same nextToken twice: the pages cannot "
+                "be read to the end"
+            )
         seen_tokens.add(page.next_token)
         kwargs["nextToken"] = page.next_token
 
@@ -346,11 +351,28 @@ class EcrScanFindings(Check):
         "findings, push it, and let the scan finish; or fix the scanning setup if no scan ran."
     )
     soc2 = ("CC7.1", "CC3.2")
+    # A repository that does not exist is ecr-repository-config's FAIL: counted once, there.
+    defers_to = (REPOSITORY_CHECK,)
 
     def skip_reason(self, config: GateConfig) -> str | None:
         return gated_image_unconfigured(config)
 
     def run(self, ctx: CheckContext) -> CheckResult:
+        result = self._run(ctx)
+        moved = tag_moves(ctx, ctx.config.gated_tag(ctx.environ) or "")
+        if not moved:
+            return result
+        # The gated tag named other images earlier in this run: the verdict is about the one it
+        # names now (imageDigest), and every report shows how it got there.
+        line, history, note = moved
+        return replace(
+            result,
+            reason=f"{note}: {result.reason}",
+            details=(line, *result.details),
+            evidence={**result.evidence, "gatedTagHistory": history},
+        )
+
+    def _run(self, ctx: CheckContext) -> CheckResult:
         config = ctx.config
         repository = config.repository or ""
         tag = config.gated_tag(ctx.environ) or ""
@@ -358,12 +380,19 @@ class EcrScanFindings(Check):
         # Every digest the gate vouches for: the gated tag's and each required tag's. When the
         # required tags disagree, ecr-image-tags fails; each digest is still judged here.
         tags = tuple(dict.fromkeys((tag, *config.expanded_tags(ctx.environ))))
-        refs = describe_tags(ecr, repository, tags)
+        try:
+            refs = describe_tags(ecr, repository, tags)
+        except Exception as exc:
+            gone = repository_missing(self, exc, repository)
+            if gone is None:
+                raise
+            return gone
         ref = refs[tag]
         if ref is None:
             return self.failed(
                 f"tag {tag!r} not found in {repository}: there is no image to read findings for"
             )
+        ctx.saw_tag(repository, tag, ref.digest)
         digests: dict[str, list[str]] = {}
         images: dict[str, ImageRef] = {}
         for name in tags:
@@ -475,6 +504,22 @@ class EcrScanFindings(Check):
         if first.completed is not None and (earliest is None or first.completed >= earliest):
             proof = f"imageScanCompletedAt {first.completed_at}"
             scanned = first.completed
+        if not proof and first.status == "COMPLETE" and not first.enhanced:
+            # A basic scan: Amazon Inspector knows nothing of it, so there is nobody else to
+            # ask. Without a completion time after the push it is not a scan of this push.
+            if first.completed is None:
+                why = "AWS reports the basic scan COMPLETE but gives no imageScanCompletedAt"
+            else:
+                why = (
+                    f"the basic scan completed {first.completed_at}, before the image was "
+                    f"pushed ({ref.pushed_at}): it is not a scan of this push"
+                )
+            return self.pending(
+                "NOT_SCANNED",
+                f"{why}; waiting for a scan of {where} (rescan with aws ecr start-image-scan "
+                "if scan on push is off)",
+                evidence=evidence,
+            )
         if not proof:
             waiting = self._coverage(ctx, repository, digest, where, evidence, earliest)
             if isinstance(waiting, CheckResult):
@@ -619,6 +664,24 @@ class EcrScanFindings(Check):
             ],
             evidence=evidence,
         )
+
+
+def tag_moves(ctx: CheckContext, tag: str) -> tuple[str, list[dict[str, Any]], str] | None:
+    """(a detail line, the history, a note for the reason) when ``tag`` named more than one
+    image during this run."""
+    seen = ctx.tag_history(ctx.config.repository or "", tag)
+    if len(seen) < 2:
+        return None
+    path = " -> ".join(f"{short_digest(d)} (seen at +{at:.0f}s)" for at, d in seen)
+    line = (
+        f"tag {tag} moved during this run: {path}; the gate judged the image it named last "
+        f"({seen[-1][1]}), and every check about the gated image judges that digest"
+    )
+    note = (
+        f"tag moved during the run ({short_digest(seen[0][1])} -> {short_digest(seen[-1][1])}, "
+        "judged the last)"
+    )
+    return line, [{"digest": d, "seenAfterSeconds": round(at, 3)} for at, d in seen], note
 
 
 def evaluate(

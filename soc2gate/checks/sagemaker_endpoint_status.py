@@ -370,7 +370,8 @@ def endpoint_target(check: Check, ctx: CheckContext) -> Target | CheckResult:
     With sagemaker-endpoint-status in the run (the check names it in ``depends_on``): when it
     passed, the endpoint it saw InService and settled (memoised: still one DescribeEndpoint
     poller per run); otherwise one more DescribeEndpoint read (shared by the dependents) gives
-    the current and pending config, judged with an ERROR ceiling. Without it (--skip/--only),
+    the current and pending config, judged with an ERROR ceiling; when it is an ERROR (the
+    endpoint could not be verified), nothing is judged: not evaluated. Without it (--skip/--only),
     the check polls DescribeEndpoint itself and judges by the same rules as the status check.
     """
     name = ctx.config.endpoint or ""
@@ -379,6 +380,16 @@ def endpoint_target(check: Check, ctx: CheckContext) -> Target | CheckResult:
         return describe_endpoint(ctx.clients("sagemaker"), name)
 
     status = ctx.result_of(STATUS_CHECK)
+    if status is not None and status.status is Status.ERROR:
+        # The endpoint could not be verified (a permission, an answer that could not be read, a
+        # state the gate does not know): whatever stopped that check stops this one too, and
+        # that cause counts once, as its ERROR. Nothing here is judged on a guess.
+        return replace(
+            check.error(
+                f"not evaluated: {STATUS_CHECK} could not verify endpoint {name!r}: {status.reason}"
+            ),
+            blocked_by=STATUS_CHECK,
+        )
     if status is not None and status.status is not Status.SKIPPED:
         if status.status is Status.PASS:
             endpoint = ctx.memo(("endpoint-in-service", name), fetch)

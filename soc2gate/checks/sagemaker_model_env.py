@@ -38,7 +38,8 @@ class SagemakerModelEnv(Check):
         "each --require-env KEY=VALUE; models of an endpoint that did not reach InService never "
         "pass; a variant naming no model is judged on the inference components it serves (each "
         "one's model and its own Container Environment); a variant serving neither, or an "
-        "Environment that cannot be read, is an error. A container with ModelPackageName is judged on the Model Registry package's containers "
+        "Environment that cannot be read (null, or values that are not strings), is an error; "
+        "a container without an Environment (AWS omits an empty one) has no markers. A container with ModelPackageName is judged on the Model Registry package's containers "
         "(DescribeModelPackage), each Environment merged with the model container's own; a "
         "marker the two set differently fails; ModelApprovalStatus is reported, and must be "
         "Approved with --require-model-approval."
@@ -129,9 +130,7 @@ def components_served(
         for c in served:
             if c.model_name:
                 names.append(c.model_name)
-            if c.container is not None and (
-                c.container.environment is not None or not c.model_name
-            ):
+            if c.container is not None and (c.container.environment or not c.model_name):
                 # Its own Environment is judged too; without a model it is all there is.
                 models.append(
                     Model(
@@ -156,7 +155,6 @@ def evaluate(
     require_approval: bool = False,
 ) -> CheckResult:
     problems: list[str] = []
-    unreadable: list[str] = []
     approvals: list[str] = []
     checked = 0
     for model in models:
@@ -171,11 +169,6 @@ def evaluate(
         if not model.containers:
             problems.append(f"{model.name} has no container definition to check")
         for container in model.containers:
-            if container.environment is None:
-                unreadable.append(
-                    f"could not read the Environment of {model.name} {container.where}"
-                )
-                continue
             checked += 1
             for key, want in required.items():
                 if key in container.conflicts:
@@ -204,9 +197,7 @@ def evaluate(
         ]
     details = [f"checked: {source}", f"required: {markers}", *approvals]
     if problems:
-        return check.failed("; ".join(problems + unreadable), details=details, evidence=evidence)
-    if unreadable:
-        return check.error("; ".join(unreadable), details=details, evidence=evidence)
+        return check.failed("; ".join(problems), details=details, evidence=evidence)
     states = sorted({p.approval or "no ModelApprovalStatus" for p in packages})
     via = f"model package {', '.join(states)}: " if packages else ""
     return check.passed(

@@ -103,6 +103,11 @@ _FAIL_REFINED = (
     ("ecr-scan-findings", "not found", "ImageNotFound"),
     ("sagemaker-endpoint-status", "not found", "EndpointNotFound"),
     ("sagemaker-endpoint-status", " is Failed", "EndpointFailed"),
+    (
+        "deployed-image-scanned",
+        "does not serve the scanned image as deployed",
+        "EndpointNotInService",
+    ),
 )
 
 

@@ -43,7 +43,8 @@ def render(report: GateReport, width: int = 120, exit_code: int | None = None) -
             return f"{blocked_text(r, by_key.get((r.target, r.blocked_by)))}: {r.reason}"
         return r.reason
 
-    rows = [(mark(r), r.name, format_duration(r.duration), reason(r)) for r in report.results]
+    # One row per case, as every report counts them (a check over {model}: one per model).
+    rows = [(mark(r), r.name, format_duration(r.duration), reason(r)) for r in report.cases]
     name_w = max([len(one_line(r[1], 60)) for r in rows] + [5])
     lines = [f"{'RESULT':<6}  {'CHECK':<{name_w}}  {'TIME':>6}  REASON"]
     for marked, name, took, why in rows:
@@ -51,7 +52,7 @@ def render(report: GateReport, width: int = 120, exit_code: int | None = None) -
         lines.append(
             f"{marked:<6}  {one_line(name, 60):<{name_w}}  {took:>6}  {one_line(why, room)}"
         )
-    for r in report.results:
+    for r in report.cases:
         if r.status in (Status.FAIL, Status.ERROR):
             lines.append("")
             lines.append(f"{mark(r)} {one_line(r.name, 80)}: {one_line(reason(r), 2000)}")

@@ -64,7 +64,7 @@ def problems(report: GateReport) -> list[CheckResult]:
     """
     bad = [
         r
-        for r in report.results
+        for r in report.cases
         if r.status in (Status.FAIL, Status.ERROR, Status.PENDING) and not r.not_evaluated
     ]
     return sorted(bad, key=_rank)
@@ -336,7 +336,7 @@ def summary(
     out = [heading(code), ""]
     out += _header(report, gated or {})
     out += ["", "| Result | Check | Reason |", "| --- | --- | --- |"]
-    for r in report.results:
+    for r in report.cases:  # one row per case, counted as the console and JUnit count them
         if r.not_evaluated:
             upstream = by_key.get((r.target, r.blocked_by))
             icon, why = _NOT_EVALUATED_ICON, f"{blocked_text(r, upstream)}: {r.reason}"

@@ -12,10 +12,9 @@ import os
 import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime, timezone
 
-from soc2gate.models import CheckResult, GateReport, Status
+from soc2gate.models import CheckResult, GateReport, Status, expand_parts
 from soc2gate.report.causes import blocked_text, cause
 from soc2gate.report.files import write_atomically
 from soc2gate.report.text import clean, one_line
@@ -43,25 +42,19 @@ def _body(result: CheckResult) -> str:
     return "\n".join(lines)
 
 
-def _with_parts(results: list[CheckResult]) -> list[CheckResult]:
-    """Each result, or in its place the parts of a check that fanned out (one per model).
+def annotation_file(environ: Mapping[str, str], junit_path: str) -> str:
+    """The file each suite names in its ``file`` attribute, for readers that put annotations on
+    files (mikepenz/action-junit-report takes it before anything else): the workflow that ran
+    the gate (from GITHUB_WORKFLOW_REF), else the JUnit report itself.
 
-    Only settled verdicts are split: a check that was not evaluated, interrupted or timed out
-    is shown whole, as the runner reported it.
+    Without it such a reader takes the classname (the suite: "soc2gate" or a target's name)
+    for a file name and globs the workspace for ``**/<name>.*``, which puts every annotation on
+    whatever file happens to match (soc2gate.yml:1, a file named like a target).
     """
-    settled = (Status.PASS, Status.FAIL, Status.ERROR)
-    out: list[CheckResult] = []
-    for result in results:
-        if (
-            result.parts
-            and result.status in settled
-            and not result.not_evaluated
-            and all(p.status in settled for p in result.parts)
-        ):
-            out += [replace(p, duration=result.duration) for p in result.parts]
-        else:
-            out.append(result)
-    return out
+    ref = environ.get("GITHUB_WORKFLOW_REF", "").strip()
+    # owner/repo/.github/workflows/deploy.yml@refs/heads/main
+    path = ref.rsplit("@", 1)[0].split("/", 2)[2] if ref.count("/") >= 3 else ""
+    return path if path.endswith((".yml", ".yaml")) else junit_path
 
 
 def _suite(
@@ -70,18 +63,18 @@ def _suite(
     stamp: str,
     duration: float,
     properties: Mapping[str, str],
+    source: str = "",
 ) -> ET.Element:
     from junit_xml import TestCase, TestSuite
 
     cases = []
     kinds: list[str | None] = []
     by_id = {r.check_id: r for r in results}
-    for result in _with_parts(results):
+    for result in expand_parts(results):
         # One place names the check: the case name. The classname is the suite (the target),
         # so Jenkins shows "<suite>.<check>" and suite-grouping readers "<suite> > <check>".
-        label = f"{result.check_id} [{result.subject}]" if result.subject else result.check_id
         case = TestCase(
-            name=one_line(label, 300),
+            name=one_line(result.label, 300),
             classname=name,
             elapsed_sec=result.duration,
         )
@@ -114,8 +107,13 @@ def _suite(
     for attr in list(element.attrib):
         if attr not in _SUITE_ATTRS:
             del element.attrib[attr]
-    # Checks run concurrently: summed case times overlap. The suite's time is the wall time.
-    element.set("time", f"{duration:.3f}")
+    # Checks run concurrently: summed case times overlap. The suite's time is the wall time
+    # of this target: from the run's start until its last check ended (the run's, when no
+    # check of it ran).
+    ended = [r.ended for r in results if r.ended > 0]
+    element.set("time", f"{max(ended) if ended else duration:.3f}")
+    if source:
+        element.set("file", source)
     for case_el, kind in zip(element.iter("testcase"), kinds, strict=True):
         for attr in list(case_el.attrib):
             if attr not in _CASE_ATTRS:
@@ -193,6 +191,7 @@ def build(
     timestamp: datetime | None = None,
     properties: Mapping[str, str] | None = None,
     exit_code: int | None = None,
+    source: str = "",
 ) -> ET.Element:
     """The <testsuites> element for a report: one <testsuite> per fleet target.
 
@@ -205,7 +204,9 @@ def build(
     groups = [
         group for chunk in _chunks(report, limit=max(1, len(report.results))) for group in chunk
     ]
-    suites = [_suite(name, results, stamp, report.duration, props) for name, results in groups]
+    suites = [
+        _suite(name, results, stamp, report.duration, props, source) for name, results in groups
+    ]
     return _root(suites, report.duration)
 
 
@@ -221,6 +222,7 @@ def build_files(
     timestamp: datetime | None = None,
     properties: Mapping[str, str] | None = None,
     exit_code: int | None = None,
+    source: str = "",
 ) -> list[tuple[str, ET.Element]]:
     """(path, <testsuites>) per file: one file up to MAX_CASES_PER_FILE testcases, else parts.
 
@@ -239,7 +241,7 @@ def build_files(
                 "soc2gate.parts": ", ".join(os.path.basename(p) for p in paths),
             }
         suites = [
-            _suite(name, results, stamp, report.duration, {**props, **extra})
+            _suite(name, results, stamp, report.duration, {**props, **extra}, source or path)
             for name, results in chunk
         ]
         files.append((part, _root(suites, report.duration)))
@@ -265,6 +267,7 @@ def write(
     path: str,
     properties: Mapping[str, str] | None = None,
     exit_code: int | None = None,
+    source: str = "",
 ) -> list[str]:
     """Write atomically, so a reader never sees half a file (e.g. after SIGTERM).
 
@@ -272,7 +275,7 @@ def write(
     ``<name>-2.<ext>``, ...; parts a larger earlier run left beside it are removed, so a glob
     never picks up a stale verdict. Returns the paths written, ``path`` first.
     """
-    files = build_files(report, path, properties=properties, exit_code=exit_code)
+    files = build_files(report, path, properties=properties, exit_code=exit_code, source=source)
     for part, root in files:
         write_atomically(part, _text(root))
     stale = part_paths(path, len(files) + 64)[len(files) :]

@@ -301,8 +301,19 @@ STATE_CASES = [
     (
         "failed-no-images",
         endpoint_response("Failed"),
-        Status.ERROR,
-        "nothing deployed to verify (see sagemaker-endpoint-status)",
+        Status.FAIL,
+        "is Failed (AWS gave no FailureReason): the endpoint does not serve the scanned image",
+    ),
+    # A failed endpoint never passes, even when DeployedImages still names the scanned digest
+    # (issue 19, item 5: without sagemaker-endpoint-status in the run these passed).
+    *(
+        (
+            f"{state.lower()}-scanned-digest",
+            endpoint_response(state, at(DIGEST)),
+            Status.FAIL,
+            f"is {state}",
+        )
+        for state in ("Failed", "RollingBack", "OutOfService", "UpdateRollbackFailed", "Deleting")
     ),
     ("unknown-state", endpoint_response("Bogus"), Status.ERROR, "a state this gate does not know"),
 ]

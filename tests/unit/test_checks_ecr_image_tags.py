@@ -175,27 +175,25 @@ def test_sha_tag_without_any_sha_is_a_config_error(aws: StubbedAws, clock: FakeC
     assert aws.calls == []
 
 
-# (case, error code, words in the ERROR)
-ERROR_CASES = [
-    ("access-denied", "AccessDeniedException", "AccessDenied calling ecr:DescribeImages"),
-    (
-        "repository-gone",
-        "RepositoryNotFoundException",
-        "ecr:DescribeImages failed with RepositoryNotFoundException",
-    ),
-]
-
-
-@pytest.mark.parametrize(
-    ("code", "words"), [c[1:] for c in ERROR_CASES], ids=[c[0] for c in ERROR_CASES]
-)
-def test_aws_errors_are_errors(code, words, clock: FakeClock) -> None:
+def test_aws_errors_are_errors(clock: FakeClock) -> None:
     config = GateConfig(repository=REPO, require_tags=("soc2-dev-latest",))
+    code = "AccessDeniedException"
     with pytest.raises(ClientError):
         CHECK.run(make_ctx(config, StubbedAws().fail("ecr", "describe_images", code)))
     result = run_one(CHECK.id, config, StubbedAws().fail("ecr", "describe_images", code), clock)
     assert result.status is Status.ERROR
-    assert words in result.reason
+    assert "AccessDenied calling ecr:DescribeImages" in result.reason
+
+
+def test_a_missing_repository_is_an_error_that_defers_to_the_repository_check() -> None:
+    """Alone it is an ERROR; with ecr-repository-config failing in the run the runner keeps
+    ``blocked_by`` so the one cause counts once (issue 19, item 12)."""
+    config = GateConfig(repository=REPO, require_tags=("soc2-dev-latest",))
+    aws = StubbedAws().fail("ecr", "describe_images", "RepositoryNotFoundException")
+    result = CHECK.run(make_ctx(config, aws))
+    assert result.status is Status.ERROR
+    assert result.blocked_by == "ecr-repository-config"
+    assert f"repository {REPO!r} not found" in result.reason
 
 
 def _push(ecr, tag: str, seed: str = "a") -> str:

@@ -109,7 +109,7 @@ def test_platform_option_refuses(value: str) -> None:
 # ---- Model Registry: the merge ----------------------------------------------------------------
 
 
-def _package(*containers: tuple[str, dict[str, str] | None], approval: str = "Approved"):
+def _package(*containers: tuple[str, dict[str, str]], approval: str = "Approved"):
     return ModelPackage(
         name=PACKAGE_ARN, arn=PACKAGE_ARN, approval=approval, status="Completed",
         containers=tuple(containers),
@@ -117,7 +117,7 @@ def _package(*containers: tuple[str, dict[str, str] | None], approval: str = "Ap
 
 
 def test_package_environment_is_merged_with_the_models_own() -> None:
-    package = _package((IMAGE, {"SOC2_COMPLIANT": "true", "A": "1"}), ("other:1", None))
+    package = _package((IMAGE, {"SOC2_COMPLIANT": "true", "A": "1"}), ("other:1", {}))
     first, second = _package_containers("PrimaryContainer", {"SECURITY_HARDENED": "true"}, package)
     assert first.image == IMAGE and first.package == PACKAGE_ARN
     assert first.environment == {"SOC2_COMPLIANT": "true", "A": "1", "SECURITY_HARDENED": "true"}
@@ -135,12 +135,14 @@ def test_a_key_set_differently_by_model_and_package_is_a_conflict() -> None:
     assert c.conflicts == frozenset({"SOC2_COMPLIANT"})
 
 
-def test_neither_environment_is_could_not_read() -> None:
-    (c,) = _package_containers("PrimaryContainer", None, _package((IMAGE, None)))
-    assert c.environment is None
+def test_neither_environment_is_an_empty_environment() -> None:
+    """AWS omits an empty Environment: a package container and a model container without one
+    run with no variables, so the markers are missing (issue 19, item 10), not unreadable."""
+    (c,) = _package_containers("PrimaryContainer", {}, _package((IMAGE, {})))
+    assert c.environment == {} and c.conflicts == frozenset()
 
 
-def _model(package: ModelPackage, own: dict[str, str] | None) -> Model:
+def _model(package: ModelPackage, own: dict[str, str]) -> Model:
     return Model(
         name="m1",
         arn="arn:m1",
@@ -155,7 +157,7 @@ def _model(package: ModelPackage, own: dict[str, str] | None) -> Model:
         (MARKERS, {"DB_PASSWORD": SECRET}, "Approved", True, Status.PASS, "model package Approved"),
         (
             MARKERS,
-            None,
+            {},
             "PendingManualApproval",
             False,
             Status.PASS,
@@ -163,14 +165,14 @@ def _model(package: ModelPackage, own: dict[str, str] | None) -> Model:
         ),
         (
             MARKERS,
-            None,
+            {},
             "PendingManualApproval",
             True,
             Status.FAIL,
             "PendingManualApproval, not Approved (--require-model-approval)",
         ),
-        (MARKERS, None, "Rejected", True, Status.FAIL, "Rejected, not Approved"),
-        (MARKERS, None, "", True, Status.FAIL, "no ModelApprovalStatus, not Approved"),
+        (MARKERS, {}, "Rejected", True, Status.FAIL, "Rejected, not Approved"),
+        (MARKERS, {}, "", True, Status.FAIL, "no ModelApprovalStatus, not Approved"),
         (
             MARKERS,
             {"SECURITY_HARDENED": "false"},
@@ -195,7 +197,8 @@ def _model(package: ModelPackage, own: dict[str, str] | None) -> Model:
             Status.FAIL,
             "SECURITY_HARDENED is missing",
         ),
-        (None, None, "Approved", False, Status.ERROR, "could not read the Environment"),
+        # AWS omits an empty Environment: neither has one, so the markers are missing (FAIL).
+        ({}, {}, "Approved", False, Status.FAIL, "SOC2_COMPLIANT is missing"),
     ],
 )
 def test_model_env_judges_registry_models(

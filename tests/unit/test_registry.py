@@ -9,7 +9,7 @@ import pytest
 from soc2gate.checks.base import Check
 from soc2gate.checks.ecr_image_tags import EcrImageTags
 from soc2gate.config import GateConfig
-from soc2gate.registry import DuplicateCheckError, Registry, all_checks
+from soc2gate.registry import DuplicateCheckError, Registry, all_checks, start_order
 
 CHECKS = all_checks()
 ID_FORMAT = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
@@ -98,8 +98,30 @@ def test_all_checks_is_stable_and_in_report_order() -> None:
         "sagemaker-endpoint-config",
         "deployed-image-scanned",
     ]
-    # Only the image-user check is off by default; a dependency is registered before its user.
+    # Only the image-user check is off by default.
     assert [c.id for c in CHECKS if not c.default_enabled] == ["ecr-image-user"]
+    # The runner starts a dependency before the checks that wait on it; the report keeps the
+    # reading order (tags before the scan they are compared with).
+    started = [c.id for c in start_order(CHECKS)]
     for check in CHECKS:
-        for dependency in check.depends_on:
-            assert [c.id for c in CHECKS].index(dependency) < [c.id for c in CHECKS].index(check.id)
+        for dependency in (*check.depends_on, *check.defers_to):
+            assert started.index(dependency) < started.index(check.id)
+    assert started[:3] == ["ecr-repository-config", "ecr-scan-findings", "ecr-image-tags"]
+
+
+def test_a_dependency_cycle_or_an_unknown_dependency_is_refused() -> None:
+    first = type(
+        "First", (EcrImageTags,), {"id": "cycle-one", "depends_on": ("cycle-two",), "defers_to": ()}
+    )
+    second = type(
+        "Second",
+        (EcrImageTags,),
+        {"id": "cycle-two", "depends_on": ("cycle-one",), "defers_to": ()},
+    )
+    registry = Registry()
+    registry.register(first())
+    with pytest.raises(ValueError, match="'cycle-two', which is not registered"):
+        registry.validate()
+    registry.register(second())
+    with pytest.raises(ValueError, match="cycle: cycle-one -> cycle-two -> cycle-one"):
+        registry.validate()

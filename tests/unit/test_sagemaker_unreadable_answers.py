@@ -218,13 +218,6 @@ CASES = [
         ["could not read the InstanceType of cfg-1/AllTraffic"],
     ),
     (
-        "environment-missing",
-        ENV_CHECK,
-        "DescribeModel",
-        drop("PrimaryContainer", "Environment"),
-        [f"could not read the Environment of {MODEL} PrimaryContainer"],
-    ),
-    (
         "environment-value-a-number",
         ENV_CHECK,
         "DescribeModel",
@@ -314,3 +307,22 @@ def test_newest_model_cannot_be_told_without_names_and_times(
     assert result.status is Status.ERROR, result.reason
     assert result.reason.startswith("could not read the AWS answer: "), result.reason
     assert words in result.reason
+
+
+@mock_aws
+@pytest.mark.parametrize(
+    "rewrite",
+    [drop("PrimaryContainer", "Environment"), put(None, "PrimaryContainer", "Environment")],
+    ids=["missing", "null"],
+)
+def test_an_omitted_environment_is_empty_so_the_markers_are_missing(
+    clock: FakeClock, rewrite: Rewrite
+) -> None:
+    """Environment is optional and AWS omits it when empty (botocore drops a null member the
+    same way): the markers are missing, a FAIL (exit 1), never "could not read" (issue 19,
+    item 10)."""
+    seed()
+    result = run_one(ENV_CHECK, CONFIG, rewriting_clients({"DescribeModel": rewrite}), clock)
+    assert result.status is Status.FAIL, result.reason
+    assert f"{MODEL} PrimaryContainer: SOC2_COMPLIANT is missing" in result.reason
+    assert "could not read" not in result.reason
