@@ -518,6 +518,16 @@ def http_status(exc: BaseException) -> int:
     return int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
 
+_DENIED_ACTION = re.compile(r"not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9*]+)")
+
+
+def denied_action(message: str) -> str:
+    """The IAM action an AccessDenied message says was refused ("... is not authorized to
+    perform: inspector2:ListCoverage on resource: ..."), or ""."""
+    match = _DENIED_ACTION.search(message or "")
+    return match.group(1) if match else ""
+
+
 def iam_action(exc: BaseException) -> str:
     """``service:Operation`` of the call that raised, when known."""
     operation = getattr(exc, "operation_name", "") or ""
@@ -584,6 +594,16 @@ def describe_error(exc: BaseException) -> str:
         message = aws_message(exc)
         action = iam_action(exc)
         if code in ACCESS_CODES:
+            needed = denied_action(message)
+            if needed and needed.lower() != action.lower():
+                # The call was refused for another action it needs (DescribeImageScanFindings
+                # under enhanced scanning needs inspector2:ListCoverage): grant that one, which
+                # the role lacks, not the one it called, which it may well have.
+                return (
+                    f"AccessDenied calling {action}: AWS refused {needed}, which that call "
+                    f"needs: grant {needed} to the gate's role (see examples/iam-policy.json). "
+                    f"AWS said: {message}"
+                )
             return (
                 f"AccessDenied calling {action}: grant {action} to the gate's role "
                 f"(see examples/iam-policy.json). AWS said: {message or code}"

@@ -31,6 +31,7 @@ from unit_fakes import (
 from soc2gate.checks.ecr_scan_findings import EcrScanFindings
 from soc2gate.config import GateConfig
 from soc2gate.models import Severity, Status
+from soc2gate.report.causes import cause
 
 CHECK = EcrScanFindings()
 TAG = "soc2-dev-latest"
@@ -375,6 +376,10 @@ def test_repeated_next_token_is_an_error_not_an_endless_loop(
     result = run_one(CHECK.id, CONFIG, aws, clock)
     assert result.status is Status.ERROR
     assert "same nextToken twice" in result.reason
+    # An AWS answer that could not be read, not a bug in soc2gate (issue 19, item 11).
+    assert result.reason.startswith("could not read the scan of")
+    assert "internal error" not in result.reason and "RuntimeError" not in result.reason
+    assert cause(result) == "UnreadableAnswer"
 
 
 # (case, findings on the pages, findingSeverityCounts, expected, words)
