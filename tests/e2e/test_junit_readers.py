@@ -277,3 +277,83 @@ def test_readers_show_a_fleet(world: MotoWorld, tmp_path: Path) -> None:
         "gpu",
     )
     assert [s.name for s in Junit(filename=str(run.junit)).suites] == ["dev", "gpu"]
+
+
+# ---- readers that put annotations on files (issue 19, item 13) ---------------------------------
+
+
+def mikepenz_annotation_path(junit: Path, workspace: Path) -> list[tuple[str, str, int]]:
+    """(testcase, path, line) of each annotation mikepenz/action-junit-report makes for a
+    failure or error, resolved as its src/testParser.ts does (v4/v5, Apache-2.0,
+    github.com/mikepenz/action-junit-report): the testcase's, the failure's or the suite's
+    ``file`` (and ``line``) if given, else the classname's last dot-separated part; then, unless
+    both are known, the first workspace file matching ``**/<name>.*`` outside /build/ and
+    /__pycache__/, else the name as it is."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    out = []
+    for suite in ET.parse(junit).getroot().iter("testsuite"):
+        for case in suite.iter("testcase"):
+            outcome = case.find("failure")
+            outcome = outcome if outcome is not None else case.find("error")
+            if outcome is None:
+                continue
+            file = case.get("file") or outcome.get("file") or suite.get("file")
+            line = case.get("line") or outcome.get("line") or suite.get("line")
+            name = file or (case.get("classname") or case.get("name") or "").split(".")[-1]
+            number = int(line) if line and line.isdigit() else None
+            if not (name and number):
+                found = re.findall(rf" [^ ]*{re.escape(name)}.*?:\d+", outcome.text or "")
+                number = int(found[-1].rsplit(":", 1)[1]) if found else 1
+                normalized = re.sub(r"^\./", "", name)
+                matches = [
+                    p
+                    for p in sorted(workspace.glob(f"**/{normalized}.*"))
+                    if "/build/" not in str(p) and "/__pycache__/" not in str(p)
+                ]
+                name = str(matches[0].relative_to(workspace)) if matches else normalized
+            out.append((case.get("name") or "", name, number))
+    return out
+
+
+@pytest.mark.parametrize("workflow", [True, False], ids=["github-workflow", "elsewhere"])
+def test_annotating_readers_never_land_on_an_unrelated_workspace_file(
+    workflow: bool, world: MotoWorld, tmp_path: Path
+) -> None:
+    """Before: the classname ("soc2gate", or a fleet target's name) was read as a file name and
+    the workspace globbed for it: every annotation on soc2gate.yml:1, or on a file named like a
+    target. Now each suite names its file: the workflow that ran the gate, else the report."""
+    SCENARIOS["healthy"].prepare(world)
+    world.create_endpoint_config("gpu-config", [(MODEL_NAME, "ml.g4dn.xlarge")])
+    world.create_endpoint("gpu-endpoint", "gpu-config", status="InService")
+    workspace = tmp_path / "workspace"
+    (workspace / ".github" / "workflows").mkdir(parents=True)
+    (workspace / ".github" / "workflows" / "deploy.yml").write_text("on: push\n")
+    config = {
+        "region": world.region,
+        "instance_types": ["ml.c5.large"],
+        "poll_min": "0.05s",
+        "poll_max": "0.2s",
+        "timeout": "30s",
+        "targets": [
+            {"name": "dev", "endpoint": ENDPOINT},
+            {"name": "gpu", "endpoint": "gpu-endpoint"},
+        ],
+    }
+    (workspace / "soc2gate.yml").write_text(yaml.safe_dump(config))
+    for decoy in ("dev.py", "gpu.tf", "scripts/soc2gate.sh"):
+        (workspace / decoy).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / decoy).write_text("# not the gate's\n")
+    env = {"GITHUB_WORKFLOW_REF": "acme/models/.github/workflows/deploy.yml@refs/heads/main"}
+    run = run_cli(
+        world,
+        ["run", "--config", str(workspace / "soc2gate.yml")],
+        tmp_path,
+        extra_env=env if workflow else None,
+    )
+    assert run.code == 1, run.output
+    annotations = mikepenz_annotation_path(run.junit, workspace)
+    assert annotations, "the gpu target's instance type fails"
+    want = ".github/workflows/deploy.yml" if workflow else str(run.junit)
+    assert {path for _case, path, _line in annotations} == {want}, annotations
