@@ -154,7 +154,8 @@ def test_an_unsigned_pass_beside_a_signed_fail_is_a_failed_verification(
     table, md = tmp_path / "r.csv", tmp_path / "r.md"
     run = run_cli(
         world,
-        ["audit-report", "--evidence-dir", str(folder), "--to", TODAY, "--kms", "--kms-key", key,
+        ["audit-report", "--evidence-dir", str(folder), "--to", TODAY,
+         "--public-key", public_key(world, tmp_path, key),
          "--require-signature", "--csv", str(table), "--md", str(md)],
         tmp_path,
     )  # fmt: skip
@@ -190,12 +191,19 @@ def period(world: MotoWorld, tmp_path: Path) -> dict[str, Any]:
     return {"s3": s3, "key": key, "records": keys}
 
 
+def public_key(world: MotoWorld, tmp_path: Path, key: str) -> str:
+    der = bytes(world.client("kms", counted=False).get_public_key(KeyId=key)["PublicKey"])
+    (tmp_path / "key.der").write_bytes(der)
+    return str(tmp_path / "key.der")
+
+
 def audit(world: MotoWorld, tmp_path: Path, key: str) -> tuple[CliRun, list[dict[str, str]], str]:
     table, md = tmp_path / "r.csv", tmp_path / "r.md"
     run = run_cli(
         world,
         ["audit-report", "--evidence-s3", f"s3://{BUCKET}/{PREFIX}", "--to", TODAY,
-         "--kms", "--kms-key", key, "--csv", str(table), "--md", str(md)],
+         "--public-key", public_key(world, tmp_path, key), "--require-signature",
+         "--csv", str(table), "--md", str(md)],
         tmp_path,
     )  # fmt: skip
     return run, rows(table), md.read_text()
