@@ -6,7 +6,8 @@ ListModels ignores every parameter, the List* calls sort ascending by default, D
 answer ``{}`` for absent structures, and instance types newer than 2019 or variants without a
 model (inference components) are refused. Each patch below says which gap it fills.
 
-The patches are process-wide, installed once (``install``) and inert unless a world is active:
+KMS GetPublicKey answers the key ARN, as AWS does, whether a world is active or not. The other
+patches are process-wide, installed once (``install``) and inert unless a world is active:
 moto's backends are process-global too, so one world runs at a time (``activate`` /
 ``deactivate``), and the patches read it through ``active_world``. They see the world only as
 a ``PatchedWorld`` (what they read of a ``MotoWorld``), so this module never imports world.py.
