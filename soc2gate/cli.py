@@ -57,6 +57,13 @@ def _all_flags(parser: argparse.ArgumentParser) -> list[str]:
     return flags
 
 
+KMS_KEY_HELP = (
+    "with --kms (required): the ARN of a key allowed to have signed (repeatable: an allow-list); "
+    "a record naming another key fails. kms:Verify is asked of this key, in its ARN's region. "
+    "Aliases and key ids are refused: pin the key ARN"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
@@ -127,9 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
         "A mismatch means the record was corrupted or edited without recomputing the checksum. "
         "A match does not prove that nobody edited it: the checksum is not a signature, and "
         "anyone who can edit the record can recompute it. A record signed with --sign-kms-key "
-        "carries a KMS signature: --public-key FILE (offline) or --kms (kms:Verify) checks it "
-        "too (exit 0 intact and signed by that key, 1 modified, bad signature or another key, "
-        "3 the signature could not be checked); --require-signature fails an unsigned record.",
+        "carries a KMS signature: --public-key FILE (offline) or --kms --kms-key ARN "
+        "(kms:Verify with the key you pin) checks it too (exit 0 intact and signed by that key, "
+        "1 modified, bad signature or another key, 3 the signature could not be checked); "
+        "--require-signature fails an unsigned record and one signed before signatures covered "
+        "their key ARN.",
     )
     verify.add_argument("path", metavar="PATH", help="evidence JSON written by --evidence")
     verify.add_argument(
@@ -139,17 +148,21 @@ def build_parser() -> argparse.ArgumentParser:
         "DER of `aws kms get-public-key`)",
     )
     verify.add_argument(
-        "--kms", action="store_true", help="check the KMS signature with kms:Verify"
+        "--kms",
+        action="store_true",
+        help="check the KMS signature with kms:Verify, asked of a key pinned with --kms-key",
     )
     verify.add_argument(
         "--kms-key",
-        metavar="KEY",
-        help="with --kms: the key that must have signed (default: the key the record names)",
+        metavar="ARN",
+        action="append",
+        help=KMS_KEY_HELP,
     )
     verify.add_argument(
         "--require-signature",
         action="store_true",
-        help="an unsigned record fails (exit 1); needs --public-key or --kms",
+        help="an unsigned record, or one signed before signatures covered their key ARN, fails "
+        "(exit 1); needs --public-key or --kms",
     )
     audit = sub.add_parser(
         "audit-report",
@@ -172,9 +185,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--to", dest="end", metavar="DATE", help="last day, UTC (default: today)")
     audit.add_argument("--public-key", metavar="FILE", help="check signatures with this key")
-    audit.add_argument("--kms", action="store_true", help="check signatures with kms:Verify")
     audit.add_argument(
-        "--require-signature", action="store_true", help="an unsigned record fails verification"
+        "--kms",
+        action="store_true",
+        help="check signatures with kms:Verify, asked of a key pinned with --kms-key",
+    )
+    audit.add_argument("--kms-key", metavar="ARN", action="append", help=KMS_KEY_HELP)
+    audit.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="an unsigned record, or one signed before signatures covered their key ARN, fails "
+        "verification",
     )
     audit.add_argument("--html", metavar="FILE", help="write the report as one HTML page")
     audit.add_argument("--md", metavar="FILE", help="write the report as Markdown")
@@ -292,8 +313,10 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
     """Run the gate, write every report, print the table; return the exit code.
 
     The JUnit file is written whatever happens after the run starts: failure, error, interrupt.
-    A report that cannot be written after all makes a passing run exit 3: the run's outcome
-    could not be recorded where the pipeline expects it.
+    A report that cannot be written after all, or an evidence record that cannot be uploaded,
+    makes a passing run exit 3: the run's outcome could not be recorded where the pipeline
+    expects it. Every report (JUnit, summary, evidence record, local and in S3, step outputs)
+    states that final exit code: the local reports are written again when it changes.
     """
     from datetime import datetime, timezone
 
@@ -332,39 +355,20 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
         ),
         "summary": lambda path, code: _write_summary(report, config, path, code, started_at),
     }
-    written = []
-    for key, label in REPORT_OPTIONS:
-        path = getattr(config, key)
-        if not path:
-            continue
-        try:
-            if staging:
-                staged = os.path.join(staging, f"report-{key}")
-                parts = writers[key](staged, code)
-                _stage(staging, os.path.abspath(path), staged)
-            else:
-                parts = writers[key](path, code)
-            written.append((label, path))
-            # A JUnit report over 500 testcases comes in parts (junit.MAX_CASES_PER_FILE).
-            if key == "junit" and isinstance(parts, list) and len(parts) > 1:
-                dests = junit.part_paths(path, len(parts))
-                for number, (part, dest) in enumerate(zip(parts, dests, strict=True), 1):
-                    if number > 1:
-                        if staging:
-                            _stage(staging, os.path.abspath(dest), part)
-                        written.append((f"{label} part {number} of {len(parts)}", dest))
-        except OSError as exc:
-            print(
-                f"soc2gate: error: cannot write {label} {path}: {exc.strerror or exc}",
-                file=sys.stderr,
-            )
-            if code == ExitCode.PASSED:
-                code = ExitCode.ERROR
+    staged: set[str] = set()
+    written, code = _write_reports(config, writers, code, staging, staged)
     if evidence_out is not None and config.evidence_s3:
         junit_file = None
         if config.junit and ("JUnit report", config.junit) in written:
             junit_file = os.path.join(staging, "report-junit") if staging else config.junit
-        code = evidence_out.upload(code, junit_file, finished_at)
+        # The record goes up with the code the run ends with (then the JUnit copy, which says
+        # the same). When the record cannot, a passing run exits 3 and nothing else goes up,
+        # and the local reports (written with 0) are written again with 3: no report says pass
+        # while the process exits non-zero.
+        uploaded = evidence_out.upload(code, junit_file, finished_at)
+        if uploaded != code:
+            code = uploaded
+            written, code = _write_reports(config, writers, code, staging, staged)
         written += [("Evidence uploaded", url) for url in evidence_out.uploaded]
     console.print_report(report, sys.stdout, exit_code=code)
     if github:
@@ -374,6 +378,61 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
     sys.stdout.flush()
     _warn_if_root()
     return code
+
+
+def _write_reports(
+    config: GateConfig,
+    writers: dict[str, Callable[[str, int], object]],
+    code: int,
+    staging: str,
+    staged: set[str],
+) -> tuple[list[tuple[str, str]], int]:
+    """Write every local report with the exit code ``code``; returns (written, exit code).
+
+    A report that cannot be written makes a passing run exit 3; the reports already written
+    (saying 0) are then written again with 3, so every report states the process's code.
+    ``staged`` holds the paths already in the staging manifest (each is listed once)."""
+    from soc2gate.report import junit
+
+    for _attempt in range(2):
+        before = code
+        written: list[tuple[str, str]] = []
+        for key, label in REPORT_OPTIONS:
+            path = getattr(config, key)
+            if not path:
+                continue
+            try:
+                if staging:
+                    target = os.path.join(staging, f"report-{key}")
+                    parts = writers[key](target, code)
+                    _stage_once(staging, os.path.abspath(path), target, staged)
+                else:
+                    parts = writers[key](path, code)
+                written.append((label, path))
+                # A JUnit report over 500 testcases comes in parts (junit.MAX_CASES_PER_FILE).
+                if key == "junit" and isinstance(parts, list) and len(parts) > 1:
+                    dests = junit.part_paths(path, len(parts))
+                    for number, (part, dest) in enumerate(zip(parts, dests, strict=True), 1):
+                        if number > 1:
+                            if staging:
+                                _stage_once(staging, os.path.abspath(dest), part, staged)
+                            written.append((f"{label} part {number} of {len(parts)}", dest))
+            except OSError as exc:
+                print(
+                    f"soc2gate: error: cannot write {label} {path}: {exc.strerror or exc}",
+                    file=sys.stderr,
+                )
+                if code == ExitCode.PASSED:
+                    code = ExitCode.ERROR
+        if code == before:
+            break
+    return written, code
+
+
+def _stage_once(staging: str, path: str, staged_file: str, staged: set[str]) -> None:
+    if path not in staged:
+        _stage(staging, path, staged_file)
+        staged.add(path)
 
 
 def _junit_properties(config: GateConfig) -> dict[str, str]:
@@ -507,14 +566,33 @@ def cmd_action() -> int:
     return execute(config, github=True)
 
 
+def _pinned_keys(command: str, args: argparse.Namespace) -> tuple[str, ...]:
+    """The key ARNs of --kms-key (usage errors: --kms without one, one without --kms, an alias
+    or key id instead of an ARN)."""
+    from soc2gate.report import signing
+
+    keys = tuple(args.kms_key or ())
+    if keys and not args.kms:
+        raise ConfigError(f"{command}: --kms-key needs --kms")
+    if args.kms and not keys:
+        raise ConfigError(
+            f"{command}: --kms needs --kms-key ARN: the key allowed to have signed (repeatable). "
+            "A record's own key_arn is not trusted: anyone who can write a record can name "
+            "their own key"
+        )
+    try:
+        return tuple(dict.fromkeys(signing.pinned_key(key) for key in keys))
+    except ValueError as exc:
+        raise ConfigError(f"{command}: {exc}") from None
+
+
 def cmd_verify_evidence(args: argparse.Namespace) -> int:
-    from soc2gate.report import evidence, signing
+    from soc2gate.report import signing
 
     path = args.path
     if args.public_key and args.kms:
         raise ConfigError("verify-evidence: give --public-key or --kms, not both")
-    if args.kms_key and not args.kms:
-        raise ConfigError("verify-evidence: --kms-key needs --kms")
+    kms_keys = _pinned_keys("verify-evidence", args)
     if args.require_signature and not (args.public_key or args.kms):
         raise ConfigError(
             "verify-evidence: --require-signature needs --public-key FILE or --kms to check it"
@@ -527,21 +605,13 @@ def cmd_verify_evidence(args: argparse.Namespace) -> int:
             signing.load_public_key(public_key)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read public key {args.public_key}: {exc}") from None
-    kms = None
-    if args.kms:
-        try:
-            record = evidence.load(path)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read evidence record {path}: {exc}") from None
-        block = record.get("signature") if isinstance(record, dict) else None
-        arn = str(block.get("key_arn", "")) if isinstance(block, dict) else ""
-        kms = _kms_client(signing.region_of(args.kms_key or "") or signing.region_of(arn))
+    kms = signing.KmsByRegion(_kms_client) if args.kms else None
     try:
         verdict = signing.verify_record(
             path,
             public_key=public_key,
             kms=kms,
-            kms_key=args.kms_key,
+            kms_keys=kms_keys,
             require_signature=args.require_signature,
         )
     except (OSError, ValueError) as exc:
@@ -572,6 +642,7 @@ def cmd_audit_report(args: argparse.Namespace) -> int:
         raise ConfigError(f"audit-report: --from {start} is after --to {end}")
     if args.public_key and args.kms:
         raise ConfigError("audit-report: give --public-key or --kms, not both")
+    kms_keys = _pinned_keys("audit-report", args)
     if args.require_signature and not (args.public_key or args.kms):
         raise ConfigError("audit-report: --require-signature needs --public-key FILE or --kms")
     public_key = None
@@ -604,13 +675,20 @@ def cmd_audit_report(args: argparse.Namespace) -> int:
             source,
             public_key=public_key,
             kms=kms,
+            kms_keys=kms_keys,
             require_signature=args.require_signature,
         )
+    except audit.ListingError as exc:
+        print(f"soc2gate: error: cannot list {source}: {exc}", file=sys.stderr)
+        return ExitCode.ERROR
     except Exception as exc:
         if args.evidence_s3 and isinstance(
             exc, (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
         ):
-            print(f"soc2gate: error: cannot list {source}: {exc}", file=sys.stderr)
+            print(
+                f"soc2gate: error: cannot list {source} (s3:ListBucketVersions): {exc}",
+                file=sys.stderr,
+            )
             return ExitCode.ERROR
         raise
     outputs = [
@@ -631,9 +709,9 @@ def cmd_audit_report(args: argparse.Namespace) -> int:
     for line in audit_render.headline(report):
         print(line)
     for entry in report.broken:
-        print(f"soc2gate: VERIFICATION FAILED: {entry.message}", file=sys.stderr)
+        print(f"soc2gate: VERIFICATION FAILED: {entry.explanation}", file=sys.stderr)
     for entry in report.unverifiable:
-        print(f"soc2gate: could not verify {entry.source}: {entry.message}", file=sys.stderr)
+        print(f"soc2gate: could not verify {entry.source}: {entry.explanation}", file=sys.stderr)
     return report.exit_code
 
 

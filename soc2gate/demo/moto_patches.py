@@ -1,4 +1,4 @@
-"""Patches to moto's ECR and SageMaker handlers so a world answers as AWS does.
+"""Patches to moto's ECR, SageMaker and KMS handlers so a world answers as AWS does.
 
 moto's answers differ from AWS's where the gate looks: ECR scans are canned, DescribeImages has
 no scan fields and reports the config blob's size, GetDownloadUrlForLayer is missing; SageMaker
@@ -6,7 +6,8 @@ ListModels ignores every parameter, the List* calls sort ascending by default, D
 answer ``{}`` for absent structures, and instance types newer than 2019 or variants without a
 model (inference components) are refused. Each patch below says which gap it fills.
 
-The patches are process-wide, installed once (``install``) and inert unless a world is active:
+KMS GetPublicKey answers the key ARN, as AWS does, whether a world is active or not. The other
+patches are process-wide, installed once (``install``) and inert unless a world is active:
 moto's backends are process-global too, so one world runs at a time (``activate`` /
 ``deactivate``), and the patches read it through ``active_world``. They see the world only as
 a ``PatchedWorld`` (what they read of a ``MotoWorld``), so this module never imports world.py.
@@ -83,6 +84,7 @@ def install() -> None:
             return
         _patch_ecr()
         _patch_sagemaker()
+        _patch_kms()
         _PATCHED = True
 
 
@@ -97,6 +99,23 @@ def decode_token(token: str) -> int:
     if not isinstance(offset, int) or offset < 0:
         raise ValueError(token)
     return offset
+
+
+def _patch_kms() -> None:
+    """KMS GetPublicKey answers the key's ARN as ``KeyId``, as AWS does (moto answers the bare
+    key id). The signer needs the ARN before it signs: the signature covers it. Not tied to a
+    world: it only makes moto's answer AWS's."""
+    from moto.kms.responses import KmsResponse
+
+    original = KmsResponse.get_public_key
+
+    def get_public_key(self: Any) -> Any:
+        answer = json.loads(original(self))
+        key_id = self._get_param("KeyId")
+        answer["KeyId"] = self.kms_backend.describe_key(key_id).arn
+        return json.dumps(answer)
+
+    KmsResponse.get_public_key = get_public_key  # type: ignore[method-assign]
 
 
 def _patch_ecr() -> None:

@@ -2,11 +2,19 @@
 
 Records come from an S3 prefix written by ``--evidence-s3`` (keys ``prefix/YYYY/MM/DD/...``)
 or from a local folder (every ``*.json`` under it). Each is checked like ``verify-evidence``
-(checksum, then signature with ``--public-key`` or ``--kms``). The report (``audit_render``)
+(checksum, then signature with ``--public-key`` or ``--kms --kms-key ARN``).
+
+From S3 the report reads every *version* of every key (``s3:ListBucketVersions``,
+``s3:GetObjectVersion``), not only the current ones: Object Lock keeps an overwritten record as
+an older version, and a delete marker hides a record from a current listing without removing
+it. It flags (as failed verification) a key whose versions hold different records, a key with
+a delete marker, a record found at a key other than the one its own time, repository, commit,
+CI run and targets give (``evidence_store.object_name``), and one record found at two keys. The
+replaced and deleted records are in the report, with their verdicts. The report (``audit_render``)
 lists per deployment its time, repository, commit, image digest, endpoint, verdict, waivers in
 force and CI run, with the integrity of its record; totals per SOC 2 criterion; every failed
 or unverifiable run; every record whose signature failed; and gap days (deployments but no
-passing gate).
+passing gate whose record verified).
 """
 
 from __future__ import annotations
@@ -15,8 +23,8 @@ import json
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -24,7 +32,7 @@ from soc2gate.exitcodes import ExitCode
 from soc2gate.report import evidence, signing
 
 #: Integrity states, worst first.
-BROKEN = ("bad-signature", "wrong-key", "modified")
+BROKEN = ("bad-signature", "wrong-key", "modified", "deleted")
 UNVERIFIABLE = ("unverifiable", "unreadable")
 _KEY_DATE = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/")
 
@@ -37,6 +45,13 @@ INTEGRITY_TEXT = {
     "wrong-key": "SIGNED BY ANOTHER KEY",
     "unverifiable": "could not verify",
     "unreadable": "unreadable",
+    "legacy": "signature verified (old format)",
+    "deleted": "DELETED",
+}
+#: Integrity states that fail under --require-signature, and what the report calls them then.
+REFUSED = {
+    "unsigned": "UNSIGNED (signature required)",
+    "legacy": "OLD SIGNATURE FORMAT (signature required)",
 }
 
 
@@ -49,6 +64,39 @@ class Entry:
     integrity: str
     message: str
     when: datetime | None = None
+    #: The verification's exit code (None: from ``integrity``): an unsigned record is 1 under
+    #: --require-signature.
+    verdict_code: int | None = None
+    #: What is wrong with where the record was found (S3): replaced, deleted, misplaced, copied.
+    flags: list[str] = field(default_factory=list)
+    #: The S3 key (below the prefix) and version it was read from; None for a local file.
+    key: str | None = None
+    version: str | None = None
+
+    @property
+    def code(self) -> int:
+        """0 verified (as far as asked), 1 failed verification, 3 could not be verified."""
+        if self.flags:
+            return ExitCode.FAILED
+        if self.verdict_code is not None:
+            return self.verdict_code
+        if self.integrity in BROKEN:
+            return ExitCode.FAILED
+        if self.integrity in UNVERIFIABLE:
+            return ExitCode.ERROR
+        return ExitCode.PASSED
+
+    @property
+    def integrity_text(self) -> str:
+        text = INTEGRITY_TEXT.get(self.integrity, self.integrity)
+        if self.verdict_code == ExitCode.FAILED and self.integrity in REFUSED:
+            text = REFUSED[self.integrity]
+        return "; ".join([text, *(flag.split(":", 1)[0] for flag in self.flags)])
+
+    @property
+    def explanation(self) -> str:
+        """The verification's message, then every flag."""
+        return " ".join([self.message, *self.flags])
 
     # ---- what the record says (empty when unreadable) -----------------------------------
     def _get(self, *path: str) -> Any:
@@ -143,11 +191,11 @@ class AuditReport:
 
     @property
     def broken(self) -> list[Entry]:
-        return [e for e in self.entries if e.integrity in BROKEN]
+        return [e for e in self.entries if e.code == ExitCode.FAILED]
 
     @property
     def unverifiable(self) -> list[Entry]:
-        return [e for e in self.entries if e.integrity in UNVERIFIABLE]
+        return [e for e in self.entries if e.code == ExitCode.ERROR]
 
     @property
     def failed_runs(self) -> list[Entry]:
@@ -169,8 +217,9 @@ class AuditReport:
         return dict(sorted(out.items()))
 
     def gap_days(self) -> list[tuple[date, int]]:
-        """(day, deployments) for days with deployments but no passing gate whose record is
-        intact."""
+        """(day, deployments) for days with deployments but no passing gate whose record
+        verified: an unsigned pass under --require-signature, a forged, replaced, misplaced or
+        unverifiable one does not close a day."""
         days: dict[date, list[Entry]] = defaultdict(list)
         for entry in self.entries:
             if entry.when is not None:
@@ -178,7 +227,7 @@ class AuditReport:
         return [
             (day, len(entries))
             for day, entries in sorted(days.items())
-            if not any(e.result == "pass" and e.integrity not in BROKEN for e in entries)
+            if not any(e.result == "pass" and e.code == ExitCode.PASSED for e in entries)
         ]
 
     def weeks(self) -> list[date]:
@@ -252,6 +301,26 @@ def _key_date(key: str) -> date | None:
         return None
 
 
+@dataclass(frozen=True)
+class Found:
+    """One object an audit reads: its bytes (None: not fetched, ``problem`` says why), and for
+    S3 the key below the prefix, the version, whether S3 calls it the latest, and whether it is
+    a delete marker."""
+
+    source: str
+    raw: bytes | None
+    problem: str = ""
+    key_day: date | None = None
+    key: str | None = None
+    version: str | None = None
+    latest: bool = True
+    delete_marker: bool = False
+
+
+class ListingError(Exception):
+    """The listing cannot be read whole: the report cannot say it saw every record."""
+
+
 def examine(
     source: str,
     raw: bytes | None,
@@ -259,6 +328,7 @@ def examine(
     *,
     public_key: Any = None,
     kms: Any = None,
+    kms_keys: Sequence[str] = (),
     require_signature: bool = False,
 ) -> Entry:
     """Verify one record's bytes (None: it could not be fetched, ``problem`` says why)."""
@@ -273,19 +343,30 @@ def examine(
             source, None, "unreadable", f"not a soc2gate evidence record ({evidence.FORMAT})"
         )
     verdict = signing.verify_document(
-        document, source, public_key=public_key, kms=kms, require_signature=require_signature
+        document,
+        source,
+        public_key=public_key,
+        kms=kms,
+        kms_keys=kms_keys,
+        require_signature=require_signature,
     )
     status = verdict.status or ("modified" if verdict.code else "unsigned")
-    return Entry(source, document, status, verdict.message, _when(document))
+    return Entry(
+        source, document, status, verdict.message, _when(document), verdict_code=verdict.code
+    )
 
 
 def in_period(entry: Entry, start: date, end: date, key_day: date | None = None) -> bool:
-    day = entry.when.date() if entry.when is not None else key_day
+    """A record of an S3 key dated in the period is in it (whatever the record says: a record
+    whose own time is elsewhere is flagged as misplaced); otherwise the record's own day."""
+    if key_day is not None:
+        return start <= key_day <= end
+    day = entry.when.date() if entry.when is not None else None
     return day is None or start <= day <= end
 
 
-def from_folder(folder: str) -> Iterable[tuple[str, bytes | None, str, date | None]]:
-    """(path, bytes or None, problem, None) for every ``*.json`` under ``folder``."""
+def from_folder(folder: str) -> Iterable[Found]:
+    """Every ``*.json`` under ``folder``."""
     for root, dirs, files in os.walk(folder):
         dirs.sort()
         for name in sorted(files):
@@ -294,15 +375,68 @@ def from_folder(folder: str) -> Iterable[tuple[str, bytes | None, str, date | No
             path = os.path.join(root, name)
             try:
                 with open(path, "rb") as handle:
-                    yield path, handle.read(), "", None
+                    yield Found(path, handle.read())
             except OSError as exc:
-                yield path, None, f"cannot read: {exc.strerror or exc}", None
+                yield Found(path, None, f"cannot read: {exc.strerror or exc}")
 
 
-def from_s3(
-    s3: Any, url: str, start: date, end: date
-) -> Iterable[tuple[str, bytes | None, str, date | None]]:
-    """(s3 url, bytes or None, problem, key date) for every evidence.json of the period.
+def _text(item: Mapping[str, Any], name: str, what: str) -> str:
+    value = item.get(name)
+    if not isinstance(value, str) or not value:
+        raise ListingError(f"s3:ListObjectVersions answered a {what} without a {name}: {value!r}")
+    return value
+
+
+def list_versions(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
+    """Every version and delete marker under ``prefix``: dicts with Key, VersionId, IsLatest
+    and ``marker`` (True for a delete marker). Pages are followed by hand, strictly: a page
+    that says it is truncated must name both markers to go on from, and a marker seen before is
+    a loop. ListingError when an answer cannot be read; AWS errors propagate."""
+    params: dict[str, Any] = {"Bucket": bucket, "Prefix": f"{prefix}/" if prefix else ""}
+    seen: set[tuple[str, str]] = set()
+    out: list[dict[str, Any]] = []
+    while True:
+        page = s3.list_object_versions(**params)
+        if not isinstance(page, Mapping):
+            raise ListingError("s3:ListObjectVersions answered no page")
+        truncated = page.get("IsTruncated")
+        if not isinstance(truncated, bool):
+            raise ListingError(f"s3:ListObjectVersions: IsTruncated is {truncated!r}")
+        for member, marker in (("Versions", False), ("DeleteMarkers", True)):
+            # S3 leaves the member out when there is none (an empty list, never null).
+            items = page.get(member, [])
+            if not isinstance(items, list):
+                raise ListingError(f"s3:ListObjectVersions: {member} is {type(items).__name__}")
+            for item in items:
+                if not isinstance(item, Mapping):
+                    raise ListingError(f"s3:ListObjectVersions: a member of {member} is {item!r}")
+                latest = item.get("IsLatest")
+                if not isinstance(latest, bool):
+                    raise ListingError(f"s3:ListObjectVersions: IsLatest is {latest!r}")
+                key = _text(item, "Key", member[:-1].lower())
+                if not key.startswith(params["Prefix"]):
+                    raise ListingError(
+                        f"s3:ListObjectVersions answered key {key!r} outside the prefix asked"
+                    )
+                version = _text(item, "VersionId", member[:-1].lower())
+                out.append({"Key": key, "VersionId": version, "IsLatest": latest, "marker": marker})
+        if not truncated:
+            return out
+        next_key = page.get("NextKeyMarker")
+        next_version = page.get("NextVersionIdMarker")
+        if not isinstance(next_key, str) or not next_key or not isinstance(next_version, str):
+            raise ListingError(
+                "s3:ListObjectVersions says the listing is truncated but names no "
+                "NextKeyMarker and NextVersionIdMarker to go on from"
+            )
+        if (next_key, next_version) in seen:
+            raise ListingError(f"s3:ListObjectVersions loops back to {next_key} {next_version}")
+        seen.add((next_key, next_version))
+        params.update(KeyMarker=next_key, VersionIdMarker=next_version)
+
+
+def from_s3(s3: Any, url: str, start: date, end: date) -> Iterable[Found]:
+    """Every version (and delete marker) of every evidence.json of the period.
 
     A listing that fails raises (the report cannot say it saw every record)."""
     import botocore.exceptions
@@ -310,47 +444,161 @@ def from_s3(
     from soc2gate.report.evidence_store import EVIDENCE_NAME, split_s3_url
 
     bucket, prefix = split_s3_url(url)
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=f"{prefix}/" if prefix else ""):
-        for item in page.get("Contents") or []:
-            key = str(item.get("Key", ""))
-            if not key.endswith("/" + EVIDENCE_NAME) and key != EVIDENCE_NAME:
-                continue
-            day = _key_date(key[len(prefix) :] if prefix else key)
-            if day is not None and not (start <= day <= end):
-                continue
-            where = f"s3://{bucket}/{key}"
-            try:
-                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-                yield where, None, f"s3:GetObject failed: {exc}", day
-                continue
-            yield where, body, "", day
+    head = f"{prefix}/" if prefix else ""
+    for item in list_versions(s3, bucket, prefix):
+        key, version = item["Key"], item["VersionId"]
+        if not key.endswith("/" + EVIDENCE_NAME) and key != EVIDENCE_NAME:
+            continue
+        relative = key[len(head) :]
+        day = _key_date(relative)
+        if day is not None and not (start <= day <= end):
+            continue
+        where = f"s3://{bucket}/{key}"
+        if not item["IsLatest"]:
+            where += f"?versionId={version}"
+        found = Found(where, None, "", day, relative, version, item["IsLatest"], item["marker"])
+        if item["marker"]:
+            yield found
+            continue
+        unversioned = version == "null"  # a bucket that never had versioning
+        try:
+            answer = s3.get_object(
+                Bucket=bucket, Key=key, **({} if unversioned else {"VersionId": version})
+            )
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            yield replace(found, problem=f"s3:GetObject failed: {exc}")
+            continue
+        problem = ""
+        answered = answer.get("VersionId") if isinstance(answer, Mapping) else None
+        body = answer.get("Body") if isinstance(answer, Mapping) else None
+        if answered != version and not (unversioned and answered in (None, "null")):
+            problem = f"s3:GetObject answered version {answered!r}, not the version {version} asked"
+        elif not hasattr(body, "read"):
+            problem = "s3:GetObject answered without a body"
+        if problem:
+            yield replace(found, problem=problem)
+            continue
+        try:
+            raw = body.read()  # type: ignore[union-attr]
+        except (botocore.exceptions.BotoCoreError, OSError) as exc:
+            yield replace(found, problem=f"s3:GetObject body could not be read: {exc}")
+            continue
+        if not isinstance(raw, bytes):
+            yield replace(found, problem="s3:GetObject answered a body that is not bytes")
+            continue
+        yield replace(found, raw=raw)
 
 
 def collect(
-    records: Iterable[tuple[str, bytes | None, str, date | None]],
+    records: Iterable[Found],
     start: date,
     end: date,
     source: str,
     *,
     public_key: Any = None,
     kms: Any = None,
+    kms_keys: Sequence[str] = (),
     require_signature: bool = False,
 ) -> AuditReport:
     report = AuditReport(start, end, source)
-    for where, raw, problem, key_day in records:
+    found = list(records)
+    markers: dict[str, list[Found]] = defaultdict(list)
+    versions: dict[str, list[tuple[Found, Entry]]] = defaultdict(list)
+    for item in found:
+        if item.delete_marker and item.key is not None:
+            markers[item.key].append(item)
+            continue
         entry = examine(
-            where,
-            raw,
-            problem,
+            item.source,
+            item.raw,
+            item.problem,
             public_key=public_key,
             kms=kms,
+            kms_keys=kms_keys,
             require_signature=require_signature,
         )
-        if in_period(entry, start, end, key_day):
+        entry.key, entry.version = item.key, item.version
+        if not in_period(entry, start, end, item.key_day):
+            continue
+        if item.key is None:
             report.entries.append(entry)
+        else:
+            versions[item.key].append((item, entry))
+    for key in sorted(set(versions) | set(markers)):
+        report.entries += _judge_key(key, versions.get(key, []), markers.get(key, []))
+    _flag_copies(report.entries)
     report.entries.sort(
         key=lambda e: (e.when or datetime.min.replace(tzinfo=timezone.utc), e.source)
     )
     return report
+
+
+def _judge_key(key: str, versions: list[tuple[Found, Entry]], markers: list[Found]) -> list[Entry]:
+    """The entries of one S3 key, each version's, with what is wrong with the key flagged."""
+    from soc2gate.report.evidence_store import EVIDENCE_NAME, object_name
+
+    flags: list[str] = []
+    # Identical bytes stored twice are one record (the latest copy shown); different ones mean
+    # the key was overwritten. A version that could not be fetched is shown on its own.
+    shown: dict[bytes | str, tuple[Found, Entry]] = {}
+    for item, entry in versions:
+        ident: bytes | str = item.raw if item.raw is not None else item.source
+        if ident not in shown or item.latest:
+            shown[ident] = (item, entry)
+    bodies = {item.raw for item, _ in versions if item.raw is not None}
+    if len(bodies) > 1:
+        ids = ", ".join(str(item.version) for item, _ in versions)
+        flags.append(
+            f"REPLACED: key {key} holds {len(bodies)} different records (versions {ids}): a "
+            "record was overwritten; S3 kept the replaced one, shown beside it"
+        )
+    if markers:
+        flags.append(
+            f"DELETED: key {key} has a delete marker, which hides its record from a listing of "
+            "current objects; the record is still there and shown here"
+        )
+    if (
+        versions
+        and not any(item.latest for item, _ in versions)
+        and not any(m.latest for m in markers)
+    ):
+        flags.append(
+            f"NO CURRENT VERSION: the listing names no latest version or delete marker of key "
+            f"{key}: what replaced or hid its record is missing from the listing"
+        )
+    entries = [entry for _item, entry in shown.values()]
+    if not entries:
+        source = markers[0].source.split("?", 1)[0]
+        entries = [Entry(source, None, "deleted", "only a delete marker is left", key=key)]
+    for entry in entries:
+        entry.flags += flags
+        if entry.document is None:
+            continue
+        try:
+            expected = object_name(entry.document) + EVIDENCE_NAME
+        except (ValueError, TypeError):
+            expected = ""
+        if expected != key:
+            where = expected or "(its finish time cannot be read)"
+            entry.flags.append(
+                f"MISPLACED: found at key {key}, but its own time, repository, commit, run and "
+                f"targets give key {where}: it was copied or moved there"
+            )
+    return entries
+
+
+def _flag_copies(entries: list[Entry]) -> None:
+    """Flag one record (the same checksum) found at two S3 keys."""
+    keys: dict[str, set[str]] = defaultdict(set)
+    for entry in entries:
+        if entry.document is not None and entry.key is not None:
+            keys[str(entry.document.get("sha256"))].add(entry.key)
+    for entry in entries:
+        if entry.document is None or entry.key is None:
+            continue
+        others = sorted(keys[str(entry.document.get("sha256"))] - {entry.key})
+        if others:
+            entry.flags.append(
+                f"COPIED: the same record is also at key {', '.join(others)}: one record "
+                "stands for two deployments"
+            )

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from datetime import date
 
 from soc2gate import __version__
-from soc2gate.report.audit import BROKEN, INTEGRITY_TEXT, UNVERIFIABLE, AuditReport, Entry
+from soc2gate.exitcodes import ExitCode
+from soc2gate.report.audit import AuditReport, Entry
 from soc2gate.report.text import one_line
 
 VERDICT_COLORS = {
@@ -47,7 +48,7 @@ def _row(entry: Entry) -> dict[str, str]:
     return {
         "time": entry.when.strftime("%Y-%m-%d %H:%M:%SZ") if entry.when else "",
         "result": entry.result if entry.document is not None else "",
-        "integrity": INTEGRITY_TEXT.get(entry.integrity, entry.integrity),
+        "integrity": entry.integrity_text,
         "repository": entry.repository,
         "source_repository": entry.source_repository,
         "commit": entry.commit,
@@ -98,8 +99,9 @@ def headline(report: AuditReport) -> list[str]:
     ]
     if report.broken:
         lines.append(
-            f"{len(report.broken)} record(s) FAILED VERIFICATION (modified, bad signature or "
-            "signed by another key): their verdicts cannot be trusted"
+            f"{len(report.broken)} record(s) FAILED VERIFICATION (modified, bad signature, "
+            "signed by another key, unsigned or old-format under --require-signature, or "
+            "replaced, deleted, misplaced or copied in S3): their verdicts cannot be trusted"
         )
     if report.unverifiable:
         lines.append(f"{len(report.unverifiable)} record(s) could not be verified or read")
@@ -113,7 +115,7 @@ def to_markdown(report: AuditReport) -> str:
     out += [f"- {line}" for line in headline(report)] + [""]
     if report.broken:
         out += ["## Records that failed verification", ""]
-        out += [f"- **{INTEGRITY_TEXT[e.integrity]}** {_md(e.message, 600)}"
+        out += [f"- **{_md(e.integrity_text)}** {_md(e.explanation, 1200)}"
                 for e in report.broken] + [""]  # fmt: skip
     out += ["## Totals per SOC 2 criterion", "", "| Criterion | PASS | FAIL | ERROR | SKIPPED |",
             "| --- | --- | --- | --- | --- |"]  # fmt: skip
@@ -133,11 +135,11 @@ def to_markdown(report: AuditReport) -> str:
             f"| {_md(_short(row['commit']))} | {_md(', '.join(_short(d) for d in entry.digests))} "
             f"| {_md(row['endpoint'])} | {len(entry.waivers) or ''} | {run} |"
         )
-    failed = [e for e in report.entries if e.result != "pass" or e.integrity in UNVERIFIABLE]
+    failed = [e for e in report.entries if e.result != "pass" or e.code == ExitCode.ERROR]
     out += ["", "## Failed or unverifiable runs", ""]
-    out += [f"- {_row(e)['time'] or '?'} {e.result if e.document else INTEGRITY_TEXT[e.integrity]}"
+    out += [f"- {_row(e)['time'] or '?'} {e.result if e.document else e.integrity_text}"
             f" `{_md(e.source)}`" for e in failed] or ["None."]  # fmt: skip
-    out += ["", "## Gap days (deployments, no passing gate)", ""]
+    out += ["", "## Gap days (deployments, no passing gate whose record verified)", ""]
     out += [f"- {day}: {n} deployment(s)" for day, n in report.gap_days()] or ["None."]
     out += ["", "## Waivers in force", ""]
     out += [f"- {_md(w['id'])} in {_md(w['package'])}, expires {_md(w['expires'])}, "
@@ -278,13 +280,13 @@ def to_html(report: AuditReport) -> str:
     ]
     if report.broken:
         items = "".join(
-            f"<li><b>{_e(INTEGRITY_TEXT[e.integrity])}</b> {_e(e.message)}</li>"
-            for e in report.broken
+            f"<li><b>{_e(e.integrity_text)}</b> {_e(e.explanation)}</li>" for e in report.broken
         )
         body.append(
             '<div class="alarm" role="alert"><h2>⚠ Records that FAILED verification '
-            f"({len(report.broken)})</h2><p>Modified after they were written, or signed by "
-            "another key: their verdicts cannot be trusted.</p><ul>"
+            f"({len(report.broken)})</h2><p>Modified after they were written, signed by another "
+            "key or not as required, or replaced, deleted, misplaced or copied in S3: their "
+            "verdicts cannot be trusted.</p><ul>"
             f"{items}</ul></div>"
         )
     legend = "".join(
@@ -314,9 +316,9 @@ def to_html(report: AuditReport) -> str:
         row = _row(entry)
         cls = (
             "bad"
-            if entry.integrity in BROKEN
+            if entry.code == ExitCode.FAILED
             else "warn"
-            if entry.integrity in UNVERIFIABLE
+            if entry.code == ExitCode.ERROR
             else ""
         )
         run = (
@@ -331,7 +333,7 @@ def to_html(report: AuditReport) -> str:
         )
         rows.append(
             f'<tr><td>{_e(row["time"])}</td><td class="{_e(row["result"])}">'
-            f'{_e(row["result"])}</td><td class="{cls}" title="{_e(entry.message)}">'
+            f'{_e(row["result"])}</td><td class="{cls}" title="{_e(entry.explanation)}">'
             f"{_e(row['integrity'])}</td><td>{_e(row['repository'])}</td>"
             f"<td><code>{_e(_short(row['commit']))}</code></td>"
             f"<td><code>{_e(', '.join(_short(d) for d in entry.digests))}</code></td>"
@@ -354,12 +356,12 @@ def to_html(report: AuditReport) -> str:
             rows,
         )
     )
-    failed = [e for e in report.entries if e.result != "pass" or e.integrity in UNVERIFIABLE]
+    failed = [e for e in report.entries if e.result != "pass" or e.code == ExitCode.ERROR]
     body.append(f"<h2>Failed or unverifiable runs ({len(failed)})</h2>")
     body.append(
         "<ul>"
         + "".join(
-            f"<li>{_e(_row(e)['time'] or '?')} <b>{_e(e.result if e.document else INTEGRITY_TEXT[e.integrity])}"
+            f"<li>{_e(_row(e)['time'] or '?')} <b>{_e(e.result if e.document else e.integrity_text)}"
             f"</b> <code>{_e(e.source)}</code></li>"
             for e in failed
         )
@@ -367,7 +369,9 @@ def to_html(report: AuditReport) -> str:
         if failed
         else "<p>None.</p>"
     )
-    body.append(f"<h2>Gap days: deployments but no passing gate ({len(gaps)})</h2>")
+    body.append(
+        f"<h2>Gap days: deployments but no passing gate whose record verified ({len(gaps)})</h2>"
+    )
     body.append(
         "<ul>" + "".join(f"<li>{_e(d)}: {n} deployment(s)</li>" for d, n in gaps) + "</ul>"
         if gaps

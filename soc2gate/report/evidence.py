@@ -92,6 +92,18 @@ def ci_run(environ: Mapping[str, str]) -> dict[str, str]:
     return {}
 
 
+def source_repository(config: GateConfig, environ: Mapping[str, str]) -> str:
+    """What the S3 key names as the repository: the source repository (GitHub), the CodeBuild
+    project, else the gated ECR repository or endpoint."""
+    return (
+        environ.get("GITHUB_REPOSITORY")
+        or environ.get("CODEBUILD_BUILD_ID", "").split(":", 1)[0]
+        or config.repository
+        or config.endpoint
+        or ""
+    )
+
+
 def _config(config: GateConfig) -> dict[str, Any]:
     return {f.name: redact(getattr(config, f.name)) for f in dataclasses.fields(config)}
 
@@ -138,6 +150,7 @@ def build(
             "result": result_for(code),
             "exit_code": code,
             "commit_sha": config.resolved_sha(environ) or "",
+            "repository": source_repository(config, environ),
             "ci": ci_run(environ),
         },
         "config": _config(config),
@@ -168,16 +181,45 @@ def canonical(document: Mapping[str, Any], without: tuple[str, ...] = ("sha256",
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+#: The signature format soc2gate writes: the signed message covers the record AND the
+#: signature's own metadata (key ARN, key spec, algorithm, public key hash, this format), so
+#: editing ``key_arn`` cannot make a verifier name another signer.
+SIGNATURE_FORMAT = "soc2gate-signature/2"
+#: Records signed before metadata-covered signatures: no ``signature.format``; the message
+#: covered the record only. Verified with a caveat; refused under --require-signature.
+LEGACY_SIGNATURE_FORMAT = "soc2gate-signature/1"
+#: What the message covers besides the record: every block member but these two.
+_UNSIGNED_BLOCK = ("signed_digest", "value")
+
+
+def signature_format(block: Mapping[str, Any]) -> str:
+    """The format of a signature block (``LEGACY_SIGNATURE_FORMAT`` when it names none)."""
+    return str(block.get("format", LEGACY_SIGNATURE_FORMAT))
+
+
 def signed_digest(document: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of the canonical form without ``sha256`` and ``signature``: what a KMS
-    signature covers."""
+    """SHA-256 (hex) of what a KMS signature covers.
+
+    Format 2 (``signature.format`` is ``SIGNATURE_FORMAT``, or the document is about to be
+    signed with ``signature`` holding the metadata): the canonical form without ``sha256``, with
+    the ``signature`` block minus ``signed_digest`` and ``value``. Format 1 (a block without
+    ``format``, or no block): the canonical form without ``sha256`` and ``signature``."""
+    block = document.get("signature")
+    if isinstance(block, Mapping) and "format" in block:
+        body = {k: v for k, v in document.items() if k not in ("sha256", "signature")}
+        body["signature"] = {k: v for k, v in block.items() if k not in _UNSIGNED_BLOCK}
+        return hashlib.sha256(canonical(body)).hexdigest()
     return hashlib.sha256(canonical(document, ("sha256", "signature"))).hexdigest()
 
 
 def signed_message(document: Mapping[str, Any]) -> bytes:
     """The bytes the KMS key signs (MessageType RAW, so KMS hashes them with SHA-256 itself):
-    ``soc2gate-evidence/1 sha256:<signed_digest>``, ASCII. Short, so within KMS's 4 KiB limit
-    for a RAW message whatever the record's size."""
+    ``<signature format> sha256:<signed_digest>``, ASCII (format 1 wrote
+    ``soc2gate-evidence/1 sha256:<digest>``). Short, so within KMS's 4 KiB limit for a RAW
+    message whatever the record's size; the format prefix keeps the two kinds of message apart."""
+    block = document.get("signature")
+    if isinstance(block, Mapping) and "format" in block:
+        return f"{signature_format(block)} sha256:{signed_digest(document)}".encode("ascii")
     return f"{FORMAT} sha256:{signed_digest(document)}".encode("ascii")
 
 

@@ -5,12 +5,15 @@
 (``s3:GetBucketObjectLockConfiguration``); either problem is a ConfigError (exit 2), so a run
 never finishes with evidence it cannot sign or retain. After the run ``build`` makes the record
 (signed when ``--sign-kms-key`` is set), ``write`` saves it locally and ``upload`` puts it, and
-the JUnit report, under a time-sortable key. A record that cannot be signed is still written,
-unsigned; an upload that fails is said on stderr. Either makes a passing run exit 3.
+a copy of the JUnit report, under a time-sortable key computed from the record itself
+(``object_name``). A record that cannot be signed is still written, unsigned; a record upload
+that fails is said on stderr. Either makes a passing run exit 3, and the caller writes its
+local reports again with that code, so no report says pass while the process exits non-zero.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -46,30 +49,73 @@ def _part(value: str, default: str) -> str:
 def object_prefix(
     config: GateConfig, environ: Mapping[str, str], when: datetime, prefix: str
 ) -> str:
-    """``prefix/YYYY/MM/DD/<UTC time>_<repository>_<commit>_<run id>/``: sorts by time, and
-    names the source repository, the commit and the CI run."""
-    when = when.astimezone(timezone.utc)
-    repository = (
-        environ.get("GITHUB_REPOSITORY")
-        or environ.get("CODEBUILD_BUILD_ID", "").split(":", 1)[0]
-        or config.repository
-        or config.endpoint
-        or ""
-    )
-    sha = (config.resolved_sha(environ) or "")[:12]
-    run = environ.get("GITHUB_RUN_ID") or environ.get("CODEBUILD_BUILD_ID", "").rpartition(":")[2]
-    if environ.get("GITHUB_RUN_ID") and environ.get("GITHUB_RUN_ATTEMPT"):
-        run += f"-{environ['GITHUB_RUN_ATTEMPT']}"
-    name = "_".join(
-        (
-            when.strftime("%Y%m%dT%H%M%SZ"),
-            _part(repository.replace("/", "."), "norepo"),
-            _part(sha, "nosha"),
-            _part(run, "local"),
-        )
-    )
+    """``prefix/`` + ``object_name`` of the record this run would write (finishing ``when``)."""
+    document = {
+        "run": {
+            "commit_sha": config.resolved_sha(environ) or "",
+            "repository": evidence.source_repository(config, environ),
+            "ci": evidence.ci_run(environ),
+        },
+        "config": {"target": list(config.target)},
+        "timing": {"finished_at": when.isoformat()},
+    }
     head = f"{prefix}/" if prefix else ""
-    return f"{head}{when:%Y/%m/%d}/{name}/"
+    return head + object_name(document)
+
+
+def object_name(document: Mapping[str, Any]) -> str:
+    """``YYYY/MM/DD/<UTC time>_<repository>_<commit>_<run>[_<targets>]/``, from the record alone:
+    the upload puts a record there, and the audit report checks that a record was found where
+    its own content (time, repository, commit, CI run and attempt, fleet targets) says.
+
+    ValueError when the record has no readable finish time."""
+    run = _mapping(document.get("run"))
+    ci = _mapping(run.get("ci"))
+    config = _mapping(document.get("config"))
+    when = datetime.fromisoformat(str(_mapping(document.get("timing")).get("finished_at")))
+    when = (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    repository = str(run["repository"]) if "repository" in run else _older_repository(document)
+    run_id = str(ci.get("run_id") or "")
+    if ci.get("system") == "codebuild":
+        run_id = run_id.rpartition(":")[2]
+    elif ci.get("system") == "github-actions" and ci.get("run_attempt"):
+        run_id += f"-{ci['run_attempt']}"
+    parts = [
+        when.strftime("%Y%m%dT%H%M%SZ"),
+        _part(repository.replace("/", "."), "norepo"),
+        _part(str(run.get("commit_sha") or "")[:12], "nosha"),
+        _part(run_id, "local"),
+    ]
+    # Matrix jobs of one run share its id and attempt: the fleet targets a run gated (--target)
+    # keep their keys apart.
+    targets = config.get("target")
+    if isinstance(targets, list) and targets:
+        joined = "+".join(str(t) for t in targets)
+        cleaned = _part(joined, "target")
+        if len(cleaned) > 40:
+            cleaned = cleaned[:31] + "-" + hashlib.sha256(joined.encode()).hexdigest()[:8]
+        parts.append(cleaned)
+    return f"{when:%Y/%m/%d}/{'_'.join(parts)}/"
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _older_repository(document: Mapping[str, Any]) -> str:
+    """The key's repository for a record written before ``run.repository``: the source
+    repository of a GitHub run's URL, the CodeBuild project, else the gated repository or
+    endpoint (what the uploader read from the environment then)."""
+    run = _mapping(document.get("run"))
+    ci = _mapping(run.get("ci"))
+    config = _mapping(document.get("config"))
+    if ci.get("system") == "github-actions":
+        match = re.match(r"https?://[^/]+/([^/]+/[^/]+)/actions/runs/", str(ci.get("url") or ""))
+        if match:
+            return match.group(1)
+    if ci.get("system") == "codebuild":
+        return str(ci.get("run_id") or "").split(":", 1)[0]
+    return str(config.get("repository") or config.get("endpoint") or "")
 
 
 def _problem(exc: Exception) -> str:
@@ -200,28 +246,28 @@ class EvidenceOutput:
     def write(self, path: str, code: int) -> None:
         evidence.write(self.current(code), path)
 
-    def upload(self, code: int, junit_file: str | None, when: datetime) -> int:
-        """Put the record (and the JUnit file) in S3; returns the exit code (3 when a passing
-        run's upload failed)."""
+    def upload(self, code: int, junit_file: str | None, when: datetime | None = None) -> int:
+        """Put the record in S3, then a copy of the JUnit file; returns the exit code (3 when
+        a passing run's record could not be uploaded). ``when`` is not used: the key comes from
+        the record itself (``object_name``).
+
+        Every report states the process's exit code, so the order matters. The record goes
+        first, with the code the run ends with: nothing after it can change that code. A
+        record that is not uploaded makes a passing run exit 3, and the JUnit copy is then not
+        uploaded either, so S3 holds nothing that says pass. The JUnit copy is a convenience
+        beside the record (the record is the evidence): a copy that fails is a warning and
+        changes no exit code. The record is written with ``If-None-Match: *``: a key that is
+        already taken is never overwritten (Object Lock would keep the first as an older
+        version, which the audit report flags)."""
         import botocore.exceptions
 
+        del when
         if not self.config.evidence_s3:
             return code
         record = self.current(code)
         bucket, prefix = split_s3_url(self.config.evidence_s3)
-        base = object_prefix(self.config, self.environ, when, prefix)
-        files: list[tuple[str, bytes, str]] = [
-            (base + EVIDENCE_NAME, evidence.dumps(record).encode("utf-8"), "application/json")
-        ]
-        if junit_file:
-            try:
-                with open(junit_file, "rb") as handle:
-                    files.append((base + JUNIT_NAME, handle.read(), "application/xml"))
-            except OSError as exc:
-                print(
-                    f"soc2gate: warning: JUnit report {junit_file} not uploaded: {exc}",
-                    file=self.err,
-                )
+        head = f"{prefix}/" if prefix else ""
+        base = head + object_name(record)
         extra: dict[str, Any] = {}
         if self.config.evidence_kms_key:
             extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=self.config.evidence_kms_key)
@@ -231,19 +277,69 @@ class EvidenceOutput:
                 ObjectLockRetainUntilDate=datetime.now(timezone.utc)
                 + timedelta(days=self.config.evidence_retention),
             )
+        final = ExitCode.ERROR if code == ExitCode.PASSED else code
         try:
             s3 = self.clients("s3", None)
-            for key, body, content_type in files:
-                s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, **extra)
-                self.uploaded.append(f"s3://{bucket}/{key}")
+            s3.put_object(
+                Bucket=bucket,
+                Key=base + EVIDENCE_NAME,
+                Body=evidence.dumps(record).encode("utf-8"),
+                ContentType="application/json",
+                IfNoneMatch="*",
+                **extra,
+            )
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            taken = ""
+            if _error_code(exc) in ("PreconditionFailed", "ConditionalRequestConflict"):
+                taken = (
+                    " (an object already exists at that key: another run wrote the same time, "
+                    "repository, commit, run attempt and targets; nothing was overwritten)"
+                )
             print(
-                f"soc2gate: error: evidence NOT uploaded to s3://{bucket}/{base} "
-                f"(s3:PutObject): {_problem(exc)}; the gate's verdict stands, the run exits "
-                f"{ExitCode.ERROR if code == ExitCode.PASSED else code}",
+                f"soc2gate: error: evidence NOT uploaded to s3://{bucket}/{base}{EVIDENCE_NAME} "
+                f"(s3:PutObject): {_problem(exc)}{taken}; the gate's verdict stands, the run "
+                f"exits {final}, and every report says so",
                 file=self.err,
                 flush=True,
             )
-            if code == ExitCode.PASSED:
-                code = ExitCode.ERROR
+            return final
+        self.uploaded.append(f"s3://{bucket}/{base}{EVIDENCE_NAME}")
+        if junit_file:
+            self._upload_junit(s3, bucket, base + JUNIT_NAME, junit_file, extra)
         return code
+
+    def _upload_junit(
+        self, s3: Any, bucket: str, key: str, junit_file: str, extra: Mapping[str, Any]
+    ) -> None:
+        import botocore.exceptions
+
+        try:
+            with open(junit_file, "rb") as handle:
+                body = handle.read()
+            s3.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=body,
+                ContentType="application/xml",
+                IfNoneMatch="*",
+                **extra,
+            )
+        except OSError as exc:
+            problem = str(exc)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            problem = f"(s3:PutObject) {_problem(exc)}"
+        else:
+            self.uploaded.append(f"s3://{bucket}/{key}")
+            return
+        print(
+            f"soc2gate: warning: the JUnit copy s3://{bucket}/{key} was not uploaded: {problem}; "
+            "the evidence record beside it was, and states the run's exit code",
+            file=self.err,
+            flush=True,
+        )
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    error = response.get("Error") if isinstance(response, Mapping) else None
+    return str(error.get("Code", "")) if isinstance(error, Mapping) else ""

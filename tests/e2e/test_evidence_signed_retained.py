@@ -105,10 +105,11 @@ def test_a_signed_record_verifies_offline_and_with_kms(
         )
         assert ok.code == 0, ok.output
         assert "signature verifies" in ok.stdout
-    online = verify(world, tmp_path, record, "--kms", "--require-signature")
+    online = verify(world, tmp_path, record, "--kms", "--kms-key", arn, "--require-signature")
     assert online.code == 0, online.output
-    pinned = verify(world, tmp_path, record, "--kms", "--kms-key", ALIAS)
-    assert pinned.code == 0, pinned.output
+    assert f"pinned KMS key {arn} verified" in online.stdout
+    alias = verify(world, tmp_path, record, "--kms", "--kms-key", ALIAS)
+    assert alias.code == 2 and "pin the key by its ARN" in alias.stderr, alias.output
     unchecked = verify(world, tmp_path, record)
     assert unchecked.code == 0 and "NOT checked" in unchecked.stdout
 
@@ -129,9 +130,10 @@ def test_fail_edited_into_pass_with_the_checksum_recomputed_is_caught(
 ) -> None:
     record, der = signed_failure
     (tmp_path / "key.der").write_bytes(der)
+    arn = json.loads(record.read_text())["signature"]["key_arn"]
     forged = fail_to_pass(json.loads(record.read_text()))
     rewrite(record, forged)
-    for args in ([], ["--public-key", str(tmp_path / "key.der")], ["--kms"]):
+    for args in ([], ["--public-key", str(tmp_path / "key.der")], ["--kms", "--kms-key", arn]):
         run = verify(world, tmp_path, record, *args)
         assert run.code == 1, (args, run.output)
         assert "modified after it was signed" in run.stderr
@@ -144,7 +146,7 @@ def test_fail_edited_into_pass_with_the_checksum_recomputed_is_caught(
     unchecked = verify(world, tmp_path, record)  # checksum and digest fooled; key not checked
     assert unchecked.code == 0 and "NOT checked" in unchecked.stdout
     assert verify(world, tmp_path, record, "--require-signature").code == 2
-    for args in (["--public-key", str(tmp_path / "key.der")], ["--kms"]):
+    for args in (["--public-key", str(tmp_path / "key.der")], ["--kms", "--kms-key", arn]):
         run = verify(world, tmp_path, record, *args)
         assert run.code == 1, (args, run.output)
         assert "BAD SIGNATURE" in run.stderr
@@ -158,8 +160,8 @@ def test_another_key_is_refused(
     (tmp_path / "other.der").write_bytes(public_key_der(world, other))
     run = verify(world, tmp_path, record, "--public-key", str(tmp_path / "other.der"))
     assert run.code == 1 and "not signed by the given public key" in run.stderr, run.output
-    run = verify(world, tmp_path, record, "--kms", "--kms-key", "alias/other")
-    assert run.code == 1 and "BAD SIGNATURE" in run.stderr, run.output
+    run = verify(world, tmp_path, record, "--kms", "--kms-key", other)
+    assert run.code == 1 and "which is not a pinned key" in run.stderr, run.output
 
 
 def test_an_unsigned_record_fails_require_signature(world: MotoWorld, tmp_path: Path) -> None:
@@ -178,10 +180,14 @@ def test_kms_unreachable_is_exit_3(
     world: MotoWorld, tmp_path: Path, signed_failure: tuple[Path, bytes]
 ) -> None:
     record, _ = signed_failure
+    arn = json.loads(record.read_text())["signature"]["key_arn"]
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    run = verify(world, tmp_path, record, "--kms", AWS_ENDPOINT_URL=closed, AWS_MAX_ATTEMPTS="1")
+    run = verify(
+        world, tmp_path, record, "--kms", "--kms-key", arn,
+        AWS_ENDPOINT_URL=closed, AWS_MAX_ATTEMPTS="1",
+    )  # fmt: skip
     assert run.code == 3, run.output
     assert "could not check the signature" in run.stderr
 
@@ -287,11 +293,19 @@ def test_a_failed_upload_is_reported_and_the_local_record_still_written(
         str(record),
         "--evidence-s3",
         "s3://no-such-bucket/x",
+        "--summary",
+        str(tmp_path / "summary.md"),
     )
     assert run.code == expected, run.output
     assert "evidence NOT uploaded" in run.stderr and "NoSuchBucket" in run.stderr
-    # The record states the gate's verdict; the upload came after it was written.
-    assert json.loads(record.read_text())["run"]["exit_code"] == SCENARIOS[scenario].expected_exit
+    # Issue 19: every report states the process's exit code, not the verdict before the upload.
+    document = json.loads(record.read_text())
+    assert document["run"]["exit_code"] == expected
+    assert document["run"]["result"] == ("error" if expected == 3 else "fail")
+    junit = (tmp_path / "junit.xml").read_text()
+    assert f'<property name="soc2gate.exit_code" value="{expected}"' in junit
+    summary = (tmp_path / "summary.md").read_text()
+    assert summary.splitlines()[0].endswith(f"(exit {expected})"), summary.splitlines()[0]
 
 
 def test_an_unreachable_bucket_is_exit_3_with_the_local_record_written(
@@ -307,4 +321,6 @@ def test_an_unreachable_bucket_is_exit_3_with_the_local_record_written(
     )  # fmt: skip
     assert run.code == 3, run.output
     assert "evidence NOT uploaded to s3://b/p/" in run.stderr
-    assert json.loads(record.read_text())["run"]["result"] == "pass"
+    # The local record says what the process exits with (issue 19), signed or not.
+    document = json.loads(record.read_text())
+    assert (document["run"]["result"], document["run"]["exit_code"]) == ("error", 3)
