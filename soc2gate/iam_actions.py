@@ -61,6 +61,9 @@ class Dataset:
     pages: Mapping[str, Mapping[str, tuple[str, ...]]]
     #: lower-cased ``prefix:action`` -> the action as the dataset spells it.
     actions: Mapping[str, str]
+    #: ``prefix:action`` -> the actions AWS lists as also needed for some of its uses
+    #: ("dependent actions": kms:Decrypt when the resource is encrypted with a customer key).
+    dependents: Mapping[str, tuple[str, ...]]
 
 
 def _version() -> str:
@@ -93,18 +96,26 @@ def dataset() -> Dataset:
         )
     pages: dict[str, dict[str, tuple[str, ...]]] = {}
     actions: dict[str, str] = {}
+    dependents: dict[str, tuple[str, ...]] = {}
     for prefix, service in data.items():
         if not isinstance(service, dict) or "privileges" not in service:
             continue
         found: defaultdict[str, list[str]] = defaultdict(list)
         for name, privilege in service["privileges"].items():
             actions[f"{prefix}:{name}".lower()] = f"{prefix}:{name}"
+            needs = {
+                dependent
+                for resource in (privilege.get("resource_types") or {}).values()
+                for dependent in resource.get("dependent_actions") or ()
+            }
+            if needs:
+                dependents[f"{prefix}:{name}"] = tuple(sorted(needs))
             link = str(privilege.get("api_documentation_link") or "")
             match = _PAGE.search(link) or _ANCHOR.search(link)
             if match:
                 found[match[1]].append(f"{prefix}:{name}")
         pages[prefix] = {page: tuple(names) for page, names in found.items()}
-    return Dataset(_version(), pages, actions)
+    return Dataset(_version(), pages, actions, dependents)
 
 
 @functools.lru_cache(maxsize=1)
@@ -184,6 +195,11 @@ def action(service: str, operation: str) -> str:
     """The one IAM action of an operation soc2gate itself calls (``actions_for``)."""
     (name,) = actions_for(service, operation)
     return name
+
+
+def dependents(name: str) -> tuple[str, ...]:
+    """The dependent actions AWS lists for action ``name`` (as ``actions_for`` returns it)."""
+    return tuple(dataset().dependents.get(name, ()))
 
 
 def canonical(name: str) -> str:

@@ -26,7 +26,7 @@ from typing import Any
 
 from soc2gate.config import GateConfig, expand_targets, partition
 from soc2gate.errors import ConfigError
-from soc2gate.iam_actions import action, actions_for
+from soc2gate.iam_actions import action, actions_for, dependents
 
 Resource = Callable[[GateConfig, str, str], list[str]]
 #: An AWS API call: (botocore service name, operation name), ("s3", "ListObjectsV2").
@@ -166,8 +166,14 @@ CALLER_ONLY = frozenset(
 )
 
 
-def _grants(config: GateConfig, account: str | None) -> tuple[dict[str, set[str]], ...]:
-    """(the gate identity's grants, the registry role's grants) over every fleet target."""
+def _grants(
+    config: GateConfig, account: str | None, notes: list[str] | None = None
+) -> tuple[dict[str, set[str]], ...]:
+    """(the gate identity's grants, the registry role's grants) over every fleet target.
+
+    A custom check's action that AWS lists dependent actions for (needed only for some uses,
+    kms:Decrypt when a customer key encrypts the resource, and on resources the check does not
+    name) is granted alone, and ``notes`` says which ones it may also need."""
     from soc2gate.checks.custom import CustomCheck
     from soc2gate.runner import select_checks
 
@@ -197,6 +203,14 @@ def _grants(config: GateConfig, account: str | None) -> tuple[dict[str, set[str]
                         spec, name.split(":", 1)[0], target, region, owner
                     )
                     grant(name, resources, role if gated else None)
+                    also = dependents(name)
+                    note = (
+                        f"{where}: {name} may also need {', '.join(also)} (AWS lists them as its "
+                        "dependent actions, for some uses); not granted: add them, scoped to "
+                        "their resources, if the check's call is denied"
+                    )
+                    if also and notes is not None and note not in notes:
+                        notes.append(note)
                 continue
             calls = list(BUILTIN_CALLS.get(check.id, ()))
             if check.id == "sagemaker-endpoint-status" and target.log_lines:
@@ -213,11 +227,14 @@ def _grants(config: GateConfig, account: str | None) -> tuple[dict[str, set[str]
     return grants, registry
 
 
-def policy(config: GateConfig, account: str | None = None) -> dict[str, Any]:
+def policy(
+    config: GateConfig, account: str | None = None, notes: list[str] | None = None
+) -> dict[str, Any]:
     """The IAM policy document for ``config`` (every fleet target): what the gate's identity
     needs. With --registry-role-arn its registry reads are the role's (``registry_policy``).
-    The evidence statements come last (``_evidence``)."""
-    document = _document(_grants(config, account)[0])
+    The evidence statements come last (``_evidence``). ``notes`` collects what the reader
+    should know that a policy cannot say (``_grants``)."""
+    document = _document(_grants(config, account, notes)[0])
     document["Statement"] += _evidence(config, account)
     return document
 
@@ -294,7 +311,10 @@ def _evidence(config: GateConfig, account: str | None) -> list[dict[str, Any]]:
 
 
 def registry_policy(
-    config: GateConfig, account: str | None = None, principal: str | None = None
+    config: GateConfig,
+    account: str | None = None,
+    principal: str | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """What the gated repository's registry account grants, for a central registry.
 
@@ -308,7 +328,7 @@ def registry_policy(
             "iam-policy --registry: no target gates a repository in another registry "
             "(--registry-id or a repository URI)"
         )
-    gate, registry = _grants(config, account)
+    gate, registry = _grants(config, account, notes)
     if registry:
         return _document(registry)
     # A repository policy grants ECR actions on the repository and nothing else: an Inspector
@@ -363,6 +383,12 @@ def render(
     account: str | None = None,
     registry: bool = False,
     principal: str | None = None,
+    notes: list[str] | None = None,
 ) -> str:
-    document = registry_policy(config, account, principal) if registry else policy(config, account)
+    """The policy as printed; ``notes`` (when given) collects what to say beside it."""
+    document = (
+        registry_policy(config, account, principal, notes)
+        if registry
+        else policy(config, account, notes)
+    )
     return json.dumps(document, indent=2) + "\n"

@@ -115,6 +115,25 @@ def test_an_operation_the_dataset_does_not_know_is_a_usage_error(tmp_path: Path)
     assert "s3:ListObjects" not in message.replace("s3.list_objects", "")
 
 
+def test_a_dependent_action_is_said_beside_the_policy_not_granted(tmp_path: Path) -> None:
+    """AWS lists kms:Decrypt as needed by imagebuilder:GetComponent when a customer key encrypts
+    the component: not for every call, and on a key the check does not name. Granting it on
+    "*" would let the gate decrypt with any key, so it is named on stderr instead."""
+    arn = "arn:aws:imagebuilder:us-east-1:111122223333:component/c/1.0.0/1"
+    config = custom_config(
+        tmp_path,
+        ("component-read", "imagebuilder.get_component", {"componentBuildVersionArn": arn}),
+    )
+    proc = iam_policy("--endpoint", "ep", "--only", "component-read", config=config)
+    assert proc.returncode == 0, proc.stderr
+    assert granted(json.loads(proc.stdout)) == {"imagebuilder:GetComponent"}
+    assert proc.stderr == (
+        "soc2gate: note: custom_checks component-read: imagebuilder:GetComponent may also need "
+        "kms:Decrypt (AWS lists them as its dependent actions, for some uses); not granted: add "
+        "them, scoped to their resources, if the check's call is denied\n"
+    )
+
+
 # ---- the evidence the run signs and uploads -----------------------------------------------------
 
 SIGNING_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0a1b2c3d-0000-4000-8000-5161676e6b65"

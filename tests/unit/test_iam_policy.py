@@ -195,3 +195,23 @@ def test_the_caller_only_reads_are_the_datasets_actions() -> None:
         ("inspector2", "ListCoverage"),
     }
     assert {actions_for(s, o)[0] for s, o in calls} == CALLER_ONLY
+
+
+def test_the_gates_own_actions_need_no_dependent_action() -> None:
+    """The dataset lists no dependent action for what the built-in checks and the evidence call:
+    the printed policy is complete without one (a new dataset that adds one fails here)."""
+    from soc2gate.iam_actions import dependents
+    from soc2gate.iam_policy import _ENDPOINT_READS, _LOG_READS, BUILTIN_CALLS
+
+    calls = {call for reads in BUILTIN_CALLS.values() for call, _ in reads}
+    calls |= {call for call, _ in [*_ENDPOINT_READS, *_LOG_READS]}
+    calls |= {("sagemaker", "ListModels"), ("sts", "AssumeRole")}
+    calls |= {("kms", "GetPublicKey"), ("kms", "Sign"), ("kms", "GenerateDataKey")}
+    calls |= {
+        ("s3", "PutObject"),
+        ("s3", "PutObjectRetention"),
+        ("s3", "GetObjectLockConfiguration"),
+    }
+    for service, operation in sorted(calls):
+        (name,) = actions_for(service, operation)
+        assert dependents(name) == (), name
