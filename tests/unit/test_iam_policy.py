@@ -215,3 +215,13 @@ def test_the_gates_own_actions_need_no_dependent_action() -> None:
     for service, operation in sorted(calls):
         (name,) = actions_for(service, operation)
         assert dependents(name) == (), name
+
+
+def test_the_built_in_calls_are_the_operations_the_gate_knows() -> None:
+    """iam_policy.BUILTIN_CALLS and aws.OPERATION_SERVICE name the same operations."""
+    from soc2gate.iam_policy import _ENDPOINT_READS, _LOG_READS, BUILTIN_CALLS
+
+    calls = {call for reads in BUILTIN_CALLS.values() for call, _ in reads}
+    calls |= {call for call, _ in [*_ENDPOINT_READS, *_LOG_READS]}
+    calls |= {("sagemaker", "ListModels"), ("sts", "AssumeRole")}
+    assert {(service, op) for op, service in OPERATION_SERVICE.items()} == calls
