@@ -125,7 +125,8 @@ def _account(config: GateConfig, account: str | None) -> str:
 
 
 #: A custom check's parameter that is exactly one of these placeholders names the resource
-#: its call acts on (per IAM prefix of its action); any other parameter leaves it on "*".
+#: its call acts on (per botocore service: not SageMaker Feature Store's, which shares the
+#: sagemaker prefix); any other parameter leaves the action on "*".
 _PLACEHOLDER_RESOURCES: dict[tuple[str, str], Resource] = {
     ("sagemaker", "{endpoint}"): _endpoint,
     ("sagemaker", "{endpoint_arn}"): _endpoint,
@@ -135,16 +136,14 @@ _PLACEHOLDER_RESOURCES: dict[tuple[str, str], Resource] = {
 }
 
 
-def _custom_resources(
-    spec: Any, prefix: str, config: GateConfig, region: str, account: str
-) -> list[str]:
+def _custom_resources(spec: Any, config: GateConfig, region: str, account: str) -> list[str]:
     found: list[str] = []
     for value in spec.params.values():
         values = value if isinstance(value, list) else [value]
         for item in values:
             if not isinstance(item, str):  # a structure (filterCriteria...): any resource
                 return ["*"]
-            resource = _PLACEHOLDER_RESOURCES.get((prefix, item))
+            resource = _PLACEHOLDER_RESOURCES.get((spec.service, item))
             if resource is None:
                 return ["*"]
             found += resource(config, region, account)
@@ -198,10 +197,8 @@ def _grants(
             if spec is not None:
                 gated = isinstance(check, CustomCheck) and check.reads_gated_repository()
                 where = f"custom_checks {spec.id}"
+                resources = _custom_resources(spec, target, region, owner)
                 for name in actions_for(spec.service, spec.operation, where):
-                    resources = _custom_resources(
-                        spec, name.split(":", 1)[0], target, region, owner
-                    )
                     grant(name, resources, role if gated else None)
                     also = dependents(name)
                     note = (
