@@ -172,22 +172,29 @@ def actions_for(service: str, operation: str, where: str = "") -> tuple[str, ...
     head = f"{where}: " if where else ""
     data = dataset()
     found = service_pages(service)
-    names = data.pages[found[0]].get(_page(found[1], operation), ()) if found else ()
+    documented = data.pages[found[0]].get(_page(found[1], operation), ()) if found else ()
+    names = documented
     if len(names) > 1:
         names = tuple(n for n in names if n.split(":", 1)[1].lower() == operation.lower())
     if len(names) == 1:
         return names
+    upgrade = (
+        f"if {call} is newer than the dataset, upgrade {DISTRIBUTION}; otherwise grant its action "
+        "yourself (AWS Service Authorization Reference) and --skip the check here"
+    )
     if found is None:
-        why = f"does not document the {service} API"
-    elif names:
-        why = f"documents {call} on several actions and none is named {operation}"
+        why = f"does not document the {service} API; {upgrade}"
+    elif documented:
+        why = (
+            f"documents {call} on several actions ({', '.join(documented)}) and none is named "
+            f"{operation}: which ones a call needs depends on it; grant those yourself and "
+            "--skip the check here"
+        )
     else:
-        why = f"names no IAM action for {call}"
+        why = f"names no IAM action for {call}; {upgrade}"
     raise UnknownOperation(
-        f"{head}the IAM dataset ({PACKAGE} {data.version}) {why}, and an action is not guessed "
-        f"from the operation's name (S3's ListObjectsV2 is s3:ListBucket). If {call} is newer "
-        f"than the dataset, upgrade {DISTRIBUTION}; otherwise grant its action yourself (AWS "
-        "Service Authorization Reference)"
+        f"{head}the IAM dataset ({PACKAGE} {data.version}) {why}. An action is not guessed from "
+        "the operation's name (S3's ListObjectsV2 is s3:ListBucket)"
     )
 
 

@@ -225,3 +225,29 @@ def test_the_built_in_calls_are_the_operations_the_gate_knows() -> None:
     calls |= {call for call, _ in [*_ENDPOINT_READS, *_LOG_READS]}
     calls |= {("sagemaker", "ListModels"), ("sts", "AssumeRole")}
     assert {(service, op) for op, service in OPERATION_SERVICE.items()} == calls
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "why"),
+    [
+        # The dataset's API Gateway pages are per resource, not per operation.
+        ("apigateway", "GetRestApis", "does not document the apigateway API"),
+        # ReEncrypt needs kms:ReEncryptFrom and kms:ReEncryptTo; ExecuteStatement one PartiQL
+        # action per statement: which ones a call needs is not the dataset's to say.
+        (
+            "kms",
+            "ReEncrypt",
+            r"\(ReEncrypt\) on several actions \(kms:ReEncryptFrom, kms:ReEncryptTo\)",
+        ),
+        (
+            "dynamodb",
+            "ExecuteStatement",
+            "and none is named ExecuteStatement: which ones a call needs",
+        ),
+    ],
+)
+def test_what_the_dataset_cannot_name_one_action_for_is_refused(
+    service: str, operation: str, why: str
+) -> None:
+    with pytest.raises(UnknownOperation, match=why):
+        actions_for(service, operation)
