@@ -236,7 +236,7 @@ def policy(
     return document
 
 
-def _kms_key(key: str, region: str, account: str) -> tuple[str, dict[str, Any] | None]:
+def _kms_key(option: str, key: str, region: str, account: str) -> tuple[str, dict[str, Any] | None]:
     """(resource, condition) that grant the use of the KMS key ``key`` names: its id, key ARN,
     alias name or alias ARN. IAM authorizes KMS calls on the key's ARN, never the alias's, and
     an alias's key is only known to AWS: the account's keys that carry that alias
@@ -244,7 +244,10 @@ def _kms_key(key: str, region: str, account: str) -> tuple[str, dict[str, Any] |
     that name the key by its ARN: kms:Sign after kms:GetPublicKey resolved the alias)."""
     arn = key.split(":", 5) if key.startswith("arn:") else []
     if arn and (len(arn) != 6 or arn[2] != "kms" or not arn[5].startswith(("key/", "alias/"))):
-        raise ConfigError(f"{key}: expected a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
+        raise ConfigError(
+            f"{option} {key}: expected a KMS key id, alias, key ARN "
+            "(arn:aws:kms:REGION:ACCOUNT:key/ID) or alias ARN"
+        )
     if arn and arn[5].startswith("key/"):
         return key, None
     if arn:
@@ -275,7 +278,7 @@ def _evidence(config: GateConfig, account: str | None) -> list[dict[str, Any]]:
     owner = _account(config, account)
     wanted: list[tuple[Call, str, dict[str, Any] | None]] = []
     if config.sign_kms_key:
-        key, condition = _kms_key(config.sign_kms_key, region, owner)
+        key, condition = _kms_key("--sign-kms-key", config.sign_kms_key, region, owner)
         wanted += [(("kms", "GetPublicKey"), key, condition), (("kms", "Sign"), key, condition)]
     if config.evidence_s3:
         bucket, prefix = split_s3_url(config.evidence_s3)
@@ -286,7 +289,7 @@ def _evidence(config: GateConfig, account: str | None) -> list[dict[str, Any]]:
             wanted.append((("s3", "PutObjectRetention"), objects, None))
             wanted.append((("s3", "GetObjectLockConfiguration"), arn, None))
         if config.evidence_kms_key:
-            key, condition = _kms_key(config.evidence_kms_key, region, owner)
+            key, condition = _kms_key("--evidence-kms-key", config.evidence_kms_key, region, owner)
             wanted.append((("kms", "GenerateDataKey"), key, condition))
     # One statement per (resource, condition).
     grouped: dict[tuple[str, str], list[str]] = {}

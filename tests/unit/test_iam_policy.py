@@ -251,3 +251,28 @@ def test_what_the_dataset_cannot_name_one_action_for_is_refused(
 ) -> None:
     with pytest.raises(UnknownOperation, match=why):
         actions_for(service, operation)
+
+
+@pytest.mark.parametrize(
+    ("key", "resource", "alias"),
+    [
+        ("1234abcd-12ab-34cd-56ef-1234567890ab", "arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", None),
+        ("arn:aws:kms:eu-west-1:444455556666:key/k1", "arn:aws:kms:eu-west-1:444455556666:key/k1", None),
+        ("alias/evidence", "arn:aws-cn:kms:cn-north-1:111122223333:key/*", "alias/evidence"),
+        ("arn:aws:kms:eu-west-1:444455556666:alias/evidence", "arn:aws:kms:eu-west-1:444455556666:key/*", "alias/evidence"),
+    ],
+)  # fmt: skip
+def test_a_kms_key_is_granted_on_its_key_arn(key: str, resource: str, alias: str | None) -> None:
+    """Ids and key ARNs name the key; an alias grants the keys that carry it (IAM authorizes KMS
+    calls on the key's ARN, never the alias's)."""
+    from soc2gate.iam_policy import _kms_key
+
+    condition = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}} if alias else None
+    assert _kms_key("--sign-kms-key", key, "cn-north-1", "111122223333") == (resource, condition)
+
+
+def test_a_kms_arn_that_names_no_key_is_a_usage_error() -> None:
+    from soc2gate.iam_policy import _kms_key
+
+    with pytest.raises(ConfigError, match=r"^--evidence-kms-key arn:aws:s3:::b: expected a KMS"):
+        _kms_key("--evidence-kms-key", "arn:aws:s3:::b", "us-east-1", "111122223333")
