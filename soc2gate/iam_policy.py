@@ -1,12 +1,20 @@
 """``soc2gate iam-policy``: the least-privilege IAM policy for exactly the checks a config runs.
 
-Built-in checks: the read actions each one calls (``BUILTIN_ACTIONS``), scoped to the gated
+Built-in checks: the AWS operations each one calls (``BUILTIN_CALLS``), scoped to the gated
 repository, endpoint and its log group; endpoint configs and models change names with every
 deploy, so they are scoped to the account's ``endpoint-config/*`` and ``model/*``. Custom
-checks: the action of their ``call`` (``custom_spec``), on any resource (their parameters are
-only known at run time). Checks that are skipped for a target (not configured, ``--skip``,
-``--only``, off by default) grant nothing. ``tests/security/test_custom_iam_policy.py`` proves
-the output against the calls the gate makes against the moto server.
+checks: the operation of their ``call`` (``custom_spec``), scoped to the resource a placeholder
+names, else any resource (their parameters are only known at run time). Checks that are skipped
+for a target (not configured, ``--skip``, ``--only``, off by default) grant nothing. The evidence
+the run signs and uploads (``report/signing.py``, ``report/evidence_store.py``) is granted in
+statements of its own (``Soc2gateEvidence*``).
+
+Every action is the one AWS authorizes the operation with, from the IAM dataset
+(``iam_actions``): never the operation's name (S3's GetObjectLockConfiguration is
+``s3:GetBucketObjectLockConfiguration``); an operation the dataset does not know is a
+ConfigError, never a guess and never left out. ``tests/security/test_custom_iam_policy.py``,
+``test_registry_iam_policy.py`` and ``test_iam_policy_actions.py`` prove the output against the
+calls the gate makes against the moto server.
 """
 
 from __future__ import annotations
@@ -18,8 +26,11 @@ from typing import Any
 
 from soc2gate.config import GateConfig, expand_targets, partition
 from soc2gate.errors import ConfigError
+from soc2gate.iam_actions import action, actions_for, dependents
 
 Resource = Callable[[GateConfig, str, str], list[str]]
+#: An AWS API call: (botocore service name, operation name), ("s3", "ListObjectsV2").
+Call = tuple[str, str]
 
 
 def _repository(config: GateConfig, region: str, account: str) -> list[str]:
@@ -44,8 +55,11 @@ def _model(config: GateConfig, region: str, account: str) -> list[str]:
 
 
 def _model_package(config: GateConfig, region: str, account: str) -> list[str]:
-    # A model may deploy a package of another account (a central Model Registry): "*" there.
-    return [f"arn:{partition(region)}:sagemaker:{region}:{account}:model-package/*"]
+    # A model may deploy a package of another account's Model Registry (a central one): the
+    # package ARN it names is in that account, and DescribeModelPackage is authorized on it
+    # there (that account's model package group policy must allow it too). Which account is
+    # only known from the model, at run time: any account's packages, in the region.
+    return [f"arn:{partition(region)}:sagemaker:{region}:*:model-package/*"]
 
 
 def _inference_component(config: GateConfig, region: str, account: str) -> list[str]:
@@ -61,43 +75,45 @@ def _any(config: GateConfig, region: str, account: str) -> list[str]:
     return ["*"]
 
 
-_ENDPOINT_READS: list[tuple[str, Resource]] = [
-    ("sagemaker:DescribeEndpoint", _endpoint),
-    ("sagemaker:DescribeEndpointConfig", _endpoint_config),
-    ("sagemaker:DescribeModel", _model),
-    ("sagemaker:DescribeModelPackage", _model_package),
-    ("sagemaker:ListInferenceComponents", _any),
-    ("sagemaker:DescribeInferenceComponent", _inference_component),
+_ENDPOINT_READS: list[tuple[Call, Resource]] = [
+    (("sagemaker", "DescribeEndpoint"), _endpoint),
+    (("sagemaker", "DescribeEndpointConfig"), _endpoint_config),
+    (("sagemaker", "DescribeModel"), _model),
+    (("sagemaker", "DescribeModelPackage"), _model_package),
+    (("sagemaker", "ListInferenceComponents"), _any),
+    (("sagemaker", "DescribeInferenceComponent"), _inference_component),
 ]
+_REPOSITORY_READ: tuple[Call, Resource] = (("ecr", "DescribeRepositories"), _repository)
+_IMAGES_READ: tuple[Call, Resource] = (("ecr", "DescribeImages"), _repository)
 
-#: The actions each built-in check may call, with the resources they act on.
-BUILTIN_ACTIONS: dict[str, list[tuple[str, Resource]]] = {
+#: The AWS operations each built-in check may call, with the resources they act on.
+BUILTIN_CALLS: dict[str, list[tuple[Call, Resource]]] = {
     "ecr-repository-config": [
-        ("ecr:DescribeRepositories", _repository),
-        ("ecr:BatchGetRepositoryScanningConfiguration", _repository),
-        ("ecr:GetRegistryScanningConfiguration", _any),
+        _REPOSITORY_READ,
+        (("ecr", "BatchGetRepositoryScanningConfiguration"), _repository),
+        (("ecr", "GetRegistryScanningConfiguration"), _any),
     ],
-    "ecr-image-tags": [("ecr:DescribeImages", _repository)],
+    "ecr-image-tags": [_IMAGES_READ],
     "ecr-scan-findings": [
-        ("ecr:DescribeImages", _repository),
-        ("ecr:DescribeImageScanFindings", _repository),
-        ("ecr:DescribeRepositories", _repository),
-        ("inspector2:ListCoverage", _any),
+        _IMAGES_READ,
+        (("ecr", "DescribeImageScanFindings"), _repository),
+        _REPOSITORY_READ,
+        (("inspector2", "ListCoverage"), _any),
     ],
     "ecr-image-user": [
-        ("ecr:DescribeImages", _repository),
-        ("ecr:BatchGetImage", _repository),
-        ("ecr:GetDownloadUrlForLayer", _repository),
+        _IMAGES_READ,
+        (("ecr", "BatchGetImage"), _repository),
+        (("ecr", "GetDownloadUrlForLayer"), _repository),
     ],
     "sagemaker-endpoint-status": _ENDPOINT_READS,
     "sagemaker-model-env": _ENDPOINT_READS,
     "sagemaker-endpoint-config": _ENDPOINT_READS[:2],
-    "deployed-image-scanned": [
-        *_ENDPOINT_READS,
-        ("ecr:DescribeImages", _repository),
-        ("ecr:DescribeRepositories", _repository),
-    ],
+    "deployed-image-scanned": [*_ENDPOINT_READS, _IMAGES_READ, _REPOSITORY_READ],
 }
+_LOG_READS: list[tuple[Call, Resource]] = [
+    (("logs", "DescribeLogStreams"), _log_group),
+    (("logs", "GetLogEvents"), _log_group),
+]
 
 
 def _account(config: GateConfig, account: str | None) -> str:
@@ -109,7 +125,8 @@ def _account(config: GateConfig, account: str | None) -> str:
 
 
 #: A custom check's parameter that is exactly one of these placeholders names the resource
-#: its call acts on (per service); any other parameter leaves the action on "*".
+#: its call acts on (per botocore service: not SageMaker Feature Store's, which shares the
+#: sagemaker prefix); any other parameter leaves the action on "*".
 _PLACEHOLDER_RESOURCES: dict[tuple[str, str], Resource] = {
     ("sagemaker", "{endpoint}"): _endpoint,
     ("sagemaker", "{endpoint_arn}"): _endpoint,
@@ -126,16 +143,17 @@ def _custom_resources(spec: Any, config: GateConfig, region: str, account: str) 
         for item in values:
             if not isinstance(item, str):  # a structure (filterCriteria...): any resource
                 return ["*"]
-            resource = _PLACEHOLDER_RESOURCES.get((spec.iam_prefix, item))
+            resource = _PLACEHOLDER_RESOURCES.get((spec.service, item))
             if resource is None:
                 return ["*"]
             found += resource(config, region, account)
     return found or ["*"]
 
 
-#: Actions that read the gated repository's registry: made with ``--registry-role-arn``'s
-#: credentials when it is given (so granted to that role, not to the gate's identity).
-REGISTRY_PREFIXES = ("ecr:", "inspector2:")
+#: Services whose built-in reads read the gated repository's registry: made with
+#: ``--registry-role-arn``'s credentials when it is given (so granted to that role, not to the
+#: gate's identity).
+REGISTRY_SERVICES = ("ecr", "inspector2")
 #: Registry reads a repository policy cannot grant to another account: they take no registryId
 #: and always answer for the caller's own registry.
 CALLER_ONLY = frozenset(
@@ -147,20 +165,26 @@ CALLER_ONLY = frozenset(
 )
 
 
-def _grants(config: GateConfig, account: str | None) -> tuple[dict[str, set[str]], ...]:
-    """(the gate identity's grants, the registry role's grants) over every fleet target."""
+def _grants(
+    config: GateConfig, account: str | None, notes: list[str] | None = None
+) -> tuple[dict[str, set[str]], ...]:
+    """(the gate identity's grants, the registry role's grants) over every fleet target.
+
+    A custom check's action that AWS lists dependent actions for (needed only for some uses,
+    kms:Decrypt when a customer key encrypts the resource, and on resources the check does not
+    name) is granted alone, and ``notes`` says which ones it may also need."""
     from soc2gate.checks.custom import CustomCheck
     from soc2gate.runner import select_checks
 
     grants: dict[str, set[str]] = {}
     registry: dict[str, set[str]] = {}
 
-    def grant(action: str, resources: list[str], role: str | None) -> None:
+    def grant(name: str, resources: list[str], role: str | None) -> None:
         """Grant to the gate, or, for a read made with --registry-role-arn's credentials
         (``role``), to that role, which the gate is granted to assume."""
         if role:
-            grants.setdefault("sts:AssumeRole", set()).add(role)
-        (registry if role else grants).setdefault(action, set()).update(resources)
+            grants.setdefault(action("sts", "AssumeRole"), set()).add(role)
+        (registry if role else grants).setdefault(name, set()).update(resources)
 
     for _name, target in expand_targets(config):
         region = target.region or os.environ.get("AWS_REGION") or "*"
@@ -172,37 +196,125 @@ def _grants(config: GateConfig, account: str | None) -> tuple[dict[str, set[str]
             spec = getattr(check, "spec", None)
             if spec is not None:
                 gated = isinstance(check, CustomCheck) and check.reads_gated_repository()
-                grant(
-                    f"{spec.iam_prefix}:{spec.operation}",
-                    _custom_resources(spec, target, region, owner),
-                    role if gated else None,
-                )
+                where = f"custom_checks {spec.id}"
+                resources = _custom_resources(spec, target, region, owner)
+                for name in actions_for(spec.service, spec.operation, where):
+                    grant(name, resources, role if gated else None)
+                    also = dependents(name)
+                    note = (
+                        f"{where}: {name} may also need {', '.join(also)} (AWS lists them as its "
+                        "dependent actions, for some uses); not granted: add them, scoped to "
+                        "their resources, if the check's call is denied"
+                    )
+                    if also and notes is not None and note not in notes:
+                        notes.append(note)
                 continue
-            actions: list[tuple[str, Resource]] = list(BUILTIN_ACTIONS.get(check.id, ()))
+            calls = list(BUILTIN_CALLS.get(check.id, ()))
             if check.id == "sagemaker-endpoint-status" and target.log_lines:
-                actions += [
-                    ("logs:DescribeLogStreams", _log_group),
-                    ("logs:GetLogEvents", _log_group),
-                ]
+                calls += _LOG_READS
             if check.id == "ecr-image-user" and target.endpoint and not target.platform:
                 # the platform comes from the instance types the endpoint runs
-                actions += _ENDPOINT_READS[:2]
+                calls += _ENDPOINT_READS[:2]
             if check.id == "sagemaker-model-env" and target.model_name_contains:
-                actions.append(("sagemaker:ListModels", _any))
-            for action, resource in actions:
-                registry_read = action.startswith(REGISTRY_PREFIXES)
-                grant(action, resource(target, region, owner), role if registry_read else None)
+                calls.append((("sagemaker", "ListModels"), _any))
+            for (service, operation), resource in calls:
+                registry_read = service in REGISTRY_SERVICES
+                for name in actions_for(service, operation):
+                    grant(name, resource(target, region, owner), role if registry_read else None)
     return grants, registry
 
 
-def policy(config: GateConfig, account: str | None = None) -> dict[str, Any]:
+def policy(
+    config: GateConfig, account: str | None = None, notes: list[str] | None = None
+) -> dict[str, Any]:
     """The IAM policy document for ``config`` (every fleet target): what the gate's identity
-    needs. With --registry-role-arn its registry reads are the role's (``registry_policy``)."""
-    return _document(_grants(config, account)[0])
+    needs. With --registry-role-arn its registry reads are the role's (``registry_policy``).
+    The evidence statements come last (``_evidence``). ``notes`` collects what the reader
+    should know that a policy cannot say (``_grants``)."""
+    document = _document(_grants(config, account, notes)[0])
+    document["Statement"] += _evidence(config, account)
+    return document
+
+
+def _kms_key(option: str, key: str, region: str, account: str) -> tuple[str, dict[str, Any] | None]:
+    """(resource, condition) that grant the use of the KMS key ``key`` names: its id, key ARN,
+    alias name or alias ARN. IAM authorizes KMS calls on the key's ARN, never the alias's, and
+    an alias's key is only known to AWS: the account's keys that carry that alias
+    (``kms:ResourceAliases``, a condition on the key itself, so it also holds for the calls
+    that name the key by its ARN: kms:Sign after kms:GetPublicKey resolved the alias)."""
+    arn = key.split(":", 5) if key.startswith("arn:") else []
+    if arn and (len(arn) != 6 or arn[2] != "kms" or not arn[5].startswith(("key/", "alias/"))):
+        raise ConfigError(
+            f"{option} {key}: expected a KMS key id, alias, key ARN "
+            "(arn:aws:kms:REGION:ACCOUNT:key/ID) or alias ARN"
+        )
+    if arn and arn[5].startswith("key/"):
+        return key, None
+    if arn:
+        head, alias = f"arn:{arn[1]}:kms:{arn[3]}:{arn[4]}", arn[5]
+    else:
+        head, alias = f"arn:{partition(region)}:kms:{region}:{account}", key
+    if not alias.startswith("alias/"):
+        return f"{head}:key/{key}", None
+    return f"{head}:key/*", {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}}
+
+
+def _evidence(config: GateConfig, account: str | None) -> list[dict[str, Any]]:
+    """Statements for the evidence the run signs and uploads (run-level options).
+
+    What ``report/signing.py`` and ``report/evidence_store.py`` call: kms:GetPublicKey and
+    kms:Sign on --sign-kms-key; PutObject under --evidence-s3's prefix; with
+    --evidence-retention its Object Lock headers, which S3 authorizes as PutObjectRetention,
+    and GetObjectLockConfiguration of the bucket (checked before any check runs); with
+    --evidence-kms-key, kms:GenerateDataKey on that key, which S3 calls with the caller's
+    permissions to encrypt the object. These calls use the credentials the gate starts with,
+    not --role-arn's (``evidence_store.default_clients``).
+    """
+    from soc2gate.report.evidence_store import split_s3_url
+
+    if not (config.evidence or config.evidence_s3):
+        return []  # no record is made, so nothing is signed either
+    region = config.region or os.environ.get("AWS_REGION") or "*"
+    owner = _account(config, account)
+    wanted: list[tuple[Call, str, dict[str, Any] | None]] = []
+    if config.sign_kms_key:
+        key, condition = _kms_key("--sign-kms-key", config.sign_kms_key, region, owner)
+        wanted += [(("kms", "GetPublicKey"), key, condition), (("kms", "Sign"), key, condition)]
+    if config.evidence_s3:
+        bucket, prefix = split_s3_url(config.evidence_s3)
+        arn = f"arn:{partition(region)}:s3:::{bucket}"
+        objects = f"{arn}/{prefix}/*" if prefix else f"{arn}/*"
+        wanted.append((("s3", "PutObject"), objects, None))
+        if config.evidence_retention:
+            wanted.append((("s3", "PutObjectRetention"), objects, None))
+            wanted.append((("s3", "GetObjectLockConfiguration"), arn, None))
+        if config.evidence_kms_key:
+            key, condition = _kms_key("--evidence-kms-key", config.evidence_kms_key, region, owner)
+            wanted.append((("kms", "GenerateDataKey"), key, condition))
+    # One statement per (resource, condition).
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for (service, operation), resource, condition in wanted:
+        group = grouped.setdefault((resource, json.dumps(condition, sort_keys=True)), [])
+        group.append(action(service, operation))
+    statements = []
+    for i, ((resource, when), names) in enumerate(sorted(grouped.items())):
+        statement: dict[str, Any] = {
+            "Sid": f"Soc2gateEvidence{i + 1}",
+            "Effect": "Allow",
+            "Action": sorted(names) if len(names) > 1 else names[0],
+            "Resource": resource,
+        }
+        if json.loads(when) is not None:
+            statement["Condition"] = json.loads(when)
+        statements.append(statement)
+    return statements
 
 
 def registry_policy(
-    config: GateConfig, account: str | None = None, principal: str | None = None
+    config: GateConfig,
+    account: str | None = None,
+    principal: str | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """What the gated repository's registry account grants, for a central registry.
 
@@ -216,10 +328,12 @@ def registry_policy(
             "iam-policy --registry: no target gates a repository in another registry "
             "(--registry-id or a repository URI)"
         )
-    gate, registry = _grants(config, account)
+    gate, registry = _grants(config, account, notes)
     if registry:
         return _document(registry)
-    reads = sorted(a for a in gate if a.startswith(REGISTRY_PREFIXES) and a not in CALLER_ONLY)
+    # A repository policy grants ECR actions on the repository and nothing else: an Inspector
+    # read made without the role is answered for the gate's own account (its own grant).
+    reads = sorted(a for a in gate if a.startswith("ecr:") and a not in CALLER_ONLY)
     if not reads:
         raise ConfigError("iam-policy --registry: no check this config runs reads the registry")
     if not principal:
@@ -248,9 +362,9 @@ def registry_policy(
 def _document(grants: dict[str, set[str]]) -> dict[str, Any]:
     # One statement per set of resources; "*" swallows any narrower resource of the action.
     by_resources: dict[tuple[str, ...], list[str]] = {}
-    for action, granted in sorted(grants.items()):
+    for name, granted in sorted(grants.items()):
         key: tuple[str, ...] = ("*",) if "*" in granted else tuple(sorted(granted))
-        by_resources.setdefault(key, []).append(action)
+        by_resources.setdefault(key, []).append(name)
     statements = []
     for i, (arns, names) in enumerate(sorted(by_resources.items())):
         statements.append(
@@ -269,6 +383,12 @@ def render(
     account: str | None = None,
     registry: bool = False,
     principal: str | None = None,
+    notes: list[str] | None = None,
 ) -> str:
-    document = registry_policy(config, account, principal) if registry else policy(config, account)
+    """The policy as printed; ``notes`` (when given) collects what to say beside it."""
+    document = (
+        registry_policy(config, account, principal, notes)
+        if registry
+        else policy(config, account, notes)
+    )
     return json.dumps(document, indent=2) + "\n"

