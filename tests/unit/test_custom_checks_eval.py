@@ -78,6 +78,9 @@ TABLE = [
     (None, {"jmespath": "Missing == 'x'"}, Status.FAIL, "is false"),
     (None, {"jmespath": "KmsKeyId"}, Status.ERROR, "not true or false"),
     (None, {"jmespath": "contains(Missing, 'x')"}, Status.ERROR, "could not be evaluated"),
+    # A query that finds nothing is a FAIL with a jmespath expect too (issue 19).
+    ("Missing", {"jmespath": "Count > `1`"}, Status.FAIL, "query 'Missing' found nothing"),
+    ("NoItems", {"jmespath": "length(NoItems) == `0`"}, Status.FAIL, "found nothing"),
     ("abs(EndpointStatus)", "not_empty", Status.ERROR, "could not be evaluated"),
 ]
 
@@ -89,6 +92,39 @@ def test_verdicts(query: str | None, expect: Any, status: Status, reason: str) -
     outcome = evaluate(spec(query, expect), ANSWER)
     assert outcome.status is status, outcome
     assert reason in outcome.reason, outcome.reason
+
+
+#: What Inspector answers a caller who cannot see the registry's findings (issue 19).
+EMPTY_ANSWER = {"findings": [], "nextToken": None}
+
+
+@pytest.mark.parametrize(
+    ("query", "expect"),
+    [
+        (None, {"jmespath": "length(findings[?severity=='CRITICAL']) == `0`"}),
+        ("findings", {"jmespath": "length(findings) == `0`"}),
+        ("length(findings)", {"equals": 0}),
+        ("length(findings)", {"at_most": 0}),
+        ("keys(@)", "not_empty"),
+    ],
+)
+def test_an_empty_answer_is_never_passed(query: str | None, expect: Any) -> None:
+    outcome = evaluate(spec(query, expect), EMPTY_ANSWER)
+    assert outcome.status is Status.FAIL, outcome
+    assert (
+        "found nothing in the DescribeEndpoint answer: it is empty (findings: [], nextToken: "
+        "null), which cannot be told from a read of the wrong account, region or resource"
+    ) in outcome.reason
+
+
+def test_quoted_values_are_hidden_but_the_verdict_reads_the_answer() -> None:
+    def hide(value: Any) -> Any:
+        return "[redacted]" if value == "InService" else value
+
+    outcome = evaluate(spec("EndpointStatus", {"equals": "InService"}), ANSWER, hide)
+    assert outcome.status is Status.PASS
+    assert outcome.reason == 'EndpointStatus = "[redacted]", expected "InService"'
+    assert outcome.value == "[redacted]"
 
 
 def test_a_query_that_finds_nothing_shows_what_was_there_without_secrets() -> None:
@@ -237,7 +273,10 @@ def test_account_region_and_endpoint_arn_placeholders(world: MotoWorld) -> None:
     # An empty list found is "found nothing": never a pass, even against equals [].
     assert results["tags-read"].status is Status.FAIL
     assert "found nothing" in results["tags-read"].reason
-    assert results["arn-built"].status is Status.PASS, results["arn-built"]
+    # The ARN built from {region} and {account} named the endpoint, whose tags are none: an
+    # empty answer is never passed, whatever the query makes of it (keys(@) is ["Tags"]).
+    assert results["arn-built"].status is Status.FAIL, results["arn-built"]
+    assert "ListTags answer: it is empty (Tags: [])" in results["arn-built"].reason
     (evaluation,) = results["arn-built"].evidence["evaluations"]
     assert (
         evaluation["params"]["ResourceArn"]
