@@ -94,12 +94,26 @@ def _number(value: Any) -> bool:
 _PAGING = re.compile(r"^(is)?truncated$|^(next|continuation|pagination)?_?(token|marker)$", re.I)
 
 
-def _empty(value: Any) -> bool:
-    return value is None or (isinstance(value, (str, list, dict)) and not value)
+def _nothing(value: Any) -> bool:
+    """What a query found is nothing: null, an empty list, or a list or object (a multiselect
+    such as ``[KmsKeyId, VpcConfig]``) of nothing but that. ``""``, ``{}``, false and 0 are
+    values (``not_empty`` judges the first two)."""
+    if isinstance(value, list):
+        return all(_nothing(v) for v in value)
+    if isinstance(value, dict):
+        return bool(value) and all(_nothing(v) for v in value.values())
+    return value is None
+
+
+def _blank(value: Any) -> bool:
+    """A member that says nothing exists: null, "", false, 0, or lists and objects of those."""
+    if isinstance(value, (list, dict)):
+        return all(_blank(v) for v in (value.values() if isinstance(value, dict) else value))
+    return value is None or value == "" or value is False or (_number(value) and value == 0)
 
 
 def _holds_nothing(answer: Mapping[str, Any]) -> bool:
-    return all(_empty(v) for k, v in answer.items() if not _PAGING.match(k))
+    return all(_blank(v) for k, v in answer.items() if not _PAGING.match(k))
 
 
 def _nothing_found(
@@ -131,9 +145,10 @@ def evaluate(
     """The verdict of ``spec`` on one answer (plain JSON values). Pure.
 
     ``hide`` masks what is quoted of the answer (``SecretValues.value``); the verdict reads the
-    answer as it is. An answer that holds nothing (every member null or empty, paging aside),
-    and a query that finds nothing (null or an empty list), are a FAIL whatever ``expect`` says,
-    ``jmespath`` included: "nothing" cannot be told from a read of the wrong place.
+    answer as it is. An answer that holds nothing (every member null, empty, false or 0, paging
+    aside: ``{"findings": []}``), and a query that finds nothing (null, an empty list, or a
+    multiselect of nulls), are a FAIL whatever ``expect`` says, ``jmespath`` and ``length(...)``
+    included: "nothing" cannot be told from a read of the wrong account, region or resource.
     """
     import jmespath
     import jmespath.exceptions
@@ -167,7 +182,7 @@ def evaluate(
             f"{' '.join(str(exc).split())}",
             shown=show(hide(answer), 800),
         )
-    if spec.query and (found is None or found == []):
+    if spec.query and _nothing(found):
         return _nothing_found(spec, answer, hide)
     value = hide(found)  # what is quoted and recorded; the verdict reads ``found``
     if form == "jmespath":
@@ -377,6 +392,15 @@ class CustomCheck(Check):
                 )
         else:
             answer = getattr(client, spec.method)(**params)
+            if isinstance(answer, Mapping):
+                more = [k for k, v in answer.items() if _PAGING.match(k) and v]
+                if more:
+                    # An operation botocore cannot page (signer ListProfilePermissions): its
+                    # first page is not the whole answer.
+                    raise NotEvaluated(
+                        f"{spec.operation} answered one page of several ({', '.join(more)}): "
+                        "narrow the call with params so that one page holds the whole answer"
+                    )
         if not isinstance(answer, Mapping):
             raise UnreadableAnswer(f"{spec.operation}: the answer is not an object")
         found = dict(plain({k: v for k, v in answer.items() if k != "ResponseMetadata"}))
