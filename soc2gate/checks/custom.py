@@ -105,6 +105,13 @@ def _nothing(value: Any) -> bool:
     return value is None
 
 
+def _hollow(value: Any) -> bool:
+    """Empty for ``not_empty``: null, "", [], {}, or a list or object of nothing but those."""
+    if isinstance(value, (list, dict)):
+        return all(_hollow(v) for v in (value.values() if isinstance(value, dict) else value))
+    return value is None or value == ""
+
+
 def _blank(value: Any) -> bool:
     """A member that says nothing exists: null, "", false, 0, or lists and objects of those."""
     if isinstance(value, (list, dict)):
@@ -209,7 +216,7 @@ def evaluate(
         )
     got = f"{spec.query} = {show(value)}"
     if form == "not_empty":
-        ok = found not in ("", {})
+        ok = not _hollow(found)
         return Outcome(Status.PASS if ok else Status.FAIL, f"{got}, expected not_empty", value)
     if form == "equals":
         ok = _same(found, expected)

@@ -50,6 +50,9 @@ TABLE = [
     ("Missing", "not_empty", Status.FAIL, "query 'Missing' found nothing"),
     ("NoItems", "not_empty", Status.FAIL, "found nothing"),
     ("Zero", "not_empty", Status.PASS, "Zero = 0"),
+    ("[Empty, NoItems]", "not_empty", Status.FAIL, "expected not_empty"),  # ["", []]
+    ("{a: Empty}", "not_empty", Status.FAIL, "expected not_empty"),
+    ("[Empty, Zero]", "not_empty", Status.PASS, "expected not_empty"),
     ("EndpointStatus", {"equals": "InService"}, Status.PASS, 'expected "InService"'),
     ("EndpointStatus", {"equals": "Creating"}, Status.FAIL, 'EndpointStatus = "InService"'),
     ("Flag", {"equals": True}, Status.PASS, "Flag = true"),
