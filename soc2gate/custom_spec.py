@@ -11,10 +11,13 @@ A custom check is one read-only AWS call plus a JMESPath assertion over its answ
 
 Everything is validated here, when the config is loaded and before any AWS call, against
 botocore's service model: the service and operation exist, the operation reads (Describe, List,
-Get, BatchGet; nothing that returns credentials, secrets or a stream), every parameter is one the
-operation takes and required ones are given, every ``{placeholder}`` is known, every JMESPath
-expression compiles and every ``expect`` form is well-formed. A problem is a ``ConfigError``
-naming the check and the field. Running them is ``soc2gate.checks.custom``.
+Get, BatchGet) and is on the allow-list of reads a deployment gate needs
+(``soc2gate.custom_reads``: nothing that creates state or returns credentials, secrets or a
+stream), every parameter is one the operation takes and required ones are given, every
+``{placeholder}`` is known, every JMESPath expression compiles and every ``expect`` form is
+well-formed. A problem is a ``ConfigError`` naming the check and the field. Running them is
+``soc2gate.checks.custom``. Model environments an answer holds are masked by value in every
+report (``soc2gate.redaction``), whatever the query.
 
 This module sits beside ``config`` (it imports nothing of the gate above ``errors``).
 """
@@ -29,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from soc2gate.custom_reads import refusal
 from soc2gate.errors import ConfigError
 
 #: ``{name}`` in a parameter value; any other brace is literal.
@@ -60,13 +64,6 @@ PLACEHOLDER_NEEDS: dict[str, str] = {
 }
 
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet")
-#: Read operations that hand out credentials or secrets: never called by a gate whose report is
-#: a CI artifact. Matched against the operation name.
-SECRET_OPERATION = re.compile(r"Token|Credential|Password|AccessDetails|SecretValue")
-#: Parameter-store reads return decrypted SecureString values.
-SECRET_OPERATIONS = frozenset(
-    {"ssm.GetParameter", "ssm.GetParameters", "ssm.GetParametersByPath", "ssm.GetParameterHistory"}
-)
 
 EXPECT_FORMS = ("equals", "in", "all_in", "matches", "at_least", "at_most", "jmespath")
 SPEC_KEYS = (
@@ -286,15 +283,11 @@ def _call(where: str, raw: Any) -> tuple[str, str, Any]:
             f"{where}: {service}.{method} ({name}) is not read-only: custom checks may only "
             "call Describe*, List*, Get* and BatchGet* operations"
         )
-    if (
-        SECRET_OPERATION.search(name)
-        or f"{service}.{name}" in SECRET_OPERATIONS
-        or operation.has_streaming_output
-    ):
-        raise ConfigError(
-            f"{where}: {service}.{method} ({name}) returns credentials, secrets or a stream; "
-            "a gate's report must not carry them"
-        )
+    why = refusal(service, name)
+    if why is None and operation.has_streaming_output:  # pragma: no cover - none is allowed
+        why = "it returns a stream"
+    if why is not None:
+        raise ConfigError(f"{where}: {service}.{method} ({name}) is refused: {why}")
     return service, method, operation
 
 
@@ -337,11 +330,6 @@ def parse_one(index: int, raw: Any, name: str = "custom_checks") -> CustomCheckS
         query = ""
     else:
         query = _jmespath(f"{where} query", query)
-        if "Environment" in query:
-            raise ConfigError(
-                f"{where} query: model environments hold secrets and the queried value is "
-                "reported; use require_env (sagemaker-model-env) or expect {jmespath: ...}"
-            )
     pending_when = ""
     if raw.get("wait") is not None:
         wait = raw["wait"]

@@ -22,6 +22,7 @@ from soc2gate.config import GateConfig
 from soc2gate.durations import format_duration
 from soc2gate.errors import ConfigError, Interrupted, UnreadableAnswer
 from soc2gate.models import CheckResult, GateReport, Status
+from soc2gate.redaction import SecretValues, stated_strings
 from soc2gate.report.text import one_line
 
 #: Consecutive transient AWS errors (after botocore's own retries) before a check is ERROR.
@@ -176,7 +177,20 @@ def run_gate(
         target_config.expanded_tags(env)
         target_config.gated_tag(env)
     cancel = cancel or threading.Event()
-    say = progress or (lambda line: None)
+    # Model environment values read during the run are masked in every result and progress
+    # line (soc2gate.redaction); what the configuration itself states is not.
+    secrets = SecretValues(
+        public=stated_strings(
+            config,
+            *(c for _, c in targets),
+            *((c.resolved_sha(env), c.expanded_tags(env), c.gated_tag(env)) for _, c in targets),
+        )
+    )
+
+    def say(line: str) -> None:
+        if progress is not None:
+            progress(secrets.text(line))
+
     started = clock()
     deadline = started + config.timeout
     # Bounds the checks talking to AWS at once; a check waiting between polls holds no slot.
@@ -210,6 +224,7 @@ def run_gate(
             target=name,
             waivers=accepted,
             today=today or datetime.now(timezone.utc).date(),
+            secrets=secrets,
         )
         selected = select_checks(target_config)
         # Started dependencies first (registry.start_order), reported in registry order.
@@ -307,7 +322,8 @@ def run_gate(
             transitions=tuple(job.live.transitions),
             ended=clock() - started,
         )
-    ordered = tuple(results[key] for key in order)
+    # Masked last: a value read by one check (or target) is masked in every other's result.
+    ordered = tuple(secrets.result(results[key]) for key in order)
     return GateReport(results=ordered, duration=clock() - started, interrupted=interrupted)
 
 

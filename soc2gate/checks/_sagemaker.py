@@ -7,6 +7,10 @@ decides what its absence means, and raises where every reader needs it (Endpoint
 EndpointStatus, the ProductionVariants of an endpoint config, a ListModels page's Models...).
 ``UnreadableResponse`` is a ``soc2gate.errors.UnreadableAnswer``: the runner reports it as
 ERROR "could not read the AWS answer: <operation> '<name>': <field> is ...".
+
+Every DescribeModel, DescribeModelPackage and DescribeInferenceComponent answer is handed to
+``ctx.secrets`` as soon as it arrives: its Environment values are masked in every report of the
+run (``soc2gate.redaction``).
 """
 
 from __future__ import annotations
@@ -370,6 +374,7 @@ def describe_model_package(ctx: CheckContext, name: str) -> ModelPackage:
 
     def fetch() -> ModelPackage:
         resp = ctx.clients("sagemaker").describe_model_package(ModelPackageName=name)
+        ctx.secrets.add_answer(resp, ctx.config.require_env)  # before it is read, come what may
         answer = _answer(resp, "DescribeModelPackage", name)
         spec = answer.obj("InferenceSpecification", required=True)
         assert spec is not None
@@ -415,6 +420,7 @@ def _package_containers(
 def describe_model(ctx: CheckContext, name: str) -> Model:
     def fetch() -> Model:
         resp = ctx.clients("sagemaker").describe_model(ModelName=name)
+        ctx.secrets.add_answer(resp, ctx.config.require_env)  # before it is read, come what may
         answer = _answer(resp, "DescribeModel", name)
         containers: list[ContainerEnv] = []
         packages: list[ModelPackage] = []
@@ -546,10 +552,12 @@ def endpoint_components(ctx: CheckContext, endpoint_name: str) -> tuple[Inferenc
             if summary.text("EndpointName") not in (None, endpoint_name):
                 continue  # an implementation that ignores the filter
             names.append(summary.text("InferenceComponentName", required=True) or "")
-    return tuple(
-        _component(sagemaker.describe_inference_component(InferenceComponentName=n), n)
-        for n in dict.fromkeys(names)
-    )
+    components = []
+    for name in dict.fromkeys(names):
+        resp = sagemaker.describe_inference_component(InferenceComponentName=name)
+        ctx.secrets.add_answer(resp, ctx.config.require_env)
+        components.append(_component(resp, name))
+    return tuple(components)
 
 
 def component_variants(ctx: CheckContext, endpoint: Endpoint) -> dict[str, list[str]]:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult, Finding, Status
+from soc2gate.redaction import SecretValues
 from soc2gate.waivers import Waiver
 
 
@@ -33,6 +34,10 @@ class CheckContext:
     waivers: tuple[Waiver, ...] = ()
     #: Today's date (UTC) for waiver expiry; injectable for tests.
     today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).date())
+    #: The run's model environment values (one set for every target): whatever reads a model,
+    #: a model package or an inference component adds its Environment here, and the runner
+    #: masks these values in every result (soc2gate.redaction).
+    secrets: SecretValues = field(default_factory=SecretValues)
     _memo: dict[Any, Any] = field(default_factory=dict)
     _memo_lock: threading.Lock = field(default_factory=threading.Lock)
     _memo_in_flight: dict[Any, threading.Event] = field(default_factory=dict)

@@ -12,15 +12,21 @@ The specs are validated when the config loads (``soc2gate.custom_spec``); this m
 2. Call the operation (paginated operations are followed up to ``MAX_ITEMS`` items; more is an
    ERROR), turn the answer into plain JSON values (timestamps as ISO 8601 text).
 3. ``wait.pending_when`` true: PENDING, polled by the runner under the run's deadline.
-4. Evaluate ``expect`` over ``query``'s value (``evaluate``, pure). A query that finds nothing
-   (null or an empty list) is a FAIL that names the query and what the answer held.
+4. Evaluate ``expect`` over ``query``'s value (``evaluate``, pure). An answer that holds nothing
+   (every member null or empty) and a query that finds nothing (null or an empty list) are a
+   FAIL that names the query and what the answer held, whatever ``expect`` says (``jmespath``
+   included).
+
+Every ``Environment`` an answer holds joins the run's secret values (``ctx.secrets``): the
+values quoted in a reason or recorded as evidence are masked here, and the runner masks them in
+every other result (``soc2gate.redaction``).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -84,19 +90,73 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _found_nothing(spec: CustomCheckSpec, answer: Mapping[str, Any]) -> Outcome:
-    keys = ", ".join(sorted(answer)) or "nothing"
-    return Outcome(
-        Status.FAIL,
-        f"query {spec.query!r} found nothing in the {spec.operation} answer (it holds: {keys}); "
-        f"expected {spec.expect_text()}",
-        None,
-        shown=show(answer, 800),
-    )
+#: Members of an answer that only page it: an answer holding nothing else is empty.
+_PAGING = re.compile(r"^(is)?truncated$|^(next|continuation|pagination)?_?(token|marker)$", re.I)
 
 
-def evaluate(spec: CustomCheckSpec, answer: Mapping[str, Any]) -> Outcome:
-    """The verdict of ``spec`` on one answer (plain JSON values). Pure."""
+def _nothing(value: Any) -> bool:
+    """What a query found is nothing: null, an empty list, or a list or object (a multiselect
+    such as ``[KmsKeyId, VpcConfig]``) of nothing but that. ``""``, ``{}``, false and 0 are
+    values (``not_empty`` judges the first two)."""
+    if isinstance(value, list):
+        return all(_nothing(v) for v in value)
+    if isinstance(value, dict):
+        return bool(value) and all(_nothing(v) for v in value.values())
+    return value is None
+
+
+def _hollow(value: Any) -> bool:
+    """Empty for ``not_empty``: null, "", [], {}, or a list or object of nothing but those."""
+    if isinstance(value, (list, dict)):
+        return all(_hollow(v) for v in (value.values() if isinstance(value, dict) else value))
+    return value is None or value == ""
+
+
+def _blank(value: Any) -> bool:
+    """A member that says nothing exists: null, "", false, 0, or lists and objects of those."""
+    if isinstance(value, (list, dict)):
+        return all(_blank(v) for v in (value.values() if isinstance(value, dict) else value))
+    return value is None or value == "" or value is False or (_number(value) and value == 0)
+
+
+def _holds_nothing(answer: Mapping[str, Any]) -> bool:
+    return all(_blank(v) for k, v in answer.items() if not _PAGING.match(k))
+
+
+def _nothing_found(
+    spec: CustomCheckSpec, answer: Mapping[str, Any], hide: Callable[[Any], Any]
+) -> Outcome:
+    if _holds_nothing(answer):
+        members = ", ".join(f"{k}: {show(v)}" for k, v in sorted(answer.items())) or "no members"
+        reason = (
+            f"found nothing in the {spec.operation} answer: it is empty ({members}), which cannot "
+            "be told from a read of the wrong account, region or resource, so no custom check "
+            f"passes on it; expected {spec.expect_text()}"
+        )
+    else:
+        keys = ", ".join(sorted(answer)) or "nothing"
+        reason = (
+            f"query {spec.query!r} found nothing in the {spec.operation} answer (it holds: "
+            f"{keys}); expected {spec.expect_text()}"
+        )
+    return Outcome(Status.FAIL, reason, None, shown=show(hide(answer), 800))
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def evaluate(
+    spec: CustomCheckSpec, answer: Mapping[str, Any], hide: Callable[[Any], Any] = _as_is
+) -> Outcome:
+    """The verdict of ``spec`` on one answer (plain JSON values). Pure.
+
+    ``hide`` masks what is quoted of the answer (``SecretValues.value``); the verdict reads the
+    answer as it is. An answer that holds nothing (every member null, empty, false or 0, paging
+    aside: ``{"findings": []}``), and a query that finds nothing (null, an empty list, or a
+    multiselect of nulls), are a FAIL whatever ``expect`` says, ``jmespath`` and ``length(...)``
+    included: "nothing" cannot be told from a read of the wrong account, region or resource.
+    """
     import jmespath
     import jmespath.exceptions
 
@@ -114,19 +174,24 @@ def evaluate(spec: CustomCheckSpec, answer: Mapping[str, Any]) -> Outcome:
         if waiting is not False:
             return Outcome(
                 Status.ERROR,
-                f"wait.pending_when {spec.pending_when!r} gave {show(waiting)}, not true or "
-                "false: write it as a comparison",
+                f"wait.pending_when {spec.pending_when!r} gave {show(hide(waiting))}, not true "
+                "or false: write it as a comparison",
             )
+    if _holds_nothing(answer):
+        return _nothing_found(spec, answer, hide)
     form, expected = spec.expect
     try:
-        value = jmespath.search(spec.query, answer) if spec.query else None
+        found = jmespath.search(spec.query, answer) if spec.query else None
     except jmespath.exceptions.JMESPathError as exc:
         return Outcome(
             Status.ERROR,
             f"query {spec.query!r} could not be evaluated on the {spec.operation} answer: "
             f"{' '.join(str(exc).split())}",
-            shown=show(answer, 800),
+            shown=show(hide(answer), 800),
         )
+    if spec.query and _nothing(found):
+        return _nothing_found(spec, answer, hide)
+    value = hide(found)  # what is quoted and recorded; the verdict reads ``found``
     if form == "jmespath":
         try:
             verdict = jmespath.search(expected, answer)
@@ -136,7 +201,7 @@ def evaluate(spec: CustomCheckSpec, answer: Mapping[str, Any]) -> Outcome:
                 f"expect.jmespath {expected!r} could not be evaluated on the {spec.operation} "
                 f"answer: {' '.join(str(exc).split())}",
                 value,
-                shown=show(answer, 800),
+                shown=show(hide(answer), 800),
             )
         seen = f"; {spec.query} = {show(value)}" if spec.query else ""
         if verdict is True:
@@ -145,43 +210,41 @@ def evaluate(spec: CustomCheckSpec, answer: Mapping[str, Any]) -> Outcome:
             return Outcome(Status.FAIL, f"{expected} is false{seen}", value)
         return Outcome(
             Status.ERROR,
-            f"expect.jmespath {expected!r} gave {show(verdict)}, not true or false: write it as "
-            "a comparison",
+            f"expect.jmespath {expected!r} gave {show(hide(verdict))}, not true or false: write "
+            "it as a comparison",
             value,
         )
-    if value is None or value == []:
-        return _found_nothing(spec, answer)
     got = f"{spec.query} = {show(value)}"
     if form == "not_empty":
-        ok = value not in ("", {})
+        ok = not _hollow(found)
         return Outcome(Status.PASS if ok else Status.FAIL, f"{got}, expected not_empty", value)
     if form == "equals":
-        ok = _same(value, expected)
+        ok = _same(found, expected)
         return Outcome(
             Status.PASS if ok else Status.FAIL, f"{got}, expected {show(expected)}", value
         )
     if form == "in":
-        ok = any(_same(value, e) for e in expected)
+        ok = any(_same(found, e) for e in expected)
         return Outcome(
             Status.PASS if ok else Status.FAIL, f"{got}, expected one of {show(expected)}", value
         )
     if form == "all_in":
-        items = value if isinstance(value, list) else [value]
+        items = found if isinstance(found, list) else [found]
         bad = [v for v in items if not any(_same(v, e) for e in expected)]
         if bad:
-            return Outcome(Status.FAIL, f"{got}: {show(bad)} not in {show(expected)}", value)
+            return Outcome(Status.FAIL, f"{got}: {show(hide(bad))} not in {show(expected)}", value)
         return Outcome(Status.PASS, f"{got}, every one in {show(expected)}", value)
     if form == "matches":
-        if not isinstance(value, str):
+        if not isinstance(found, str):
             return Outcome(Status.FAIL, f"{got} is not text, expected to match {expected!r}", value)
-        ok = re.fullmatch(expected, value) is not None
+        ok = re.fullmatch(expected, found) is not None
         return Outcome(
             Status.PASS if ok else Status.FAIL, f"{got}, expected to match {expected!r}", value
         )
     # at_least / at_most
-    if not _number(value):
+    if not _number(found):
         return Outcome(Status.FAIL, f"{got} is not a number, expected {form} {expected}", value)
-    ok = value >= expected if form == "at_least" else value <= expected
+    ok = found >= expected if form == "at_least" else found <= expected
     return Outcome(Status.PASS if ok else Status.FAIL, f"{got}, expected {form} {expected}", value)
 
 
@@ -336,9 +399,22 @@ class CustomCheck(Check):
                 )
         else:
             answer = getattr(client, spec.method)(**params)
+            if isinstance(answer, Mapping):
+                more = [k for k, v in answer.items() if _PAGING.match(k) and v]
+                if more:
+                    # An operation botocore cannot page (signer ListProfilePermissions): its
+                    # first page is not the whole answer.
+                    raise NotEvaluated(
+                        f"{spec.operation} answered one page of several ({', '.join(more)}): "
+                        "narrow the call with params so that one page holds the whole answer"
+                    )
         if not isinstance(answer, Mapping):
             raise UnreadableAnswer(f"{spec.operation}: the answer is not an object")
-        return dict(plain({k: v for k, v in answer.items() if k != "ResponseMetadata"}))
+        found = dict(plain({k: v for k, v in answer.items() if k != "ResponseMetadata"}))
+        # Every Environment it holds (a model's, a package's, a job's...) is masked by value in
+        # every report of the run, whatever the query (soc2gate.redaction).
+        ctx.secrets.add_answer(found, ctx.config.require_env)
+        return found
 
     def run(self, ctx: CheckContext) -> CheckResult:
         spec = self.spec
@@ -356,7 +432,8 @@ class CustomCheck(Check):
             runs: list[tuple[dict[str, Any], Outcome]] = []
             for values in resolved:
                 params = fill(spec.params, values)
-                runs.append((params, evaluate(spec, self._call(ctx, params))))
+                answer = self._call(ctx, params)
+                runs.append((params, evaluate(spec, answer, ctx.secrets.value)))
         except NotEvaluated as exc:
             return replace(self.error(str(exc), evidence=evidence), blocked_by=exc.blocked_by)
         except botocore.exceptions.ClientError as exc:

@@ -43,13 +43,13 @@ FAILURES = {
 }
 
 
-def deploy(world: MotoWorld, *, compliant: bool) -> None:
+def deploy(world: MotoWorld, *, compliant: bool, env: dict[str, str] | None = None) -> None:
     """An InService endpoint with one model, compliant with the pack or not."""
     sm = world.sagemaker
     model: dict[str, object] = {
         "ModelName": MODEL,
         "ExecutionRoleArn": f"arn:aws:iam::{world.account_id}:role/SageMakerExecutionRole-soc2",
-        "PrimaryContainer": {"Image": IMAGE, "Mode": "SingleModel", "Environment": ENV},
+        "PrimaryContainer": {"Image": IMAGE, "Mode": "SingleModel", "Environment": env or ENV},
     }
     config: dict[str, object] = {
         "EndpointConfigName": CONFIG,
@@ -278,6 +278,17 @@ BAD = {
         "    expect: not_empty",
         "DescribeEndpoint has no parameter 'Name'",
     ),
+    # A read by name that returns a secret (issue 19): refused by the allow-list.
+    "returns-a-secret": (
+        "call: glue.get_connection\n    params: {Name: db}\n    query: a\n    expect: not_empty",
+        "custom_checks[0] (my-check) call: glue.get_connection (GetConnection) is refused: it "
+        "returns the connection's password",
+    ),
+    "creates-state": (
+        "call: cognito-identity.get_id\n    params: {IdentityPoolId: 'us-east-1:x'}\n"
+        "    query: a\n    expect: not_empty",
+        "call: cognito-identity.get_id (GetId) is refused: it creates an identity",
+    ),
     "clashes-with-built-in": (
         "call: sagemaker.describe_endpoint\n    params: {EndpointName: x}\n    query: a\n"
         "    expect: not_empty",
@@ -360,3 +371,101 @@ def test_ecr_placeholders_from_the_healthy_scenario(world: MotoWorld, tmp_path: 
     assert results["gated-image-pushed-by-this-commit"][0] == "pass"
     assert results["commit-tag-is-gated-tag-digest"][0] == "pass"
     assert results["ecr-scan-findings"][0] == "pass"
+
+
+# ---- issue 19: nothing forged, nothing hidden ------------------------------------------------
+
+#: Zero findings, counted two ways, about the gated image: read from the deploying account,
+#: which cannot see a central registry's Inspector findings, ListFindings answers [].
+ZERO_FINDINGS = """
+custom_checks:
+  - id: no-critical-findings
+    call: inspector2.list_findings
+    params:
+      filterCriteria: {ecrImageHash: [{comparison: EQUALS, value: "{gated_digest}"}]}
+    expect: {jmespath: "length(findings[?severity=='CRITICAL']) == `0`"}
+  - id: no-findings-counted
+    call: inspector2.list_findings
+    params:
+      filterCriteria: {ecrImageHash: [{comparison: EQUALS, value: "{gated_digest}"}]}
+    query: length(findings)
+    expect: {equals: 0}
+"""
+
+
+def test_an_empty_answer_from_a_central_registry_without_its_role_is_not_passed(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    from soc2gate.demo.scenarios import SCENARIOS
+
+    scenario = SCENARIOS["central-registry-no-role"]
+    scenario.prepare(world)
+    config = tmp_path / "findings.yml"
+    config.write_text(ZERO_FINDINGS, encoding="utf-8")
+    run = run_cli(world, ["run", *scenario.gate_args(world), "--config", str(config)], tmp_path)
+    assert "Traceback" not in run.stderr, run.stderr
+    results = cases(run)
+    assert results["ecr-scan-findings"][0] == "pass", results  # {gated_digest} resolved
+    for check_id in ("no-critical-findings", "no-findings-counted"):
+        outcome, message = results[check_id]
+        assert outcome == "failure", (check_id, outcome, message)
+        assert "found nothing in the ListFindings answer: it is empty" in message, message
+    assert "PASS    no-critical-findings" not in run.stdout
+    assert run.code != 0
+
+
+#: A model whose environment holds a database password, in a URL and alone (short).
+DB_URL = "postgres://orders:Tr0ub4dor-and-3@db.internal:5432/orders"
+DB_PASS = "hunter2"
+SECRET_ENV = {**ENV, "DATABASE_URL": DB_URL, "DB_PASS": DB_PASS}
+CONTAINER_CHECKS = """
+custom_checks:
+  - id: container-star
+    call: sagemaker.describe_model
+    params: {ModelName: "{model}"}
+    query: PrimaryContainer.*
+    expect: not_empty
+  - id: container-whole
+    call: sagemaker.describe_model
+    params: {ModelName: "{model}"}
+    query: PrimaryContainer
+    expect: {jmespath: "PrimaryContainer.Mode == 'SingleModel'"}
+  - id: container-star-fails
+    call: sagemaker.describe_model
+    params: {ModelName: "{model}"}
+    query: PrimaryContainer.*
+    expect: {equals: "something else"}
+"""
+
+
+def test_model_environment_values_are_masked_in_every_report_whatever_the_query(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    deploy(world, compliant=True, env=SECRET_ENV)
+    config = tmp_path / "container.yml"
+    config.write_text(CONTAINER_CHECKS, encoding="utf-8")
+    summary = tmp_path / "summary.md"
+    run = gate(world, tmp_path, config, "--summary", str(summary))
+    assert run.code == 1, run.output
+    results = cases(run)
+    assert results["container-star"][0] == "pass"
+    assert results["container-whole"][0] == "pass"
+    assert results["container-star-fails"][0] == "failure"
+    assert results["sagemaker-model-env"][0] == "pass"
+    reports = {
+        "console": run.stdout,
+        "progress": run.stderr,
+        "junit": run.junit.read_text(encoding="utf-8"),
+        "summary": summary.read_text(encoding="utf-8"),
+        "evidence": (tmp_path / "evidence.json").read_text(encoding="utf-8"),
+    }
+    for name, text in reports.items():
+        assert DB_URL not in text and "Tr0ub4dor" not in text, name
+        assert DB_PASS not in text, name
+    # Masked where it was, not dropped: the keys and the required markers are still shown.
+    assert '"DATABASE_URL":"[redacted]"' in run.stdout
+    assert '"DB_PASS":"[redacted]"' in run.stdout
+    assert '"SOC2_COMPLIANT":"true"' in run.stdout
+    evaluations = evidence_of(tmp_path)["container-whole"]["evidence"]["evaluations"]
+    assert evaluations[0]["value"]["Environment"]["DATABASE_URL"] == "[redacted]"
+    assert evaluations[0]["value"]["Environment"]["SOC2_COMPLIANT"] == "true"

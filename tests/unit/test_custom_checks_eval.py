@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from unit_fakes import FakeClock
+from unit_fakes import FakeClock, StubbedAws
 
 from soc2gate.checks.custom import evaluate, plain
 from soc2gate.config import GateConfig
@@ -50,6 +50,9 @@ TABLE = [
     ("Missing", "not_empty", Status.FAIL, "query 'Missing' found nothing"),
     ("NoItems", "not_empty", Status.FAIL, "found nothing"),
     ("Zero", "not_empty", Status.PASS, "Zero = 0"),
+    ("[Empty, NoItems]", "not_empty", Status.FAIL, "expected not_empty"),  # ["", []]
+    ("{a: Empty}", "not_empty", Status.FAIL, "expected not_empty"),
+    ("[Empty, Zero]", "not_empty", Status.PASS, "expected not_empty"),
     ("EndpointStatus", {"equals": "InService"}, Status.PASS, 'expected "InService"'),
     ("EndpointStatus", {"equals": "Creating"}, Status.FAIL, 'EndpointStatus = "InService"'),
     ("Flag", {"equals": True}, Status.PASS, "Flag = true"),
@@ -78,6 +81,13 @@ TABLE = [
     (None, {"jmespath": "Missing == 'x'"}, Status.FAIL, "is false"),
     (None, {"jmespath": "KmsKeyId"}, Status.ERROR, "not true or false"),
     (None, {"jmespath": "contains(Missing, 'x')"}, Status.ERROR, "could not be evaluated"),
+    # A query that finds nothing is a FAIL with a jmespath expect too (issue 19).
+    ("Missing", {"jmespath": "Count > `1`"}, Status.FAIL, "query 'Missing' found nothing"),
+    ("NoItems", {"jmespath": "length(NoItems) == `0`"}, Status.FAIL, "found nothing"),
+    # A multiselect of nothing found nothing: it is not "not empty".
+    ("[Missing, Other]", "not_empty", Status.FAIL, "query '[Missing, Other]' found nothing"),
+    ("{a: Missing}", "not_empty", Status.FAIL, "found nothing"),
+    ("[NoItems, Missing]", {"equals": [[], []]}, Status.FAIL, "found nothing"),
     ("abs(EndpointStatus)", "not_empty", Status.ERROR, "could not be evaluated"),
 ]
 
@@ -89,6 +99,57 @@ def test_verdicts(query: str | None, expect: Any, status: Status, reason: str) -
     outcome = evaluate(spec(query, expect), ANSWER)
     assert outcome.status is status, outcome
     assert reason in outcome.reason, outcome.reason
+
+
+#: What Inspector answers a caller who cannot see the registry's findings (issue 19).
+EMPTY_ANSWER = {"findings": [], "nextToken": None}
+
+
+@pytest.mark.parametrize(
+    ("query", "expect"),
+    [
+        (None, {"jmespath": "length(findings[?severity=='CRITICAL']) == `0`"}),
+        ("findings", {"jmespath": "length(findings) == `0`"}),
+        ("length(findings)", {"equals": 0}),
+        ("length(findings)", {"at_most": 0}),
+        ("keys(@)", "not_empty"),
+    ],
+)
+def test_an_empty_answer_is_never_passed(query: str | None, expect: Any) -> None:
+    outcome = evaluate(spec(query, expect), EMPTY_ANSWER)
+    assert outcome.status is Status.FAIL, outcome
+    assert (
+        "found nothing in the DescribeEndpoint answer: it is empty (findings: [], nextToken: "
+        "null), which cannot be told from a read of the wrong account, region or resource"
+    ) in outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("answer", "empty"),
+    [
+        ({"countsByGroup": [], "totalCounts": 0}, True),  # a count of nothing
+        ({"Grants": [], "Truncated": False}, True),
+        ({"Summary": {"Users": 0, "Roles": 0}}, True),
+        ({}, True),
+        ({"Grants": [], "Truncated": False, "Owner": "me"}, False),
+        ({"Flag": False, "Name": "x"}, False),
+        ({"Count": 1}, False),
+    ],
+)
+def test_an_answer_of_zeros_and_empties_holds_nothing(answer: dict[str, Any], empty: bool) -> None:
+    outcome = evaluate(spec(None, {"jmespath": "`true`"}), answer)
+    assert (outcome.status is Status.FAIL) is empty, outcome
+    assert ("it is empty" in outcome.reason) is empty
+
+
+def test_quoted_values_are_hidden_but_the_verdict_reads_the_answer() -> None:
+    def hide(value: Any) -> Any:
+        return "[redacted]" if value == "InService" else value
+
+    outcome = evaluate(spec("EndpointStatus", {"equals": "InService"}), ANSWER, hide)
+    assert outcome.status is Status.PASS
+    assert outcome.reason == 'EndpointStatus = "[redacted]", expected "InService"'
+    assert outcome.value == "[redacted]"
 
 
 def test_a_query_that_finds_nothing_shows_what_was_there_without_secrets() -> None:
@@ -237,7 +298,10 @@ def test_account_region_and_endpoint_arn_placeholders(world: MotoWorld) -> None:
     # An empty list found is "found nothing": never a pass, even against equals [].
     assert results["tags-read"].status is Status.FAIL
     assert "found nothing" in results["tags-read"].reason
-    assert results["arn-built"].status is Status.PASS, results["arn-built"]
+    # The ARN built from {region} and {account} named the endpoint, whose tags are none: an
+    # empty answer is never passed, whatever the query makes of it (keys(@) is ["Tags"]).
+    assert results["arn-built"].status is Status.FAIL, results["arn-built"]
+    assert "ListTags answer: it is empty (Tags: [])" in results["arn-built"].reason
     (evaluation,) = results["arn-built"].evidence["evaluations"]
     assert (
         evaluation["params"]["ResourceArn"]
@@ -346,3 +410,35 @@ def test_more_pages_than_the_bound_is_an_error_never_a_pass(world: MotoWorld) ->
     result = results["tags-listed"]
     assert result.status is Status.ERROR, result
     assert f"more than {MAX_ITEMS} items" in result.reason
+
+
+def test_a_first_page_of_an_operation_botocore_cannot_page_is_never_judged() -> None:
+    """signer ListProfilePermissions has a nextToken but no paginator: one page of several
+    could pass an "every permission is ..." check that the next page fails."""
+    aws = StubbedAws()
+    aws.respond(
+        "signer",
+        "list_profile_permissions",
+        {"permissions": [{"action": "signer:StartSigningJob", "principal": "a"}], "nextToken": "t"},
+    )
+    specs = parse(
+        "custom_checks",
+        [
+            {
+                "id": "signer-principals",
+                "call": "signer.list_profile_permissions",
+                "params": {"profileName": "release"},
+                "query": "permissions[].principal",
+                "expect": {"all_in": ["a"]},
+            }
+        ],
+    )
+    report = run_gate(
+        GateConfig(region="us-east-1", custom_checks=specs),
+        clients=aws,
+        progress=None,
+        environ={},
+    )
+    (result,) = [r for r in report.results if r.check_id == "signer-principals"]
+    assert result.status is Status.ERROR, result
+    assert "ListProfilePermissions answered one page of several (nextToken)" in result.reason

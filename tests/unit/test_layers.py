@@ -21,8 +21,10 @@ LAYERS = {
     "soc2gate.models": 0,
     "soc2gate.polling": 0,
     "soc2gate.report.text": 0,  # pure text helpers (clean, one_line), used by every layer
+    "soc2gate.redaction": 0,  # masks the run's secret values in results
     "soc2gate.config": 1,
     "soc2gate.custom_spec": 1,
+    "soc2gate.custom_reads": 1,
     "soc2gate.waivers": 1,
     "soc2gate.aws": 1,
     "soc2gate.iam_actions": 1,  # the IAM dataset: imports nothing of the gate above errors
