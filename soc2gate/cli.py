@@ -320,7 +320,6 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
     """
     from datetime import datetime, timezone
 
-    from soc2gate.report import console, junit
     from soc2gate.runner import run_gate, stderr_progress
 
     check_report_paths(config)
@@ -330,8 +329,35 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
     github = github or os.environ.get("GITHUB_ACTIONS") == "true"
     staging = _staging_dir()
     started_at = datetime.now(timezone.utc)
+    # A signal while the checks run stops the waits (the run is reported interrupted); one
+    # that arrives once the verdict is known does not cut the writing of the reports short: the
+    # reports, the record and the exit code all state the verdict (a second signal still stops
+    # the process at once).
     with _SIGNALS.run() as cancel:
         report = run_gate(config, progress=None if quiet else stderr_progress, cancel=cancel)
+        code = _record_run(config, report, evidence_out, staging, started_at, github)
+        if cancel.is_set() and not report.interrupted:
+            print(
+                f"soc2gate: {_SIGNALS.name or 'a signal'} arrived after the verdict: the reports "
+                f"were written with it; exit {code}",
+                file=sys.stderr,
+            )
+    return code
+
+
+def _record_run(
+    config: GateConfig,
+    report: GateReport,
+    evidence_out: Any,
+    staging: str,
+    started_at: Any,
+    github: bool,
+) -> int:
+    """Write and upload every report of a finished run; print the table; the exit code."""
+    from datetime import datetime, timezone
+
+    from soc2gate.report import console, junit
+
     finished_at = datetime.now(timezone.utc)
     # The process's exit code, from here on the one every report states: 143 for SIGTERM
     # (the report alone says 130), and 3 once a report could not be written.

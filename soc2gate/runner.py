@@ -260,8 +260,11 @@ def run_gate(
                 job.check, job.ctx, job.live, deadline, interruptible_sleep, say, cancel, slots
             )
             result = replace(result, target=job.target, calls=tuple(sorted(calls)))
-            result = _settle(job.check, job.ctx, result)
+            result = _settle(job.check, job.ctx, result, cancel)
         except Interrupted:
+            # Wake whatever waits on this check (a dependent, or a _settle that defers to it)
+            # before giving up: the run reports it as interrupted once the pool has stopped.
+            job.ctx.finish(replace(job.check.error("interrupted"), target=job.target))
             raise
         except BaseException as exc:  # never leave a dependent waiting, never pass
             # A ConfigError met while checking (a client factory without the target's
@@ -271,7 +274,12 @@ def run_gate(
                 if isinstance(exc, ConfigError)
                 else f"internal error: {type(exc).__name__}: {exc}"
             )
-            result = _settle(job.check, job.ctx, replace(job.check.error(what), target=job.target))
+            result = replace(job.check.error(what), target=job.target)
+            try:
+                result = _settle(job.check, job.ctx, result, cancel)
+            except Interrupted:
+                job.ctx.finish(result)
+                raise
         finally:
             if isinstance(recorder, _CallRecorder):
                 recorder.bind(None)
@@ -476,12 +484,17 @@ def _final_state(result: CheckResult) -> str:
     return result.status.value
 
 
-def _settle(check: Check, ctx: CheckContext, result: CheckResult) -> CheckResult:
+def _settle(
+    check: Check,
+    ctx: CheckContext,
+    result: CheckResult,
+    cancel: threading.Event | None = None,
+) -> CheckResult:
     """The final touches every result gets before it is recorded.
 
     ``blocked_by`` (not evaluated) is kept only when it names a check in ``depends_on`` (or
-    ``defers_to``) whose
-    result for this target is FAIL or ERROR, and only on a FAIL or ERROR: so the check it points
+    ``defers_to``) whose result for this target is FAIL or ERROR, and only on a FAIL or ERROR:
+    so the check it points
     at is always counted as a failure, and the exit code (from the raw statuses) never changes.
     The "How to fix" becomes the one for the result's cause (``causes.remediation_for``).
     """
@@ -489,9 +502,9 @@ def _settle(check: Check, ctx: CheckContext, result: CheckResult) -> CheckResult
 
     blocked = result.blocked_by
     if blocked:
-        upstream = (
-            ctx.result_of(blocked) if blocked in (*check.depends_on, *check.defers_to) else None
-        )
+        related = (*check.depends_on, *check.defers_to)
+        # Waiting on a check that defers_to names: a cancel (SIGTERM) must end the wait too.
+        upstream = ctx.result_of(blocked, cancel) if blocked in related else None
         if (
             upstream is None
             or upstream.status not in (Status.FAIL, Status.ERROR)

@@ -188,3 +188,41 @@ def test_sigterm_through_the_entrypoint_on_a_root_runner(world: MotoWorld) -> No
         assert_interrupted_outputs(outputs, summary, 143)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_signal_once_the_verdict_is_known_leaves_every_report_agreeing(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    """SIGTERM while the evidence record is being signed (the checks have finished): before,
+    the process exited 143 and wrote no JUnit, summary or evidence at all. Now the reports are
+    written with the verdict, and the process exits with it too (review finding F6)."""
+    scenario = SCENARIOS["healthy"]
+    scenario.install_triggers(world)  # the fixture set the deployment up: let it settle
+    key = world.client("kms", counted=False).create_key(
+        KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY"
+    )["KeyMetadata"]["Arn"]
+    running: dict[str, subprocess.Popen[str]] = {}
+
+    def signal_then_answer(n: int) -> None:
+        running["gate"].send_signal(signal.SIGTERM)
+        return None  # moto signs as usual
+
+    world.inject("Sign", signal_then_answer)
+    junit, summary, record = tmp_path / "j.xml", tmp_path / "s.md", tmp_path / "e.json"
+    argv = [
+        SOC2GATE, "run", *scenario.gate_args(world), "--only", "ecr-scan-findings",
+        "--junit", str(junit), "--summary", str(summary), "--evidence", str(record),
+        "--sign-kms-key", key,
+    ]  # fmt: skip
+    env = {**base_env(tmp_path), **world.env()}
+    gate = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    running["gate"] = gate
+    out, err = gate.communicate(timeout=60)
+    assert gate.returncode == 0, out + err
+    assert "SIGTERM arrived after the verdict" in err
+    assert '<property name="soc2gate.exit_code" value="0" />' in junit.read_text()
+    assert summary.read_text().startswith("## soc2gate passed")
+    document = json.loads(record.read_text())
+    assert document["run"]["exit_code"] == 0, document["run"]

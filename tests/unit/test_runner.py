@@ -469,3 +469,67 @@ def test_a_callers_clients_do_not_collect_a_handler_per_run() -> None:
             if getattr(h, "__name__", "") == "_record"
         ]
         assert recorded == [], f"{len(recorded)} recorder handlers left on the client"
+
+
+@mock_aws
+def test_an_interrupt_wakes_a_check_that_defers_to_an_unfinished_one(clock: FakeClock) -> None:
+    """SIGTERM while ecr-repository-config is between retries and ecr-scan-findings, having
+    found no repository, waits in _settle for it (its defers_to): the run must stop and report
+    (before: the interrupted check never finished, the wait had no cancel, the process hung with
+    no report; review finding F5)."""
+    from botocore.awsrequest import AWSResponse
+
+    made: dict[str, object] = {}
+    images_read = threading.Event()
+
+    def throttled(**_: object) -> tuple[AWSResponse, dict[str, object]]:
+        error = {"Code": "ThrottlingException", "Message": "Rate exceeded"}
+        return AWSResponse("", 400, {}, None), {
+            "Error": error,
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+
+    def clients(service: str) -> object:
+        if service not in made:
+            client = boto3.client(service, region_name="us-east-1")
+            client.meta.events.register("before-call.ecr.DescribeRepositories", throttled)
+            client.meta.events.register(
+                "after-call.ecr.DescribeImages", lambda **_: images_read.set()
+            )
+            made[service] = client
+        return made[service]
+
+    cancel = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        # The repository check's retry wait: once the scan check has found no repository (and
+        # waits on it), the user presses Ctrl-C / the runner sends SIGTERM.
+        images_read.wait(5)
+        cancel.wait(0.1)
+        cancel.set()
+
+    config = GateConfig(
+        repository=REPO, scan_tag="latest", only=("ecr-repository-config", "ecr-scan-findings")
+    )
+    done: list[GateReport] = []
+    worker = threading.Thread(
+        target=lambda: done.append(
+            run_gate(
+                config,
+                clients=clients,
+                sleep=sleep,
+                clock=clock,
+                progress=None,
+                environ={},
+                cancel=cancel,
+            )
+        ),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "the run hung after the interrupt"
+    (report,) = done
+    assert report.interrupted and report.exit_code == ExitCode.INTERRUPTED
+    statuses = {r.check_id: r.status for r in report.results if r.status is not Status.SKIPPED}
+    assert statuses == {"ecr-repository-config": Status.ERROR, "ecr-scan-findings": Status.ERROR}
