@@ -681,6 +681,7 @@ def cmd_audit_report(args: argparse.Namespace) -> int:
     if args.evidence_dir and not os.path.isdir(args.evidence_dir):
         raise ConfigError(f"audit-report: --evidence-dir {args.evidence_dir} is not a folder")
     kms = signing.KmsByRegion(_kms_client) if args.kms else None
+    warnings: list[str] = []
     if args.evidence_s3:
         import botocore.exceptions
 
@@ -688,7 +689,14 @@ def cmd_audit_report(args: argparse.Namespace) -> int:
         from soc2gate.config import OPTION_BY_KEY
 
         url = OPTION_BY_KEY["evidence_s3"].parse("--evidence-s3", args.evidence_s3)
-        records = audit.from_s3(AwsClients()("s3"), url, start, end)
+        s3 = AwsClients()("s3")
+        try:
+            # An unversioned bucket keeps no trace of a record put over a FAIL: not audited.
+            warnings = audit.bucket_protection(s3, url)
+        except audit.ListingError as exc:
+            print(f"soc2gate: error: cannot audit {url}: {exc}", file=sys.stderr)
+            return ExitCode.ERROR
+        records = audit.from_s3(s3, url, start, end)
         source = url
     else:
         records = audit.from_folder(args.evidence_dir)
@@ -717,6 +725,7 @@ def cmd_audit_report(args: argparse.Namespace) -> int:
             )
             return ExitCode.ERROR
         raise
+    report.warnings += warnings
     outputs = [
         (args.html, audit_render.to_html),
         (args.md, audit_render.to_markdown),

@@ -184,6 +184,9 @@ class AuditReport:
     source: str
     entries: list[Entry] = field(default_factory=list)
     generated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    #: What limits what the report can prove about the source (an S3 bucket without Object
+    #: Lock), shown in its headline.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def readable(self) -> list[Entry]:
@@ -433,6 +436,50 @@ def list_versions(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
             raise ListingError(f"s3:ListObjectVersions loops back to {next_key} {next_version}")
         seen.add((next_key, next_version))
         params.update(KeyMarker=next_key, VersionIdMarker=next_version)
+
+
+def bucket_protection(s3: Any, url: str) -> list[str]:
+    """Whether the evidence bucket keeps what was written: [] when it is versioned and under
+    Object Lock; a warning when it is versioned without Object Lock (a version can then be
+    deleted by whoever may s3:DeleteObjectVersion); ``ListingError`` when it is not versioned:
+    a record put over a FAIL (or a delete) then leaves no older version, so no report read
+    from it can say that it saw every FAIL."""
+    import botocore.exceptions
+
+    from soc2gate.aws import error_code
+    from soc2gate.report.evidence_store import split_s3_url
+
+    bucket, _prefix = split_s3_url(url)
+    try:
+        status = s3.get_bucket_versioning(Bucket=bucket).get("Status")
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise ListingError(
+            f"s3:GetBucketVersioning on {bucket} failed ({exc}): cannot tell whether a record "
+            "could have been replaced without a trace"
+        ) from None
+    if status != "Enabled":
+        raise ListingError(
+            f"bucket {bucket} is not versioned (versioning {status or 'never enabled'}): a record "
+            "put over a FAIL, or deleted, leaves no older version, so the audit cannot say it "
+            "saw every record; store evidence in a bucket with versioning and Object Lock "
+            "(soc2gate run --evidence-retention requires them) and audit that"
+        )
+    try:
+        lock = s3.get_object_lock_configuration(Bucket=bucket).get("ObjectLockConfiguration")
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        if error_code(exc) != "ObjectLockConfigurationNotFoundError":
+            raise ListingError(
+                f"s3:GetObjectLockConfiguration on {bucket} failed ({exc}): cannot tell "
+                "whether a version could have been deleted"
+            ) from None
+        lock = None
+    if isinstance(lock, Mapping) and lock.get("ObjectLockEnabled") == "Enabled":
+        return []
+    return [
+        f"bucket {bucket} is versioned but has no Object Lock: a version, a FAIL's included, "
+        "can be deleted without a trace by anyone allowed s3:DeleteObjectVersion; this report "
+        "shows what is there, not that nothing was removed"
+    ]
 
 
 def from_s3(s3: Any, url: str, start: date, end: date) -> Iterable[Found]:

@@ -105,6 +105,7 @@ def headline(report: AuditReport) -> list[str]:
         )
     if report.unverifiable:
         lines.append(f"{len(report.unverifiable)} record(s) could not be verified or read")
+    lines += [f"WARNING: {w}" for w in report.warnings]
     return lines
 
 

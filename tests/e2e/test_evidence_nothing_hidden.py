@@ -265,3 +265,51 @@ def test_a_record_copied_to_a_key_of_its_own_is_flagged(
     flagged = {r["record"].rsplit("/", 2)[1][-5:]: r["integrity"] for r in table}
     assert flagged["100-1"] == "signature verified; COPIED"
     assert flagged["102-1"] == "signature verified; MISPLACED; COPIED"
+
+
+@pytest.mark.parametrize("versioning", [None, "Suspended"], ids=["never-versioned", "suspended"])
+def test_an_unversioned_bucket_is_not_audited_as_clean(
+    versioning: str | None, world: MotoWorld, tmp_path: Path
+) -> None:
+    """Without versioning a PASS signed with the pipeline key, put over the FAIL's key, leaves
+    no trace. Before: audit-report --require-signature was clean (exit 0). Now: exit 3, saying
+    why, before any record is read (review finding F1)."""
+    s3 = world.client("s3", counted=False)
+    s3.create_bucket(Bucket="plain-evidence")
+    if versioning:
+        s3.put_bucket_versioning(
+            Bucket="plain-evidence", VersioningConfiguration={"Status": versioning}
+        )
+    key = make_key(world)
+    gate(world, tmp_path, "pass", "200", "--sign-kms-key", key,
+         "--evidence-s3", "s3://plain-evidence/gate")  # fmt: skip
+    run = run_cli(
+        world,
+        ["audit-report", "--evidence-s3", "s3://plain-evidence/gate", "--to", TODAY,
+         "--public-key", public_key(world, tmp_path, key), "--require-signature"],
+        tmp_path,
+    )  # fmt: skip
+    assert run.code == 3, run.output
+    assert "bucket plain-evidence is not versioned" in run.stderr
+    assert "ListObjectVersions" not in world.calls  # nothing read from it
+
+
+def test_a_versioned_bucket_without_object_lock_says_what_it_cannot_prove(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    s3 = world.client("s3", counted=False)
+    s3.create_bucket(Bucket="versioned-evidence")
+    s3.put_bucket_versioning(
+        Bucket="versioned-evidence", VersioningConfiguration={"Status": "Enabled"}
+    )
+    key = make_key(world)
+    gate(world, tmp_path, "pass", "201", "--sign-kms-key", key,
+         "--evidence-s3", "s3://versioned-evidence/gate")  # fmt: skip
+    run = run_cli(
+        world,
+        ["audit-report", "--evidence-s3", "s3://versioned-evidence/gate", "--to", TODAY,
+         "--public-key", public_key(world, tmp_path, key)],
+        tmp_path,
+    )  # fmt: skip
+    assert run.code == 0, run.output
+    assert "WARNING: bucket versioned-evidence is versioned but has no Object Lock" in run.stdout
