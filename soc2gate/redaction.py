@@ -21,7 +21,9 @@ Which values are masked, and where:
   names on purpose) unless another key holds the same value; strings the gate's own
   configuration states (region, endpoint, repository, the markers' expected values, the commit:
   the evidence record prints the configuration anyway); AWS region names (the SageMaker SDK puts
-  ``SAGEMAKER_REGION`` in every model, and masking it would blank every ARN).
+  ``SAGEMAKER_REGION`` in every model, and masking it would blank every ARN); identifiers a
+  report must show (an image digest, an ARN, an image reference): a model's deployer could
+  otherwise erase the gated digest from every report by putting it in an Environment value.
 
 Check ids, targets, statuses and dictionary keys are never masked, so no verdict can be hidden:
 a masked value reads ``[redacted]``.
@@ -47,6 +49,15 @@ SECRET_BEARING_KEY = "environment"
 #: Result fields that are never masked: what a report is keyed by, and the verdict.
 _KEEP = frozenset({"check_id", "target", "blocked_by", "status"})
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$")
+#: Identifiers a report must be able to show, whatever a model's Environment says: an image
+#: digest, an ARN, an ECR image reference or any image reference by digest. A deployer who put
+#: the gated digest in an Environment value would otherwise erase it from every report.
+_IDENTIFIER = re.compile(
+    r"^(sha256:[0-9a-f]{64}"
+    r"|arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:\S+"
+    r"|[0-9]{12}\.dkr\.ecr[.-][a-z0-9.-]+/[a-z0-9._/-]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?"
+    r"|[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+(:[\w.-]+)?@sha256:[0-9a-f]{64})$"
+)
 
 
 def environment_values(answer: Any, markers: Collection[str] = ()) -> set[str]:
@@ -121,7 +132,11 @@ class SecretValues:
         new = {
             v
             for v in values
-            if isinstance(v, str) and v.strip() and v not in self._public and not _REGION.match(v)
+            if isinstance(v, str)
+            and v.strip()
+            and v not in self._public
+            and not _REGION.match(v)
+            and not _IDENTIFIER.match(v)
         }
         with self._lock:
             if new <= self._values:

@@ -91,6 +91,24 @@ def test_markers_config_values_and_region_names_are_not_masked() -> None:
     assert values.text(text) == text
 
 
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "sha256:" + "3d" * 32,
+        "arn:aws:sagemaker:us-east-1:123456789012:model/defender-dev",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/defender:soc2-latest",
+        "public.ecr.aws/docker/library/python@sha256:" + "ab" * 32,
+    ],
+)
+def test_identifiers_a_report_must_show_are_never_masked(identifier: str) -> None:
+    """A deployer who puts the gated digest (or an ARN, an image) in an Environment value must
+    not erase it from every report (review finding F4: imageDigest read [redacted])."""
+    secrets = SecretValues()
+    secrets.add_answer({"Environment": {"BUILD_REF": identifier, "DB_PASSWORD": "hunter2-long"}})
+    text = f"judged {identifier}; password hunter2-long"
+    assert secrets.text(text) == f"judged {identifier}; password {REDACTED}"
+
+
 def test_a_marker_value_another_key_also_holds_is_masked() -> None:
     env = {**MARKERS, "SOC2_COMPLIANT": "shared-value-1", "API_KEY_ID": "shared-value-1"}
     values = secrets({"Environment": env})
