@@ -248,6 +248,15 @@ def _params(where: str, raw: Any, operation: Any) -> dict[str, Any]:
                 if name
                 else f"{where}: empty placeholder {{}}; known: {known}"
             )
+    tag_read = _gated_tag_read(dict(raw))
+    if tag_read:
+        # The tag may have moved since ecr-scan-findings judged it: a read by tag would judge
+        # whatever image it names when this check runs, not the gated image.
+        raise ConfigError(
+            f"{where}: {tag_read} reads the image {{gated_tag}} names when this check runs, "
+            "which may not be the one ecr-scan-findings judged (a push can move the tag "
+            'meanwhile): read the gated image by digest, imageDigest: "{gated_digest}"'
+        )
     dummy = fill(dict(raw), {p: "placeholder" for p in PLACEHOLDERS})
     if shape is not None:
         from botocore.validate import ParamValidator
@@ -257,6 +266,24 @@ def _params(where: str, raw: Any, operation: Any) -> dict[str, Any]:
             problem = " ".join(report.generate_report().split())
             raise ConfigError(f"{where}: {problem}")
     return dict(raw)
+
+
+def _gated_tag_read(value: Any, path: str = "") -> str:
+    """The parameter path of an ``imageTag`` whose value names ``{gated_tag}``, or ""."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if key == "imageTag" and isinstance(item, str) and "{gated_tag}" in item:
+                return here
+            found = _gated_tag_read(item, here)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _gated_tag_read(item, f"{path}[{i}]")
+            if found:
+                return found
+    return ""
 
 
 def _call(where: str, raw: Any) -> tuple[str, str, Any]:
@@ -304,7 +331,12 @@ def _text(where: str, raw: Any) -> str:
     return " ".join(raw.split())
 
 
-def parse_one(index: int, raw: Any, name: str = "custom_checks") -> CustomCheckSpec:
+def parse_one(
+    index: int, raw: Any, name: str = "custom_checks", *, answer_fields: bool = True
+) -> CustomCheckSpec:
+    """One validated custom check. ``answer_fields`` checks every field its JMESPath names
+    against the operation's output shape (``custom_fields``); only tests of ``evaluate`` over
+    made-up answers turn it off."""
     where = f"{name}[{index}]"
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{where}: expected a mapping (id, call, query, expect, ...)")
@@ -336,6 +368,15 @@ def parse_one(index: int, raw: Any, name: str = "custom_checks") -> CustomCheckS
         if not isinstance(wait, Mapping) or set(wait) != {"pending_when"}:
             raise ConfigError(f"{where} wait: expected {{pending_when: EXPR}}")
         pending_when = _jmespath(f"{where} wait.pending_when", wait["pending_when"])
+    if answer_fields:
+        # A field the answer cannot hold reads as null, silently: a typo would judge nothing.
+        from soc2gate.custom_fields import check_fields
+
+        output = operation.output_shape
+        check_fields(f"{where} query", query, output)
+        if expect[0] == "jmespath":
+            check_fields(f"{where} expect.jmespath", str(expect[1]), output)
+        check_fields(f"{where} wait.pending_when", pending_when, output)
     title = _text(f"{where} title", raw["title"]) if "title" in raw else f"{raw['call']} {query}"
     soc2 = _soc2(f"{where} soc2", raw["soc2"]) if "soc2" in raw else ()
     remediation = _text(f"{where} remediation", raw["remediation"]) if "remediation" in raw else ""
@@ -371,11 +412,13 @@ def _paginated(service: str, operation: str) -> bool:
     return True
 
 
-def parse(name: str, raw: Any) -> tuple[CustomCheckSpec, ...]:
+def parse(name: str, raw: Any, *, answer_fields: bool = True) -> tuple[CustomCheckSpec, ...]:
     """The ``custom_checks`` config value: a list of check mappings, ids unique."""
     if not isinstance(raw, list) or not raw:
         raise ConfigError(f"{name}: expected a non-empty list of check mappings")
-    specs = tuple(parse_one(i, item, name) for i, item in enumerate(raw))
+    specs = tuple(
+        parse_one(i, item, name, answer_fields=answer_fields) for i, item in enumerate(raw)
+    )
     seen: set[str] = set()
     for i, spec in enumerate(specs):
         if spec.id in seen:

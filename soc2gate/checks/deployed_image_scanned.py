@@ -31,22 +31,17 @@ from soc2gate.checks._sagemaker import (
     endpoint_unconfigured,
 )
 from soc2gate.checks.base import Check, CheckContext
-from soc2gate.checks.sagemaker_endpoint_status import endpoint_missing, judge_endpoint
+from soc2gate.checks.sagemaker_endpoint_status import (
+    ENDPOINT_FAILED_FIX,
+    endpoint_missing,
+    judge_endpoint,
+)
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult, Status
 from soc2gate.polling import ENDPOINT_STATUS, Verdict, WaitTable
 
 STATUS_CHECK = "sagemaker-endpoint-status"
 SCAN_CHECK = "ecr-scan-findings"
-
-
-#: A failed endpoint is fixed where sagemaker-endpoint-status says, not by redeploying a digest.
-ENDPOINT_FAILED_FIX = (
-    "The endpoint is not serving (Failed, RollingBack, OutOfService, UpdateRollbackFailed or "
-    "Deleting): read its FailureReason (aws sagemaker describe-endpoint) and CloudWatch logs, "
-    "fix the deployment and deploy the scanned digest again; run sagemaker-endpoint-status "
-    "with this check to get the failure's log lines."
-)
 
 
 @dataclass(frozen=True)

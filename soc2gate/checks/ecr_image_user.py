@@ -45,9 +45,14 @@ from soc2gate.checks._sagemaker import (
     variant_architecture,
 )
 from soc2gate.checks.base import Check, CheckContext
-from soc2gate.checks.sagemaker_endpoint_status import endpoint_missing
+from soc2gate.checks.sagemaker_endpoint_status import (
+    ENDPOINT_FAILED_FIX,
+    STATUS_CHECK,
+    endpoint_missing,
+)
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult, Status
+from soc2gate.polling import ENDPOINT_STATUS, Verdict
 
 #: What an image index is read for when neither --platform nor --endpoint says otherwise.
 DEFAULT_PLATFORM = "linux/amd64"
@@ -72,7 +77,7 @@ class EcrImageUser(Check):
     default_enabled = False
     # Judges the digest the scan judged, read after it (never the tag read again).
     depends_on = (SCAN_CHECK,)
-    defers_to = (REPOSITORY_CHECK,)
+    defers_to = (REPOSITORY_CHECK, STATUS_CHECK)
 
     def skip_reason(self, config: GateConfig) -> str | None:
         return gated_image_unconfigured(config)
@@ -137,6 +142,18 @@ class EcrImageUser(Check):
         endpoint = describe_endpoint(ctx.clients("sagemaker"), config.endpoint)
         if endpoint is None:
             return endpoint_missing(self, ctx, config.endpoint)
+        if ENDPOINT_STATUS.classify(endpoint.status) is Verdict.FAILURE:
+            # Its config names what it tried to run, not what serves: a failed endpoint never
+            # passes a check (not evaluated when sagemaker-endpoint-status failed in the run).
+            return replace(
+                self.failed(
+                    f"endpoint {endpoint.name} is {endpoint.status}: nothing of it serves, so "
+                    "the image it would run is not judged (see sagemaker-endpoint-status); pass "
+                    "--platform to judge the image alone"
+                ),
+                blocked_by=STATUS_CHECK,
+                remediation=ENDPOINT_FAILED_FIX,
+            )
         names = current_config_names(endpoint)
         if not names:
             return self.error(
@@ -164,6 +181,10 @@ class EcrImageUser(Check):
         evidence: dict[str, Any] = {"tag": tag, "platform": platform, "platformSource": source}
         if "imageDigest" in image:
             evidence["judgedDigestOf"] = SCAN_CHECK
+        else:
+            evidence["judgedDigestOf"] = (
+                f"the gated tag as it named an image when read ({SCAN_CHECK} is not in this run)"
+            )
         try:
             try:
                 manifest = get_manifest(ecr, repository, image)
@@ -280,6 +301,9 @@ def evaluate(check: Check, user: str, where: str, evidence: dict[str, Any]) -> C
         return check.failed(f"{where} runs as root: {why}", evidence=evidence)
     name = user.strip().split(":", 1)[0]
     details = []
+    judged = str(evidence.get("judgedDigestOf", ""))
+    if judged and judged != SCAN_CHECK:
+        details.append(f"judged {judged}")
     if not name.isdigit():
         details.append(
             f"user {name!r} is a name: its UID comes from the image's /etc/passwd at run time "

@@ -125,6 +125,15 @@ def endpoint_missing(check: Check, ctx: CheckContext, name: str) -> CheckResult:
     )
 
 
+#: A failed endpoint is fixed where sagemaker-endpoint-status says, not by redeploying a digest.
+ENDPOINT_FAILED_FIX = (
+    "The endpoint is not serving (Failed, RollingBack, OutOfService, UpdateRollbackFailed or "
+    "Deleting): read its FailureReason (aws sagemaker describe-endpoint) and CloudWatch logs, "
+    "fix the deployment and deploy the scanned digest again; run sagemaker-endpoint-status "
+    "with this check to get the failure's log lines."
+)
+
+
 #: There is no FailureReason or log of an endpoint that does not exist: the fix is elsewhere.
 ENDPOINT_MISSING_FIX = (
     "Check the endpoint name (--endpoint) and the region (--region / AWS_REGION) against the "

@@ -108,6 +108,7 @@ _FAIL_REFINED = (
         "does not serve the scanned image as deployed",
         "EndpointNotInService",
     ),
+    ("ecr-image-user", "nothing of it serves", "EndpointNotInService"),
 )
 
 

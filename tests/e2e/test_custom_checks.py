@@ -290,9 +290,14 @@ BAD = {
         "call: cognito-identity.get_id (GetId) is refused: it creates an identity",
     ),
     "clashes-with-built-in": (
-        "call: sagemaker.describe_endpoint\n    params: {EndpointName: x}\n    query: a\n"
-        "    expect: not_empty",
+        "call: sagemaker.describe_endpoint\n    params: {EndpointName: x}\n"
+        "    query: EndpointStatus\n    expect: not_empty",
         "custom_checks[0] (ecr-image-tags).id: clashes with the built-in check",
+    ),
+    "misspelt-field": (
+        'call: ecr.describe_repositories\n    params: {repositoryNames: ["{repository}"]}\n'
+        "    expect: {jmespath: \"repositories[0].imageTagMutabilty != 'MUTABLE'\"}",
+        "Repository has no field 'imageTagMutabilty' (did you mean 'imageTagMutability'?)",
     ),
 }
 
@@ -352,7 +357,7 @@ custom_checks:
     call: ecr.describe_images
     params:
       repositoryName: "{repository}"
-      imageIds: [{imageTag: "soc2-dev-{commit_sha}"}, {imageTag: "{gated_tag}"}]
+      imageIds: [{imageTag: "soc2-dev-{commit_sha}"}, {imageDigest: "{gated_digest}"}]
     query: imageDetails[].imageDigest
     expect: {all_in: ["%s"]}
 """
@@ -371,6 +376,38 @@ def test_ecr_placeholders_from_the_healthy_scenario(world: MotoWorld, tmp_path: 
     assert results["gated-image-pushed-by-this-commit"][0] == "pass"
     assert results["commit-tag-is-gated-tag-digest"][0] == "pass"
     assert results["ecr-scan-findings"][0] == "pass"
+
+
+def test_a_read_of_the_gated_tag_is_refused_for_the_gated_digest(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    """{gated_tag} in an imageTag re-read the tag when the custom check ran: after the scan
+    passed digest A, a push of an unscanned root image B that took the tag made the check judge
+    B, and the run exited 0 (review finding F3). Now the config is refused (exit 2) before any
+    AWS call, pointing at {gated_digest}."""
+    config = tmp_path / "tag.yml"
+    config.write_text(
+        """
+custom_checks:
+  - id: gated-image-facts
+    call: ecr.describe_images
+    params: {repositoryName: "{repository}", imageIds: [{imageTag: "{gated_tag}"}]}
+    query: imageDetails[0].imageDigest
+    expect: {matches: "sha256:[0-9a-f]{64}"}
+""",
+        encoding="utf-8",
+    )
+    run = run_cli(
+        world,
+        ["run", "--region", world.region, "--repository", "r", "--config", str(config)],
+        tmp_path,
+    )
+    assert run.code == 2, run.output
+    assert (
+        "imageIds[0].imageTag reads the image {gated_tag} names when this check runs" in run.stderr
+    )
+    assert 'imageDigest: "{gated_digest}"' in run.stderr
+    assert sum(world.calls.values()) == 0
 
 
 # ---- issue 19: nothing forged, nothing hidden ------------------------------------------------

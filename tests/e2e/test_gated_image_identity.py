@@ -244,3 +244,32 @@ def test_a_missing_repository_is_one_failure_per_target(world: MotoWorld, tmp_pa
     failures = [n for n, o in cases.items() if isinstance(o, Failure)]
     errors = [n for n, o in cases.items() if o is not None and o._tag == "error"]
     assert (failures, errors) == (["ecr-repository-config"], [])
+
+
+def test_ecr_image_user_never_passes_on_a_failed_endpoints_config(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    """--only ecr-scan-findings,ecr-image-user with --endpoint naming a Failed endpoint: the
+    platform came from the config it failed to run, and the check passed (exit 0; review
+    finding F7). Alone it now FAILs; beside sagemaker-endpoint-status it is not evaluated."""
+    scenario = SCENARIOS["endpoint-failed"]
+    scenario.setup(world)
+    world.on_call("DescribeImageScanFindings", 2, scenario.triggers[0][2])  # the scan is done
+    world.set_endpoint(ENDPOINT, status="Failed", failure_reason="the container did not start")
+    only = ["--only", "ecr-scan-findings,ecr-image-user"]
+    run = run_cli(world, ["run", *scenario.gate_args(world), *only], tmp_path)
+    assert run.code == 1, run.output
+    user = _cases(run.junit)["ecr-image-user"]
+    assert isinstance(user, Failure), user
+    assert "is Failed: nothing of it serves" in (user.message or "")
+    assert user.type == "EndpointNotInService"
+
+    both = tmp_path / "both"
+    both.mkdir()
+    world.reset_calls()
+    world.on_call("DescribeImageScanFindings", 2, scenario.triggers[0][2])
+    run = run_cli(world, ["run", *scenario.gate_args(world), "--enable", "ecr-image-user"], both)
+    assert run.code == 1, run.output
+    user = _cases(run.junit)["ecr-image-user"]
+    assert isinstance(user, Skipped), user
+    assert (user.message or "").startswith("not evaluated: sagemaker-endpoint-status failed")

@@ -56,7 +56,7 @@ def evidence_actions(policy: dict[str, Any]) -> set[str]:
 def custom_config(tmp_path: Path, *checks: tuple[str, str, dict[str, Any]]) -> Path:
     path = tmp_path / "soc2gate.yml"
     entries = [
-        {"id": check_id, "call": call, "params": params, "query": "x", "expect": "not_empty"}
+        {"id": check_id, "call": call, "params": params, "query": "@", "expect": "not_empty"}
         for check_id, call, params in checks
     ]
     path.write_text(json.dumps({"custom_checks": entries}), encoding="utf-8")

@@ -72,7 +72,7 @@ def test_the_issue_examples_parse() -> None:
 def test_paginated_operations_are_known_from_the_service_model(
     raw: dict[str, Any], paginated: bool
 ) -> None:
-    (spec,) = parse("custom_checks", [spec_of(**raw, query="a")])
+    (spec,) = parse("custom_checks", [spec_of(**raw, query="@")])
     assert spec.paginated is paginated
 
 

@@ -25,6 +25,7 @@ LAYERS = {
     "soc2gate.config": 1,
     "soc2gate.custom_spec": 1,
     "soc2gate.custom_reads": 1,
+    "soc2gate.custom_fields": 1,
     "soc2gate.waivers": 1,
     "soc2gate.aws": 1,
     "soc2gate.iam_actions": 1,  # the IAM dataset: imports nothing of the gate above errors
