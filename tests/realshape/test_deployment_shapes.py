@@ -1,0 +1,155 @@
+"""Model Registry packages and inference components on the wire (issue 19), through the real gate.
+
+The two deployment shapes the fuzz layer has baselines for: the guide's model created from an
+Approved package version (``GUIDE_MODEL_PACKAGE``: DescribeModel names ModelPackageName, the
+image and the markers are the package container's), and the guide's image served by inference
+components (``GUIDE_INFERENCE_COMPONENTS``: the endpoint config's variant names no model;
+ListInferenceComponents lists two, one deploying the guide's model, one the image with its own
+Environment). Each passes as recorded; these tests pin what in them the verdict depends on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from realshape.wire import (
+    DIGEST,
+    GUIDE_INFERENCE_COMPONENTS,
+    GUIDE_MODEL_PACKAGE,
+    Run,
+    WireWorld,
+    guide_config,
+    modified,
+    run_gate_on,
+    with_answers,
+)
+
+ENV_CHECK = "sagemaker-model-env"
+DEPLOYED_CHECK = "deployed-image-scanned"
+PACKAGE = "sagemaker/DescribeModelPackage.guide-approved.json"
+MODEL_IC = "sagemaker/DescribeInferenceComponent.guide-model.json"
+IMAGE_IC = "sagemaker/DescribeInferenceComponent.guide-image.json"
+
+
+def run(scenario: dict[str, Any], **config: Any) -> Run:
+    return run_gate_on(WireWorld(scenario), guide_config(**config))
+
+
+def assert_passes(result: Run) -> None:
+    assert result.exit_code == 0, "expected PASS (exit 0):\n" + result.table()
+
+
+def assert_not_pass(result: Run, check_id: str, *statuses: str) -> None:
+    status = result.status(check_id)
+    wanted = statuses or ("FAIL", "ERROR")
+    assert result.exit_code != 0 and status in wanted, (
+        f"expected {check_id} to be {'/'.join(wanted)} and the run not to pass, got {status} "
+        f"(exit {result.exit_code}):\n" + result.table()
+    )
+
+
+def package(edit: Any) -> dict[str, Any]:
+    return with_answers(GUIDE_MODEL_PACKAGE, DescribeModelPackage=modified(PACKAGE, edit))
+
+
+def components(model_ic: Any = None, image_ic: Any = None) -> dict[str, Any]:
+    docs = [
+        modified(MODEL_IC, model_ic) if model_ic else MODEL_IC,
+        modified(IMAGE_IC, image_ic) if image_ic else IMAGE_IC,
+    ]
+    return with_answers(GUIDE_INFERENCE_COMPONENTS, DescribeInferenceComponent=docs)
+
+
+# ---- Model Registry package ---------------------------------------------------------------------
+
+
+def test_model_from_an_approved_package_passes_judged_on_the_package_container() -> None:
+    result = run(GUIDE_MODEL_PACKAGE, require_model_approval=True)
+    assert_passes(result)
+    env = result.result(ENV_CHECK)
+    assert env.reason.startswith("model package Approved: "), env.reason
+    assert env.evidence["modelPackages"][0]["ModelApprovalStatus"] == "Approved"
+    asked = [c.params for c in result.world.calls if c.op == "sagemaker:DescribeModelPackage"]
+    assert asked == [
+        {
+            "ModelPackageName": "arn:aws:sagemaker:us-east-1:438465156498:model-package/"
+            "defenderimageanalyzersoc2hardened-packages/3"
+        }
+    ]
+    deployed = result.result(DEPLOYED_CHECK)
+    assert "model package" in str(deployed.evidence["modelImages"][0]["container"])
+    assert deployed.evidence["modelImages"][0]["digest"] == DIGEST
+
+
+def test_package_container_without_environment_has_no_markers() -> None:
+    # AWS omits an empty Environment (the documented abalone package has none).
+    def edit(response: dict[str, Any]) -> None:
+        del response["InferenceSpecification"]["Containers"][0]["Environment"]
+
+    result = run(package(edit))
+    assert_not_pass(result, ENV_CHECK, "FAIL")
+    assert "SOC2_COMPLIANT is missing" in result.result(ENV_CHECK).reason
+
+
+def test_rejected_package_fails_only_with_require_model_approval() -> None:
+    def edit(response: dict[str, Any]) -> None:
+        response["ModelApprovalStatus"] = "Rejected"
+
+    assert_passes(run(package(edit)))
+    result = run(package(edit), require_model_approval=True)
+    assert_not_pass(result, ENV_CHECK, "FAIL")
+    assert "which is Rejected, not Approved" in result.result(ENV_CHECK).reason
+
+
+# ---- inference components -------------------------------------------------------------------------
+
+
+def test_endpoint_serving_inference_components_passes_judging_each() -> None:
+    result = run(GUIDE_INFERENCE_COMPONENTS)
+    assert_passes(result)
+    described = sorted(
+        c.params["InferenceComponentName"]
+        for c in result.world.calls
+        if c.op == "sagemaker:DescribeInferenceComponent"
+    )
+    assert set(described) == {
+        "defenderImageAnalyzer-image-ic-20261126093000",
+        "defenderImageAnalyzer-model-ic-20261126093000",
+    }
+    deployed = result.result(DEPLOYED_CHECK)
+    assert [
+        c["resolvedImage"].rsplit("@", 1)[1] for c in deployed.evidence["inferenceComponents"]
+    ] == [
+        DIGEST,
+        DIGEST,
+    ]
+    # The model-based component's model is judged, and the image-based one's own Environment.
+    assert deployed.evidence["modelImages"][0]["digest"] == DIGEST
+    assert "inference component defenderImageAnalyzer-image-ic" in result.result(ENV_CHECK).reason
+
+
+def test_component_container_without_the_markers_fails() -> None:
+    def edit(response: dict[str, Any]) -> None:
+        response["Specification"]["Container"]["Environment"]["SECURITY_HARDENED"] = "false"
+
+    result = run(components(image_ic=edit))
+    assert_not_pass(result, ENV_CHECK, "FAIL")
+    assert "SECURITY_HARDENED='false', expected 'true'" in result.result(ENV_CHECK).reason
+
+
+def test_component_running_another_digest_fails() -> None:
+    def edit(response: dict[str, Any]) -> None:
+        deployed = response["Specification"]["Container"]["DeployedImage"]
+        deployed["ResolvedImage"] = deployed["ResolvedImage"].replace(DIGEST[-12:], "0" * 12)
+
+    assert_not_pass(run(components(model_ic=edit)), DEPLOYED_CHECK, "FAIL")
+
+
+def test_failed_component_fails() -> None:
+    def edit(response: dict[str, Any]) -> None:
+        response["InferenceComponentStatus"] = "Failed"
+        response["FailureReason"] = "CUDA out of memory"
+
+    result = run(components(image_ic=edit))
+    assert_not_pass(result, DEPLOYED_CHECK, "FAIL")
+    assert "CUDA out of memory" in result.result(DEPLOYED_CHECK).reason
