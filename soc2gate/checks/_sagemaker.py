@@ -330,6 +330,22 @@ class ModelPackage:
     approval: str
     status: str  # ModelPackageStatus
     containers: tuple[tuple[str, dict[str, str]], ...]  # (Image, Environment)
+    #: AdditionalInferenceSpecifications (e.g. SageMaker Neo's compiled artifacts), by Name: a
+    #: model container naming one (InferenceSpecificationName) runs its containers instead.
+    additional: tuple[tuple[str, tuple[tuple[str, dict[str, str]], ...]], ...] = ()
+
+    def containers_for(self, spec_name: str) -> tuple[tuple[str, dict[str, str]], ...]:
+        """The containers a model container naming ``spec_name`` ("" for none) runs."""
+        if not spec_name:
+            return self.containers
+        for name, containers in self.additional:
+            if name == spec_name:
+                return containers
+        raise UnreadableResponse(
+            f"DescribeModelPackage {self.name!r}: the model names inference specification "
+            f"{spec_name!r} (InferenceSpecificationName), which the package's "
+            "AdditionalInferenceSpecifications do not list"
+        )
 
 
 @dataclass(frozen=True)
@@ -368,41 +384,51 @@ def describe_model_package(ctx: CheckContext, name: str) -> ModelPackage:
     image to judge (``UnreadableResponse``).
     """
 
+    def containers(spec: _Answer) -> tuple[tuple[str, dict[str, str]], ...]:
+        found = spec.objs("Containers", required=True) or []
+        if not found:
+            raise spec.unreadable("Containers", "is empty")
+        return tuple((c.text("Image") or "", _environment(c)) for c in found)
+
     def fetch() -> ModelPackage:
         resp = ctx.clients("sagemaker").describe_model_package(ModelPackageName=name)
         answer = _answer(resp, "DescribeModelPackage", name)
         spec = answer.obj("InferenceSpecification", required=True)
         assert spec is not None
-        containers = spec.objs("Containers", required=True) or []
-        if not containers:
-            raise spec.unreadable("Containers", "is empty")
         return ModelPackage(
             name=name,
             arn=answer.text("ModelPackageArn") or "",
             approval=answer.text("ModelApprovalStatus") or "",
             status=answer.text("ModelPackageStatus") or "",
-            containers=tuple((c.text("Image") or "", _environment(c)) for c in containers),
+            containers=containers(spec),
+            additional=tuple(
+                (extra.text("Name", required=True) or "", containers(extra))
+                for extra in answer.objs("AdditionalInferenceSpecifications") or []
+            ),
         )
 
     return ctx.memo(("model-package", name), fetch)
 
 
 def _package_containers(
-    where: str, own: dict[str, str], package: ModelPackage
+    where: str, own: dict[str, str], package: ModelPackage, spec_name: str = ""
 ) -> list[ContainerEnv]:
-    """A model container naming a ModelPackageName runs the package's containers.
+    """A model container naming a ModelPackageName runs the package's containers: those of
+    its InferenceSpecification, or of the additional one it names (``spec_name``).
 
     Their Environment is the package container's merged with the model container's own (the
     model's keys added over the package's). A key both set to different values is recorded in
     ``conflicts``. Either may be empty (AWS omits an empty Environment).
     """
     out = []
-    for i, (image, env) in enumerate(package.containers):
+    for i, (image, env) in enumerate(package.containers_for(spec_name)):
         merged = {**env, **own}
         conflicts = frozenset(k for k in env.keys() & own.keys() if env[k] != own[k])
         out.append(
             ContainerEnv(
-                f"{where} model package {package.name} Containers[{i}]",
+                f"{where} model package {package.name} "
+                + (f"{spec_name} " if spec_name else "")
+                + f"Containers[{i}]",
                 image,
                 merged,
                 package=package.name,
@@ -429,7 +455,12 @@ def describe_model(ctx: CheckContext, name: str) -> Model:
             if package_name:
                 package = describe_model_package(ctx, package_name)
                 packages.append(package)
-                containers += _package_containers(where, _environment(container), package)
+                containers += _package_containers(
+                    where,
+                    _environment(container),
+                    package,
+                    container.text("InferenceSpecificationName") or "",
+                )
             else:
                 containers.append(_container(where, container))
         return Model(

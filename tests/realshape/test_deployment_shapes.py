@@ -153,3 +153,49 @@ def test_failed_component_fails() -> None:
     result = run(components(image_ic=edit))
     assert_not_pass(result, DEPLOYED_CHECK, "FAIL")
     assert "CUDA out of memory" in result.result(DEPLOYED_CHECK).reason
+
+
+# ---- fuzz findings (each failed before its fix) ----------------------------------------------------
+
+MODEL_FROM_PACKAGE = "sagemaker/DescribeModel.model-package.json"
+
+
+def _names_spec(name: str) -> Any:
+    def edit(response: dict[str, Any]) -> None:
+        response["PrimaryContainer"]["InferenceSpecificationName"] = name
+
+    return edit
+
+
+def _with_neo_spec(response: dict[str, Any]) -> None:
+    # SageMaker Neo's compiled artifacts, as an additional inference specification: another
+    # container, without the markers.
+    container = dict(response["InferenceSpecification"]["Containers"][0])
+    del container["Environment"]
+    response["AdditionalInferenceSpecifications"] = [
+        {
+            "Name": "neo-c5",
+            "Containers": [container],
+            "SupportedContentTypes": ["application/x-image"],
+        }
+    ]
+
+
+def test_model_naming_an_additional_inference_specification_is_judged_on_it() -> None:
+    scenario = with_answers(
+        GUIDE_MODEL_PACKAGE,
+        DescribeModel=[modified(MODEL_FROM_PACKAGE, _names_spec("neo-c5"))],
+        DescribeModelPackage=modified(PACKAGE, _with_neo_spec),
+    )
+    result = run(scenario, require_model_approval=True)
+    assert_not_pass(result, ENV_CHECK, "FAIL")
+    assert "SOC2_COMPLIANT is missing" in result.result(ENV_CHECK).reason
+
+
+def test_model_naming_an_inference_specification_the_package_lacks_is_an_error() -> None:
+    scenario = with_answers(
+        GUIDE_MODEL_PACKAGE, DescribeModel=[modified(MODEL_FROM_PACKAGE, _names_spec("gpu"))]
+    )
+    result = run(scenario, require_model_approval=True)
+    assert_not_pass(result, ENV_CHECK, "ERROR")
+    assert "'gpu'" in result.result(ENV_CHECK).reason
