@@ -455,11 +455,18 @@ def describe_model(ctx: CheckContext, name: str) -> Model:
             if package_name:
                 package = describe_model_package(ctx, package_name)
                 packages.append(package)
+                spec_name = container.text("InferenceSpecificationName") or ""
+                own_image = container.text("Image") or ""
+                images = sorted({image for image, _ in package.containers_for(spec_name)})
+                if own_image and own_image not in images:
+                    # Not a shape AWS documents: which of the two serves cannot be told.
+                    raise container.unreadable(
+                        "Image",
+                        f"names {own_image} beside ModelPackageName {package_name}, whose "
+                        f"containers run {', '.join(images)}: which one serves cannot be told",
+                    )
                 containers += _package_containers(
-                    where,
-                    _environment(container),
-                    package,
-                    container.text("InferenceSpecificationName") or "",
+                    where, _environment(container), package, spec_name
                 )
             else:
                 containers.append(_container(where, container))

@@ -199,3 +199,30 @@ def test_model_naming_an_inference_specification_the_package_lacks_is_an_error()
     result = run(scenario, require_model_approval=True)
     assert_not_pass(result, ENV_CHECK, "ERROR")
     assert "'gpu'" in result.result(ENV_CHECK).reason
+
+
+def test_model_container_naming_a_package_and_another_image_is_an_error() -> None:
+    # Which of the two serves cannot be told from the answers: neither is judged alone.
+    def edit(response: dict[str, Any]) -> None:
+        response["PrimaryContainer"]["Image"] = (
+            "438465156498.dkr.ecr.us-east-1.amazonaws.com/unscanned:latest"
+        )
+
+    scenario = with_answers(GUIDE_MODEL_PACKAGE, DescribeModel=[modified(MODEL_FROM_PACKAGE, edit)])
+    result = run(scenario, require_model_approval=True)
+    assert_not_pass(result, ENV_CHECK, "ERROR")
+    reason = result.result(ENV_CHECK).reason
+    assert "PrimaryContainer.Image names" in reason and "beside ModelPackageName" in reason
+    assert result.status(DEPLOYED_CHECK) in ("FAIL", "ERROR"), result.table()
+
+
+def test_model_container_naming_a_package_and_its_own_image_passes() -> None:
+    # An answer that repeats the package container's Image beside ModelPackageName says nothing new.
+    def edit(response: dict[str, Any]) -> None:
+        response["PrimaryContainer"]["Image"] = (
+            "438465156498.dkr.ecr.us-east-1.amazonaws.com/defender-image-analyzer-soc2:"
+            "soc2-dev-3f9c2e7a1b4d5c6e8f0a9b1c2d3e4f5a6b7c8d9e"
+        )
+
+    scenario = with_answers(GUIDE_MODEL_PACKAGE, DescribeModel=[modified(MODEL_FROM_PACKAGE, edit)])
+    assert_passes(run(scenario, require_model_approval=True))
