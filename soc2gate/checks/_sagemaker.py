@@ -399,7 +399,8 @@ def describe_model_package(ctx: CheckContext, name: str) -> ModelPackage:
             name=name,
             arn=answer.text("ModelPackageArn") or "",
             approval=answer.text("ModelApprovalStatus") or "",
-            status=answer.text("ModelPackageStatus") or "",
+            # Required in the answer; judged under --require-model-approval (Completed).
+            status=answer.text("ModelPackageStatus", required=True) or "",
             containers=containers(spec),
             additional=tuple(
                 (extra.text("Name", required=True) or "", containers(extra))

@@ -166,6 +166,14 @@ def evaluate(
                     f"{model.name} deploys model package {package.name}, which is {shown}, not "
                     "Approved (--require-model-approval)"
                 )
+            if require_approval and package.status != "Completed":
+                # Failed, Deleting, still registering, or a state AWS does not document: not a
+                # registered version, whatever its approval says.
+                problems.append(
+                    f"{model.name} deploys model package {package.name} with ModelPackageStatus "
+                    f"{package.status}, not Completed: not an approved registered version "
+                    "(--require-model-approval)"
+                )
         if not model.containers:
             problems.append(f"{model.name} has no container definition to check")
         for container in model.containers:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from realshape.wire import (
     DIGEST,
     GUIDE_INFERENCE_COMPONENTS,
@@ -226,3 +228,29 @@ def test_model_container_naming_a_package_and_its_own_image_passes() -> None:
 
     scenario = with_answers(GUIDE_MODEL_PACKAGE, DescribeModel=[modified(MODEL_FROM_PACKAGE, edit)])
     assert_passes(run(scenario, require_model_approval=True))
+
+
+def _package_status(status: Any) -> Any:
+    def edit(response: dict[str, Any]) -> None:
+        if status is None:
+            del response["ModelPackageStatus"]
+        else:
+            response["ModelPackageStatus"] = status
+
+    return edit
+
+
+@pytest.mark.parametrize("status", ["Failed", "Deleting", "InProgress", "Archived"])
+def test_approved_package_version_that_is_not_completed_is_not_approved(status: str) -> None:
+    # --require-model-approval asks for an approved registered version: one whose registration
+    # failed, is being deleted, or is in a state AWS does not document is not one.
+    result = run(package(_package_status(status)), require_model_approval=True)
+    assert_not_pass(result, ENV_CHECK, "FAIL")
+    assert f"ModelPackageStatus {status}, not Completed" in result.result(ENV_CHECK).reason
+
+
+def test_package_without_model_package_status_could_not_be_read() -> None:
+    # A required member of DescribeModelPackage's answer.
+    result = run(package(_package_status(None)), require_model_approval=True)
+    assert_not_pass(result, ENV_CHECK, "ERROR")
+    assert "ModelPackageStatus is missing" in result.result(ENV_CHECK).reason
