@@ -254,3 +254,15 @@ def test_package_without_model_package_status_could_not_be_read() -> None:
     result = run(package(_package_status(None)), require_model_approval=True)
     assert_not_pass(result, ENV_CHECK, "ERROR")
     assert "ModelPackageStatus is missing" in result.result(ENV_CHECK).reason
+
+
+def test_in_service_component_with_a_failure_reason_is_not_a_pass() -> None:
+    # As an endpoint InService with a FailureReason: an update of it failed (and was rolled
+    # back), so it does not serve what was deployed.
+    def edit(response: dict[str, Any]) -> None:
+        response["FailureReason"] = " Rolling update failed: copies did not pass health checks"
+
+    result = run(components(image_ic=edit))
+    assert_not_pass(result, DEPLOYED_CHECK, "FAIL")
+    reason = result.result(DEPLOYED_CHECK).reason
+    assert "InService with FailureReason: Rolling update failed" in reason, reason
