@@ -543,6 +543,15 @@ class InferenceComponent:
 
 def _component(resp: Any, name: str) -> InferenceComponent:
     answer = _answer(resp, "DescribeInferenceComponent", name)
+    several = answer.get("Specifications", list)
+    if several:
+        # A component created with several specifications reports one per instance type (and
+        # no Specification), each with its own model, image and Environment.
+        raise answer.unreadable(
+            "Specifications",
+            f"lists {len(several)} specification(s), one per instance type: this gate reads "
+            "a component's one Specification and cannot tell which of them serves",
+        )
     spec = answer.obj("Specification", required=True)
     assert spec is not None  # required=True raised otherwise
     container = spec.obj("Container")

@@ -266,3 +266,27 @@ def test_in_service_component_with_a_failure_reason_is_not_a_pass() -> None:
     assert_not_pass(result, DEPLOYED_CHECK, "FAIL")
     reason = result.result(DEPLOYED_CHECK).reason
     assert "InService with FailureReason: Rolling update failed" in reason, reason
+
+
+@pytest.mark.parametrize("keep_specification", [False, True], ids=["as-documented", "both"])
+def test_component_with_one_specification_per_instance_type_is_an_error(
+    keep_specification: bool,
+) -> None:
+    # Created with several specifications, a component reports Specifications (one per instance
+    # type) and no Specification; each may run another image. The gate reads one.
+    def edit(response: dict[str, Any]) -> None:
+        spec = response["Specification"] if keep_specification else response.pop("Specification")
+        other = {**spec, "InstanceType": "ml.g5.xlarge"}
+        other["Container"] = {
+            "DeployedImage": {
+                "SpecifiedImage": "438465156498.dkr.ecr.us-east-1.amazonaws.com/unscanned:gpu",
+                "ResolvedImage": "438465156498.dkr.ecr.us-east-1.amazonaws.com/unscanned@"
+                + DIGEST.replace("6940", "0000"),
+            }
+        }
+        response["Specifications"] = [{**spec, "InstanceType": "ml.c5.large"}, other]
+
+    result = run(components(image_ic=edit))
+    for check in (ENV_CHECK, DEPLOYED_CHECK):
+        assert_not_pass(result, check, "ERROR")
+        assert "Specifications" in result.result(check).reason, result.table()
