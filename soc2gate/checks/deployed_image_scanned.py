@@ -157,9 +157,8 @@ class DeployedImageScanned(Check):
         ic_variants = component_variants(ctx, endpoint) if lacking else {}
         components: tuple[InferenceComponent, ...] = ()
         if ic_variants:
-            components = tuple(
-                c for c in endpoint_components(ctx, name) if c.variant in ic_variants
-            )
+            # Every component listed on the endpoint serves there, whatever variant it names.
+            components = endpoint_components(ctx, name)
             judged_components = _judge_components(self, endpoint, ic_variants, components)
             if judged_components is not None:
                 return judged_components

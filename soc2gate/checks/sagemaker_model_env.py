@@ -116,33 +116,31 @@ class SagemakerModelEnv(Check):
 def components_served(
     ctx: CheckContext, endpoint: str, unnamed: Sequence[str]
 ) -> tuple[list[str], list[Model]] | str:
-    """The models and the Container environments of the inference components the ``unnamed``
-    ("<config>/<variant>") variants serve; a message when a variant serves none."""
+    """The models and the Container environments of the inference components on the endpoint
+    (every one ListInferenceComponents lists there, whatever variant it names: it serves on this
+    endpoint); a message when one of the ``unnamed`` ("<config>/<variant>") variants serves none."""
     components = endpoint_components(ctx, endpoint)
     names: list[str] = []
     models: list[Model] = []
-    empty = []
-    for label in unnamed:
-        variant = label.rsplit("/", 1)[1]
-        served = [c for c in components if c.variant == variant]
-        if not served:
-            empty.append(label)
-        for c in served:
-            if c.model_name:
-                names.append(c.model_name)
-            if c.container is not None and (c.container.environment or not c.model_name):
-                # Its own Environment is judged too; without a model it is all there is.
-                models.append(
-                    Model(
-                        name=f"inference component {c.name}", arn=c.arn, containers=(c.container,)
-                    )
-                )
+    empty = [
+        label
+        for label in unnamed
+        if not any(c.variant == label.rsplit("/", 1)[1] for c in components)
+    ]
     if empty:
         return (
             f"endpoint config variant(s) {', '.join(empty)} name no model and serve no "
             f"inference component (ListInferenceComponents for {endpoint}): could not tell "
             "what serves there"
         )
+    for c in components:
+        if c.model_name:
+            names.append(c.model_name)
+        if c.container is not None and (c.container.environment or not c.model_name):
+            # Its own Environment is judged too; without a model it is all there is.
+            models.append(
+                Model(name=f"inference component {c.name}", arn=c.arn, containers=(c.container,))
+            )
     return names, models
 
 

@@ -290,3 +290,19 @@ def test_component_with_one_specification_per_instance_type_is_an_error(
     for check in (ENV_CHECK, DEPLOYED_CHECK):
         assert_not_pass(result, check, "ERROR")
         assert "Specifications" in result.result(check).reason, result.table()
+
+
+def test_every_component_on_the_endpoint_is_judged_whatever_variant_it_names() -> None:
+    # ListInferenceComponents lists it on this endpoint; its own answer names a variant the
+    # endpoint config lacks. It runs on this endpoint: it is judged like the others.
+    def edit(response: dict[str, Any]) -> None:
+        response["VariantName"] = "Canary"
+        response["Specification"]["Container"]["Environment"]["SOC2_COMPLIANT"] = "false"
+        deployed = response["Specification"]["Container"]["DeployedImage"]
+        deployed["ResolvedImage"] = deployed["ResolvedImage"].replace(DIGEST[-12:], "0" * 12)
+
+    result = run(components(image_ic=edit))
+    assert_not_pass(result, ENV_CHECK, "FAIL")
+    assert "SOC2_COMPLIANT='false'" in result.result(ENV_CHECK).reason
+    assert_not_pass(result, DEPLOYED_CHECK, "FAIL")
+    assert "defenderImageAnalyzer-image-ic" in result.result(DEPLOYED_CHECK).reason
