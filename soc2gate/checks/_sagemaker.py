@@ -539,6 +539,8 @@ class InferenceComponent:
     #: Specification.Container.DeployedImage: what SageMaker resolved ("" until it has).
     specified_image: str
     resolved_image: str
+    #: Specification.BaseInferenceComponentName: the component an adapter runs inside ("").
+    base: str = ""
 
 
 def _component(resp: Any, name: str) -> InferenceComponent:
@@ -577,13 +579,15 @@ def _component(resp: Any, name: str) -> InferenceComponent:
         ),
         specified_image=specified,
         resolved_image=resolved,
+        base=spec.text("BaseInferenceComponentName") or "",
     )
 
 
 def endpoint_components(ctx: CheckContext, endpoint_name: str) -> tuple[InferenceComponent, ...]:
     """Every inference component on the endpoint (ListInferenceComponents EndpointNameEquals,
     all pages, then DescribeInferenceComponent each). Not memoised: components roll out while
-    the gate waits. A page without InferenceComponents raises ``UnreadableResponse``."""
+    the gate waits. A page without InferenceComponents, or an adapter component whose base
+    component is not listed on the endpoint (it runs inside it), raises ``UnreadableResponse``."""
     sagemaker = ctx.clients("sagemaker")
     names: list[str] = []
     for page in sagemaker.get_paginator("list_inference_components").paginate(
@@ -594,10 +598,18 @@ def endpoint_components(ctx: CheckContext, endpoint_name: str) -> tuple[Inferenc
             if summary.text("EndpointName") not in (None, endpoint_name):
                 continue  # an implementation that ignores the filter
             names.append(summary.text("InferenceComponentName", required=True) or "")
-    return tuple(
+    components = tuple(
         _component(sagemaker.describe_inference_component(InferenceComponentName=n), n)
         for n in dict.fromkeys(names)
     )
+    for c in components:
+        if c.base and c.base not in names:
+            raise UnreadableResponse(
+                f"DescribeInferenceComponent {c.name!r}: Specification.BaseInferenceComponentName "
+                f"names base inference component {c.base!r}, which ListInferenceComponents does "
+                f"not list on endpoint {endpoint_name!r}: the adapter runs inside it, unjudged"
+            )
+    return components
 
 
 def component_variants(ctx: CheckContext, endpoint: Endpoint) -> dict[str, list[str]]:

@@ -306,3 +306,25 @@ def test_every_component_on_the_endpoint_is_judged_whatever_variant_it_names() -
     assert "SOC2_COMPLIANT='false'" in result.result(ENV_CHECK).reason
     assert_not_pass(result, DEPLOYED_CHECK, "FAIL")
     assert "defenderImageAnalyzer-image-ic" in result.result(DEPLOYED_CHECK).reason
+
+
+@pytest.mark.parametrize(
+    ("base", "passes"),
+    [("defenderImageAnalyzer-model-ic-20261126093000", True), ("llama-base-ic", False)],
+    ids=["base-listed", "base-not-listed"],
+)
+def test_adapter_component_runs_in_a_base_component_that_must_be_judged(
+    base: str, passes: bool
+) -> None:
+    # An adapter component runs inside its base component's container: the base must be one of
+    # the components listed on the endpoint (and so judged), else what serves is unknown.
+    def edit(response: dict[str, Any]) -> None:
+        response["Specification"]["BaseInferenceComponentName"] = base
+
+    result = run(components(image_ic=edit))
+    if passes:
+        assert_passes(result)
+        return
+    for check in (ENV_CHECK, DEPLOYED_CHECK):
+        assert_not_pass(result, check, "ERROR")
+        assert "base inference component 'llama-base-ic'" in result.result(check).reason
