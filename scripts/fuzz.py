@@ -3,7 +3,9 @@
 
 The long version of tests/fuzz (issue 10, layer 2). The baselines are the real-shape scenarios
 of tests/realshape that PASS (the guide's deployment under BASIC and ENHANCED scanning, with and
-without Amazon Inspector coverage as the proof of the scan, with --model-name-contains). Every
+without Amazon Inspector coverage as the proof of the scan, with --model-name-contains, through a
+central registry's client, deployed from an Approved Model Registry package version, and served
+by inference components). Every
 mutation the service models allow (tests/fuzz/shapes.py: delete, null, empty, each other JSON
 type, an enum value the model does not define, another value, an absent member added, a findings
 page added / looped) is served to the real run_gate through botocore's before-send event; then

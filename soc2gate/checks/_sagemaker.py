@@ -334,6 +334,22 @@ class ModelPackage:
     approval: str
     status: str  # ModelPackageStatus
     containers: tuple[tuple[str, dict[str, str]], ...]  # (Image, Environment)
+    #: AdditionalInferenceSpecifications (e.g. SageMaker Neo's compiled artifacts), by Name: a
+    #: model container naming one (InferenceSpecificationName) runs its containers instead.
+    additional: tuple[tuple[str, tuple[tuple[str, dict[str, str]], ...]], ...] = ()
+
+    def containers_for(self, spec_name: str) -> tuple[tuple[str, dict[str, str]], ...]:
+        """The containers a model container naming ``spec_name`` ("" for none) runs."""
+        if not spec_name:
+            return self.containers
+        for name, containers in self.additional:
+            if name == spec_name:
+                return containers
+        raise UnreadableResponse(
+            f"DescribeModelPackage {self.name!r}: the model names inference specification "
+            f"{spec_name!r} (InferenceSpecificationName), which the package's "
+            "AdditionalInferenceSpecifications do not list"
+        )
 
 
 @dataclass(frozen=True)
@@ -372,42 +388,53 @@ def describe_model_package(ctx: CheckContext, name: str) -> ModelPackage:
     image to judge (``UnreadableResponse``).
     """
 
+    def containers(spec: _Answer) -> tuple[tuple[str, dict[str, str]], ...]:
+        found = spec.objs("Containers", required=True) or []
+        if not found:
+            raise spec.unreadable("Containers", "is empty")
+        return tuple((c.text("Image") or "", _environment(c)) for c in found)
+
     def fetch() -> ModelPackage:
         resp = ctx.clients("sagemaker").describe_model_package(ModelPackageName=name)
         ctx.secrets.add_answer(resp, ctx.config.require_env)  # before it is read, come what may
         answer = _answer(resp, "DescribeModelPackage", name)
         spec = answer.obj("InferenceSpecification", required=True)
         assert spec is not None
-        containers = spec.objs("Containers", required=True) or []
-        if not containers:
-            raise spec.unreadable("Containers", "is empty")
         return ModelPackage(
             name=name,
             arn=answer.text("ModelPackageArn") or "",
             approval=answer.text("ModelApprovalStatus") or "",
-            status=answer.text("ModelPackageStatus") or "",
-            containers=tuple((c.text("Image") or "", _environment(c)) for c in containers),
+            # Required in the answer; judged under --require-model-approval (Completed).
+            status=answer.text("ModelPackageStatus", required=True) or "",
+            containers=containers(spec),
+            additional=tuple(
+                (extra.text("Name", required=True) or "", containers(extra))
+                for extra in answer.objs("AdditionalInferenceSpecifications") or []
+            ),
         )
 
     return ctx.memo(("model-package", name), fetch)
 
 
 def _package_containers(
-    where: str, own: dict[str, str], package: ModelPackage
+    where: str, own: dict[str, str], package: ModelPackage, spec_name: str = ""
 ) -> list[ContainerEnv]:
-    """A model container naming a ModelPackageName runs the package's containers.
+    """A model container naming a ModelPackageName runs the package's containers: those of
+    its InferenceSpecification, or of the additional one it names (``spec_name``).
 
     Their Environment is the package container's merged with the model container's own (the
     model's keys added over the package's). A key both set to different values is recorded in
     ``conflicts``. Either may be empty (AWS omits an empty Environment).
     """
     out = []
-    for i, (image, env) in enumerate(package.containers):
+    for i, (image, env) in enumerate(package.containers_for(spec_name)):
         merged = {**env, **own}
         conflicts = frozenset(k for k in env.keys() & own.keys() if env[k] != own[k])
         out.append(
             ContainerEnv(
-                f"{where} model package {package.name} Containers[{i}]",
+                f"{where} model package {package.name} "
+                + (f"{spec_name} " if spec_name else "")
+                + f"Containers[{i}]",
                 image,
                 merged,
                 package=package.name,
@@ -435,7 +462,19 @@ def describe_model(ctx: CheckContext, name: str) -> Model:
             if package_name:
                 package = describe_model_package(ctx, package_name)
                 packages.append(package)
-                containers += _package_containers(where, _environment(container), package)
+                spec_name = container.text("InferenceSpecificationName") or ""
+                own_image = container.text("Image") or ""
+                images = sorted({image for image, _ in package.containers_for(spec_name)})
+                if own_image and own_image not in images:
+                    # Not a shape AWS documents: which of the two serves cannot be told.
+                    raise container.unreadable(
+                        "Image",
+                        f"names {own_image} beside ModelPackageName {package_name}, whose "
+                        f"containers run {', '.join(images)}: which one serves cannot be told",
+                    )
+                containers += _package_containers(
+                    where, _environment(container), package, spec_name
+                )
             else:
                 containers.append(_container(where, container))
         return Model(
@@ -506,10 +545,21 @@ class InferenceComponent:
     #: Specification.Container.DeployedImage: what SageMaker resolved ("" until it has).
     specified_image: str
     resolved_image: str
+    #: Specification.BaseInferenceComponentName: the component an adapter runs inside ("").
+    base: str = ""
 
 
 def _component(resp: Any, name: str) -> InferenceComponent:
     answer = _answer(resp, "DescribeInferenceComponent", name)
+    several = answer.get("Specifications", list)
+    if several:
+        # A component created with several specifications reports one per instance type (and
+        # no Specification), each with its own model, image and Environment.
+        raise answer.unreadable(
+            "Specifications",
+            f"lists {len(several)} specification(s), one per instance type: this gate reads "
+            "a component's one Specification and cannot tell which of them serves",
+        )
     spec = answer.obj("Specification", required=True)
     assert spec is not None  # required=True raised otherwise
     container = spec.obj("Container")
@@ -535,13 +585,15 @@ def _component(resp: Any, name: str) -> InferenceComponent:
         ),
         specified_image=specified,
         resolved_image=resolved,
+        base=spec.text("BaseInferenceComponentName") or "",
     )
 
 
 def endpoint_components(ctx: CheckContext, endpoint_name: str) -> tuple[InferenceComponent, ...]:
     """Every inference component on the endpoint (ListInferenceComponents EndpointNameEquals,
     all pages, then DescribeInferenceComponent each). Not memoised: components roll out while
-    the gate waits. A page without InferenceComponents raises ``UnreadableResponse``."""
+    the gate waits. A page without InferenceComponents, or an adapter component whose base
+    component is not listed on the endpoint (it runs inside it), raises ``UnreadableResponse``."""
     sagemaker = ctx.clients("sagemaker")
     names: list[str] = []
     for page in sagemaker.get_paginator("list_inference_components").paginate(
@@ -552,12 +604,20 @@ def endpoint_components(ctx: CheckContext, endpoint_name: str) -> tuple[Inferenc
             if summary.text("EndpointName") not in (None, endpoint_name):
                 continue  # an implementation that ignores the filter
             names.append(summary.text("InferenceComponentName", required=True) or "")
-    components = []
+    components_list = []
     for name in dict.fromkeys(names):
         resp = sagemaker.describe_inference_component(InferenceComponentName=name)
         ctx.secrets.add_answer(resp, ctx.config.require_env)
-        components.append(_component(resp, name))
-    return tuple(components)
+        components_list.append(_component(resp, name))
+    components = tuple(components_list)
+    for c in components:
+        if c.base and c.base not in names:
+            raise UnreadableResponse(
+                f"DescribeInferenceComponent {c.name!r}: Specification.BaseInferenceComponentName "
+                f"names base inference component {c.base!r}, which ListInferenceComponents does "
+                f"not list on endpoint {endpoint_name!r}: the adapter runs inside it, unjudged"
+            )
+    return components
 
 
 def component_variants(ctx: CheckContext, endpoint: Endpoint) -> dict[str, list[str]]:

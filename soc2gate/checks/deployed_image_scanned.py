@@ -152,9 +152,8 @@ class DeployedImageScanned(Check):
         ic_variants = component_variants(ctx, endpoint) if lacking else {}
         components: tuple[InferenceComponent, ...] = ()
         if ic_variants:
-            components = tuple(
-                c for c in endpoint_components(ctx, name) if c.variant in ic_variants
-            )
+            # Every component listed on the endpoint serves there, whatever variant it names.
+            components = endpoint_components(ctx, name)
             judged_components = _judge_components(self, endpoint, ic_variants, components)
             if judged_components is not None:
                 return judged_components
@@ -233,6 +232,13 @@ def _judge_components(
             return check.failed(f"{where}{why}: no image of it serves traffic as deployed")
         if verdict is Verdict.UNKNOWN:
             return check.error(f"{where}, a state this gate does not know: cannot verify its image")
+        if c.failure_reason:
+            # As an endpoint InService with a FailureReason: an update of the component failed
+            # (and was rolled back), so it does not serve what was deployed.
+            return check.failed(
+                f"{where} with FailureReason: {c.failure_reason}: its last update failed, so it "
+                "does not serve what was deployed"
+            )
     missing = [c.name for c in components if not c.resolved_image]
     if missing:
         return check.error(

@@ -116,33 +116,31 @@ class SagemakerModelEnv(Check):
 def components_served(
     ctx: CheckContext, endpoint: str, unnamed: Sequence[str]
 ) -> tuple[list[str], list[Model]] | str:
-    """The models and the Container environments of the inference components the ``unnamed``
-    ("<config>/<variant>") variants serve; a message when a variant serves none."""
+    """The models and the Container environments of the inference components on the endpoint
+    (every one ListInferenceComponents lists there, whatever variant it names: it serves on this
+    endpoint); a message when one of the ``unnamed`` ("<config>/<variant>") variants serves none."""
     components = endpoint_components(ctx, endpoint)
     names: list[str] = []
     models: list[Model] = []
-    empty = []
-    for label in unnamed:
-        variant = label.rsplit("/", 1)[1]
-        served = [c for c in components if c.variant == variant]
-        if not served:
-            empty.append(label)
-        for c in served:
-            if c.model_name:
-                names.append(c.model_name)
-            if c.container is not None and (c.container.environment or not c.model_name):
-                # Its own Environment is judged too; without a model it is all there is.
-                models.append(
-                    Model(
-                        name=f"inference component {c.name}", arn=c.arn, containers=(c.container,)
-                    )
-                )
+    empty = [
+        label
+        for label in unnamed
+        if not any(c.variant == label.rsplit("/", 1)[1] for c in components)
+    ]
     if empty:
         return (
             f"endpoint config variant(s) {', '.join(empty)} name no model and serve no "
             f"inference component (ListInferenceComponents for {endpoint}): could not tell "
             "what serves there"
         )
+    for c in components:
+        if c.model_name:
+            names.append(c.model_name)
+        if c.container is not None and (c.container.environment or not c.model_name):
+            # Its own Environment is judged too; without a model it is all there is.
+            models.append(
+                Model(name=f"inference component {c.name}", arn=c.arn, containers=(c.container,))
+            )
     return names, models
 
 
@@ -165,6 +163,14 @@ def evaluate(
                 problems.append(
                     f"{model.name} deploys model package {package.name}, which is {shown}, not "
                     "Approved (--require-model-approval)"
+                )
+            if require_approval and package.status != "Completed":
+                # Failed, Deleting, still registering, or a state AWS does not document: not a
+                # registered version, whatever its approval says.
+                problems.append(
+                    f"{model.name} deploys model package {package.name} with ModelPackageStatus "
+                    f"{package.status}, not Completed: not an approved registered version "
+                    "(--require-model-approval)"
                 )
         if not model.containers:
             problems.append(f"{model.name} has no container definition to check")

@@ -31,8 +31,14 @@ SM_EP = "sagemaker:DescribeEndpoint"
 SM_EPC = "sagemaker:DescribeEndpointConfig"
 SM_MODEL = "sagemaker:DescribeModel"
 SM_LIST = "sagemaker:ListModels"
+SM_PKG = "sagemaker:DescribeModelPackage"
+SM_ICS = "sagemaker:ListInferenceComponents"
+SM_IC = "sagemaker:DescribeInferenceComponent"
 
-BASIC = ("basic", "model-name", "registry-id")
+#: The deployment shapes (issue 19): the guide's BASIC-scanned image deployed from a Model
+#: Registry package version, and served by inference components.
+SHAPES = ("model-package", "inference-components")
+BASIC = ("basic", "model-name", "registry-id", *SHAPES)
 ENHANCED = ("enhanced", "enhanced-coverage")
 #: A request for the second findings page (the key holds the first page's nextToken).
 PAGE_2 = '*"nextToken":*'
@@ -75,6 +81,7 @@ GROUPS: dict[str, dict[str, frozenset[str]]] = {
         "basic": frozenset({"repo-flag", "batch-flag", "batch-frequency"}),
         "model-name": frozenset({"repo-flag", "batch-flag", "batch-frequency"}),
         "registry-id": frozenset({"repo-flag", "batch-flag", "batch-frequency"}),
+        **{b: frozenset({"repo-flag", "batch-flag", "batch-frequency"}) for b in SHAPES},
         "enhanced": frozenset({"registry-rule", "batch-frequency"}),
         "enhanced-coverage": frozenset({"registry-rule", "batch-frequency"}),
     },
@@ -103,7 +110,7 @@ ALLOWLIST: tuple[Inert, ...] = (
         "repositories[*].repositoryArn",
         "evidence only unless Inspector coverage is "
         "consulted (the enhanced-coverage baseline is not allowlisted)",
-        baselines=("basic", "enhanced", "model-name"),
+        baselines=("basic", "enhanced", "model-name", *SHAPES),
     ),
     Inert(
         ECR_R,
@@ -117,7 +124,7 @@ ALLOWLIST: tuple[Inert, ...] = (
         ECR_R,
         "repositories[*].registryId",
         NOT_READ + " without --registry-id (the registry-id baseline is not allowlisted)",
-        baselines=("basic", "enhanced", "enhanced-coverage", "model-name"),
+        baselines=("basic", "enhanced", "enhanced-coverage", "model-name", *SHAPES),
     ),
     Inert(ECR_R, "repositories[*].createdAt", NOT_READ),
     Inert(ECR_R, "repositories[*].repositoryName", ECHO, kinds=("change",)),
@@ -553,7 +560,6 @@ ALLOWLIST: tuple[Inert, ...] = (
             "AsyncInferenceConfig",
             "CrossRegionTrafficConfig",
             "DataCaptureConfig",
-            "ExecutionRoleArn",
             "ExplainerConfig",
             "KmsKeyId",
             "MetricsConfig",
@@ -578,6 +584,7 @@ ALLOWLIST: tuple[Inert, ...] = (
         )
     ),
     Inert(SM_EPC, "CreationTime", NOT_READ),
+    Inert(SM_EPC, "ExecutionRoleArn", NOT_READ),
     Inert(SM_EPC, "EndpointConfigArn", NOT_READ),
     Inert(SM_EPC, "EnableNetworkIsolation", NOT_READ),
     Inert(SM_EPC, "EndpointConfigName", ECHO),
@@ -612,12 +619,24 @@ ALLOWLIST: tuple[Inert, ...] = (
             "PrimaryContainer.ContainerHostname",
             "PrimaryContainer.ContainerMetricsConfig",
             "PrimaryContainer.ImageConfig",
-            "PrimaryContainer.InferenceSpecificationName",
-            "PrimaryContainer.ModelPackageName",
             "PrimaryContainer.MultiModelConfig",
             "PrimaryContainer.Mode",
             "PrimaryContainer.ModelDataSource*",
             "PrimaryContainer.ModelDataUrl",
+        )
+    ),
+    # Read only for a container that names a model package (the model-package baseline judges
+    # them): without ModelPackageName the container's own Image and Environment serve.
+    *(
+        Inert(
+            SM_MODEL,
+            name,
+            NOT_READ + " without a ModelPackageName beside it",
+            baselines=tuple(b for b in (*BASIC, *ENHANCED) if b != "model-package"),
+        )
+        for name in (
+            "PrimaryContainer.InferenceSpecificationName",
+            "PrimaryContainer.ModelPackageName",
         )
     ),
     Inert(SM_MODEL, "ModelName", ECHO, kinds=("change", "empty")),
@@ -628,6 +647,14 @@ ALLOWLIST: tuple[Inert, ...] = (
         kinds=("add-key:*",),
     ),
     Inert(SM_MODEL, "PrimaryContainer.Environment{MODEL_SERVER_WORKERS}", "not a required marker"),
+    Inert(
+        SM_MODEL,
+        "PrimaryContainer.Environment",
+        "the model container's own Environment adds keys over its package container's: only the "
+        "required markers are read (one set differently from the package's fails as a conflict)",
+        kinds=("add",),
+        baselines=("model-package",),
+    ),
     Inert(
         SM_MODEL,
         "PrimaryContainer.Environment{SAGEMAKER_CONTAINER_LOG_LEVEL}",
@@ -661,6 +688,210 @@ ALLOWLIST: tuple[Inert, ...] = (
         "another name that is not the newest; the endpoint's model is judged too",
         kinds=("change", "empty"),
     ),
+    # ---- sagemaker:DescribeModelPackage (the model-package baseline) ----
+    *(
+        Inert(SM_PKG, name, NOT_READ)
+        for name in (
+            "ApprovalDescription",
+            "CertifyForMarketplace",
+            "CreatedBy",
+            "CreationTime",
+            "CustomerMetadataProperties",
+            "Domain",
+            "DriftCheckBaselines",
+            "LastModifiedBy",
+            "LastModifiedTime",
+            "ManagedStorageType",
+            "MetadataProperties*",
+            "ModelCard",
+            "ModelLifeCycle",
+            "ModelMetrics*",
+            "ModelPackageDescription",
+            "ModelPackageGroupName",
+            "ModelPackageRegistrationType",
+            "ModelPackageVersion",
+            "SamplePayloadUrl",
+            "SecurityConfig",
+            "SkipModelValidation",
+            "SourceUri",
+            "Task",
+            *(
+                f"InferenceSpecification.{name}"
+                for name in (
+                    "SupportedContentTypes*",
+                    "SupportedRealtimeInferenceInstanceTypes",
+                    "SupportedResponseMIMETypes*",
+                    "SupportedTransformInstanceTypes",
+                )
+            ),
+            *(
+                f"InferenceSpecification.Containers[*].{name}"
+                for name in (
+                    "AdditionalModelDataSources",
+                    "AdditionalS3DataSource",
+                    "BaseModel",
+                    "ContainerHostname",
+                    "Framework",
+                    "FrameworkVersion",
+                    "IsCheckpoint",
+                    "ModelDataETag",
+                    "ModelDataSource",
+                    "ModelDataUrl",
+                    "ModelInput",
+                    "NearestModelName",
+                    "ProductId",
+                )
+            ),
+        )
+    ),
+    Inert(
+        SM_PKG,
+        "ModelPackageStatusDetails*",
+        "the package's own validation and AWS Marketplace image-scan jobs; the gate scans the "
+        "image itself (ecr-scan-findings) and judges ModelPackageStatus",
+    ),
+    Inert(SM_PKG, "ValidationSpecification", "the package's own validation jobs; " + NOT_READ),
+    Inert(
+        SM_PKG,
+        "SourceAlgorithmSpecification",
+        "names the algorithm the model was trained with; what serves is InferenceSpecification's "
+        "containers (judged) and the endpoint's DeployedImages",
+    ),
+    Inert(
+        SM_PKG,
+        "AdditionalInferenceSpecifications",
+        "used only by a model container naming one (InferenceSpecificationName, judged then); the "
+        "baseline's model names none, so InferenceSpecification's containers serve",
+        kinds=("add",),
+    ),
+    Inert(
+        SM_PKG,
+        "InferenceSpecification.Containers[*].ImageDigest",
+        "the registry's record of the image: what serves is the endpoint's "
+        "DeployedImages[].ResolvedImage and the container's Image resolved in ECR, both compared "
+        "with the scanned digest",
+    ),
+    Inert(SM_PKG, "ModelPackageArn", "evidence only"),
+    Inert(SM_PKG, "ModelPackageName", ECHO + " (the model names the package version by ARN)"),
+    Inert(
+        SM_PKG,
+        "InferenceSpecification.Containers[*].Environment",
+        "only the required markers are read",
+        kinds=("add-key:*",),
+    ),
+    Inert(
+        SM_PKG,
+        "InferenceSpecification.Containers[*].Environment{MODEL_SERVER_WORKERS}",
+        "not a required marker",
+    ),
+    # ---- sagemaker:ListInferenceComponents (the inference-components baseline) ----
+    *(
+        Inert(
+            SM_ICS, f"InferenceComponents[*].{name}", NOT_READ + ": DescribeInferenceComponent's is"
+        )
+        for name in ("InferenceComponentStatus", "VariantName")
+    ),
+    *(
+        Inert(SM_ICS, f"InferenceComponents[*].{name}", NOT_READ)
+        for name in ("CreationTime", "LastModifiedTime", "EndpointArn", "InferenceComponentArn")
+    ),
+    Inert(
+        SM_ICS,
+        "InferenceComponents[*].EndpointName",
+        "a summary without EndpointName is read as this endpoint's (asked with "
+        "EndpointNameEquals): it is described and judged all the same",
+        kinds=("delete", "null"),
+    ),
+    Inert(
+        SM_ICS,
+        "InferenceComponents[*].EndpointName",
+        "a summary naming another endpoint is not on this one (the guard for implementations that "
+        "ignore EndpointNameEquals): one component fewer is judged, and the variant still serves "
+        "the other one, which is",
+        kinds=("change", "empty"),
+    ),
+    Inert(
+        SM_ICS,
+        "InferenceComponents",
+        "the appended summary names another endpoint (EndpointName 'fuzz'): not on this one",
+        kinds=("append",),
+    ),
+    Inert(
+        SM_ICS,
+        "InferenceComponents",
+        "the endpoint then serves one component fewer; the other one still serves the variant and "
+        "is judged",
+        kinds=("drop-first", "drop-last"),
+    ),
+    Inert(
+        SM_ICS,
+        "InferenceComponents[*]",
+        "the endpoint then serves one component fewer; the other one still serves the variant and "
+        "is judged",
+        kinds=("delete",),
+    ),
+    # ---- sagemaker:DescribeInferenceComponent (the inference-components baseline) ----
+    *(
+        Inert(SM_IC, name, NOT_READ)
+        for name in (
+            "CreationTime",
+            "LastModifiedTime",
+            "LastDeploymentConfig",
+            "Specification.ComputeResourceRequirements*",
+            "Specification.StartupParameters*",
+            "Specification.DataCacheConfig",
+            "Specification.SchedulingConfig",
+            "Specification.Container.ArtifactUrl",
+            "Specification.Container.ContainerMetricsConfig",
+            "Specification.Container.DeployedImage.ResolutionTime",
+        )
+    ),
+    Inert(
+        SM_IC,
+        "Specification.InstanceType",
+        NOT_READ + ": the instance type is the variant's, judged by sagemaker-endpoint-config",
+    ),
+    Inert(
+        SM_IC,
+        "RuntimeConfig*",
+        "how many copies of the component run, not what they run: every copy runs the one "
+        "DeployedImage and Environment judged; a rollout shows as InferenceComponentStatus "
+        "Creating/Updating, waited for",
+    ),
+    Inert(SM_IC, "InferenceComponentArn", "evidence only"),
+    Inert(
+        SM_IC,
+        "EndpointName",
+        "ListInferenceComponents listed the component on this endpoint (EndpointNameEquals, and "
+        "its summary's EndpointName is checked); " + NOT_READ,
+    ),
+    Inert(
+        SM_IC,
+        "EndpointArn",
+        "ListInferenceComponents listed the component on this endpoint; " + NOT_READ,
+    ),
+    Inert(SM_IC, "InferenceComponentName", ECHO, kinds=("change", "empty")),
+    Inert(
+        SM_IC,
+        "VariantName",
+        "every component listed on the endpoint is judged whatever variant it names, and the "
+        "variant still serves the other component",
+        kinds=("change", "empty"),
+    ),
+    Inert(
+        SM_IC,
+        "Specification.Container.DeployedImage.SpecifiedImage",
+        "ResolvedImage is what serves, and is what is compared",
+    ),
+    Inert(
+        SM_IC,
+        "Specification.Container.Environment",
+        "only the required markers are read",
+        kinds=("add-key:*",),
+    ),
+    Inert(
+        SM_IC, "Specification.Container.Environment{MODEL_SERVER_WORKERS}", "not a required marker"
+    ),
 )
 
 
@@ -674,9 +905,22 @@ KNOWN_HOLES: dict[str, str] = {
     "F4": "a registry scanning rule whose scanFrequency is missing or unknown counts as scanning",
     "F5": "without imagePushedAt, a completion time from 1970 is accepted (F3's check is skipped)",
     "F6": "an unknown or empty registry scanType is accepted (read as BASIC, its rules still count)",
+    "F7": "a model naming an additional inference specification of its package "
+    "(InferenceSpecificationName) is judged on the package's default containers",
+    "F8": "a model container naming a ModelPackageName and another Image is judged on the "
+    "package's containers alone",
+    "F9": "an Approved package version whose ModelPackageStatus is missing, Failed, Deleting or "
+    "unknown passes --require-model-approval",
+    "F10": "an inference component InService with a FailureReason (an update rolled back) passes",
+    "F11": "an inference component reporting Specifications (one per instance type) is judged on "
+    "its one Specification",
+    "F12": "an inference component whose answer names a variant the config lacks is not judged",
+    "F13": "an adapter component whose base component is not listed on the endpoint passes (the "
+    "base, where it runs, is never judged)",
 }
 #: Findings still open: a PASS on their mutations is reported as the known hole, not as a new
-#: false pass, and their test is marked xfail(strict=True). F1-F3 were closed in c112a69.
+#: false pass, and their test is marked xfail(strict=True). F1-F3 were closed in c112a69; F7-F13
+#: (the model-package and inference-components baselines, issue 19) were closed as found.
 OPEN_HOLES: frozenset[str] = frozenset()
 #: The first findings page's request (maxResults is followed by nextToken on later pages).
 PAGE_1 = '*"maxResults":1000,"repositoryName":*'
@@ -753,6 +997,44 @@ HOLE_PATHS: tuple[tuple[str, Inert], ...] = (
             kinds=("zero", "type:bool"),
         ),
     ),
+    (
+        "F7",
+        Inert(
+            SM_MODEL,
+            "PrimaryContainer.InferenceSpecificationName",
+            KNOWN_HOLES["F7"],
+            kinds=("add",),
+            baselines=("model-package",),
+        ),
+    ),
+    (
+        "F8",
+        Inert(
+            SM_MODEL,
+            "PrimaryContainer.Image",
+            KNOWN_HOLES["F8"],
+            kinds=("add",),
+            baselines=("model-package",),
+        ),
+    ),
+    (
+        "F9",
+        Inert(
+            SM_PKG,
+            "ModelPackageStatus",
+            KNOWN_HOLES["F9"],
+            kinds=("delete", "null", "empty", "enum:*"),
+        ),
+    ),
+    ("F10", Inert(SM_IC, "FailureReason", KNOWN_HOLES["F10"], kinds=("add",))),
+    ("F11", Inert(SM_IC, "Specifications", KNOWN_HOLES["F11"], kinds=("add",))),
+    ("F12", Inert(SM_IC, "VariantName", KNOWN_HOLES["F12"], kinds=("change", "empty"))),
+    (
+        "F13",
+        Inert(
+            SM_IC, "Specification.BaseInferenceComponentName", KNOWN_HOLES["F13"], kinds=("add",)
+        ),
+    ),
 )
 
 
@@ -763,6 +1045,8 @@ HOLE_WITH: dict[str, tuple[tuple[str, str, str], ...]] = {
     "F4": ((ECR_BATCH, "scanningConfigurations[0].scanFrequency", "enum:MANUAL"),),
     "F5": ((ECR_IMG, "imageDetails[0].imagePushedAt", "delete"),),
     "F6": ((ECR_BATCH, "scanningConfigurations[0].scanFrequency", "enum:MANUAL"),),
+    # F12 shows on a component that does not comply: the image component's SOC2_COMPLIANT gone.
+    "F12": ((SM_IC, "Specification.Container.Environment{SOC2_COMPLIANT}", "delete"),),
 }
 
 

@@ -26,6 +26,8 @@ from realshape.wire import (
     ACCOUNT,
     GUIDE_BASIC,
     GUIDE_ENHANCED,
+    GUIDE_INFERENCE_COMPONENTS,
+    GUIDE_MODEL_PACKAGE,
     MODEL_PREFIX,
     REGION,
     Answer,
@@ -76,6 +78,14 @@ BASELINES: tuple[Baseline, ...] = (
     # The repository named as a central registry's (--registry-id, --registry-region): every
     # ECR read goes through the registry client, and each answer must say it is that registry's.
     Baseline("registry-id", GUIDE_BASIC, {"registry_id": ACCOUNT, "registry_region": REGION}),
+    # The model deploys an Approved Model Registry package version (PrimaryContainer
+    # ModelPackageName): DescribeModelPackage is read, its container's Image and Environment are
+    # what is judged, and --require-model-approval makes ModelApprovalStatus count.
+    Baseline("model-package", GUIDE_MODEL_PACKAGE, {"require_model_approval": True}),
+    # The endpoint config's variant names no model: two inference components serve there, one
+    # deploying the guide's model, one the image with its own Environment
+    # (ListInferenceComponents + DescribeInferenceComponent each).
+    Baseline("inference-components", GUIDE_INFERENCE_COMPONENTS, {}),
 )
 
 
@@ -406,12 +416,21 @@ OP_CHECKS: dict[str, tuple[str, ...]] = {
         "ecr:DescribeImageScanFindings",
         "inspector2:ListCoverage",
     ),
-    "sagemaker-model-env": ("sagemaker:DescribeModel", "sagemaker:ListModels"),
+    "sagemaker-model-env": (
+        "sagemaker:DescribeModel",
+        "sagemaker:ListModels",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListInferenceComponents",
+        "sagemaker:DescribeInferenceComponent",
+    ),
     "sagemaker-endpoint-config": ("sagemaker:DescribeEndpointConfig",),
     "sagemaker-endpoint-status": ("sagemaker:DescribeEndpoint",),
     "deployed-image-scanned": (
         "sagemaker:DescribeEndpoint",
         "sagemaker:DescribeModel",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListInferenceComponents",
+        "sagemaker:DescribeInferenceComponent",
         "ecr:DescribeRepositories",
         "ecr:DescribeImages",
     ),

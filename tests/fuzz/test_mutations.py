@@ -1,7 +1,9 @@
 """Mutation fuzzing of the passing wire answers, paths walked from botocore's model (issue 10, layer 2).
 
 The baselines (``campaign.BASELINES``: the guide's deployment under BASIC and ENHANCED scanning,
-with and without Inspector coverage as the scan's proof, with --model-name-contains) PASS. Every
+with and without Inspector coverage as the scan's proof, with --model-name-contains, through a
+central registry's client, from an Approved Model Registry package, served by inference
+components) PASS. Every
 path of every answer they get is mutated (delete, null, empty, each other JSON type, an enum value
 botocore's model does not define, another value, add an absent member, add / drop / loop a findings
 page) and the whole gate runs on the result. A PASS is a false pass unless the allowlist
@@ -191,7 +193,11 @@ def test_fuzz_finding_stays_closed(hole: str) -> None:
     a proof. F3: a completion proof from before the push is not a proof. F4: a registry rule
     whose scanFrequency is missing or unknown does not count as scanning. F5: without
     imagePushedAt, a completion time from 1970 is still not a proof. F6: an unknown registry
-    scanType is not read as BASIC."""
+    scanType is not read as BASIC. F7-F9 (Model Registry packages): the inference specification
+    the model names is judged; a container's own Image beside its package is not ignored; an
+    Approved version must be Completed. F10-F13 (inference components): InService with a
+    FailureReason fails; Specifications cannot be read; every listed component is judged; an
+    adapter's base must be listed."""
     cases = _hole_trials(hole)
     assert cases, f"no mutation reaches {hole} any more: update HOLE_PATHS"
     still = []

@@ -200,6 +200,30 @@ GUIDE_ENHANCED: dict[str, Spec] = {
 }
 """The same deployment under ENHANCED (Inspector) continuous scanning: scanned, one MEDIUM."""
 
+GUIDE_MODEL_PACKAGE: dict[str, Spec] = {
+    **GUIDE_BASIC,
+    "sagemaker:DescribeModel": ["sagemaker/DescribeModel.model-package.json"],
+    "sagemaker:DescribeModelPackage": "sagemaker/DescribeModelPackage.guide-approved.json",
+}
+"""The guide's deployment, its model created from an Approved Model Registry package version
+(PrimaryContainer ModelPackageName): the image and the markers are the package container's."""
+
+GUIDE_INFERENCE_COMPONENTS: dict[str, Spec] = {
+    **GUIDE_BASIC,
+    "sagemaker:DescribeEndpoint": "sagemaker/DescribeEndpoint.inference-components-inservice.json",
+    "sagemaker:DescribeEndpointConfig": "sagemaker/DescribeEndpointConfig.inference-components.json",
+    "sagemaker:ListInferenceComponents": (
+        "sagemaker/ListInferenceComponents.guide-two-components.json"
+    ),
+    "sagemaker:DescribeInferenceComponent": [
+        "sagemaker/DescribeInferenceComponent.guide-model.json",
+        "sagemaker/DescribeInferenceComponent.guide-image.json",
+    ],
+}
+"""The guide's image served by inference components: the endpoint config's variant names no
+model; one component deploys the guide's model (ModelName), the other the image with its own
+Environment (Container). Each reports the gated digest as its DeployedImage."""
+
 
 def with_answers(base: Scenario, **ops: Spec) -> dict[str, Spec]:
     """``base`` with some operations answered differently (keys: ``DescribeEndpoint`` etc.)."""
@@ -412,14 +436,17 @@ def _scan_findings(params: dict[str, Any], docs: list[dict[str, Any]]) -> Answer
     )
 
 
-def _by_name(name_key: str, what: str, arn_kind: str) -> Callable[..., Answer]:
+def _by_name(name_key: str, what: str, arn_kind: str, arn_key: str = "") -> Callable[..., Answer]:
+    """Describe by name (or, with ``arn_key``, by the ARN the answer holds there too)."""
+
     def resolve(params: dict[str, Any], docs: list[dict[str, Any]]) -> Answer:
         name = params.get(name_key)
         for doc in docs:
             if "error" in doc:
                 return Answer.from_doc(doc)
-            if doc["response"].get(name_key) == name:
-                return Answer.ok(doc["response"])
+            response = doc["response"]
+            if response.get(name_key) == name or (arn_key and response.get(arn_key) == name):
+                return Answer.ok(response)
         return Answer.error(
             "com.amazon.coral.validate#ValidationException",
             f'Could not find {what} "{SAGEMAKER_ARN}:{arn_kind}/{str(name).lower()}".',
@@ -444,6 +471,30 @@ def _list_models(params: dict[str, Any], docs: list[dict[str, Any]]) -> Answer:
     text = params.get("NameContains")
     page = dict(page)
     page["Models"] = [m for m in page.get("Models") or [] if not text or text in m["ModelName"]]
+    return Answer.ok(page)
+
+
+def _list_inference_components(params: dict[str, Any], docs: list[dict[str, Any]]) -> Answer:
+    """Pages by NextToken (an unknown token is refused, as SageMaker does); EndpointNameEquals
+    and VariantNameEquals filter the summaries."""
+    error = _first_error(docs)
+    if error:
+        return error
+    pages = [p for d in docs for p in (d.get("pages") or [d["response"]])]
+    token = params.get("NextToken")
+    page = pages[0]
+    if token:
+        following = [pages[i + 1] for i, p in enumerate(pages[:-1]) if p.get("NextToken") == token]
+        if not following:
+            return Answer.error("ValidationException", "Invalid pagination token")
+        page = following[0]
+    page = dict(page)
+    page["InferenceComponents"] = [
+        c
+        for c in page.get("InferenceComponents") or []
+        if params.get("EndpointNameEquals") in (None, c.get("EndpointName"))
+        and params.get("VariantNameEquals") in (None, c.get("VariantName"))
+    ]
     return Answer.ok(page)
 
 
@@ -504,8 +555,13 @@ _RESOLVERS: dict[str, Callable[[dict[str, Any], list[dict[str, Any]]], Answer]] 
     ),
     "sagemaker:DescribeModel": _by_name("ModelName", "model", "model"),
     "sagemaker:ListModels": _list_models,
+    # A model names a package version by its ARN (a versioned package's name is its group's).
     "sagemaker:DescribeModelPackage": _by_name(
-        "ModelPackageName", "model package", "model-package"
+        "ModelPackageName", "model package", "model-package", arn_key="ModelPackageArn"
+    ),
+    "sagemaker:ListInferenceComponents": _list_inference_components,
+    "sagemaker:DescribeInferenceComponent": _by_name(
+        "InferenceComponentName", "inference component", "inference-component"
     ),
     "inspector2:ListCoverage": _list_coverage,
 }

@@ -244,8 +244,7 @@ def test_a_named_user_passes_with_a_note_that_its_uid_is_not_checked(
     assert any("its UID comes from the image's /etc/passwd" in d for d in result.details)
     # Without ecr-scan-findings in the run the gated tag was read, and the result says so.
     assert result.details[0] == (
-        "judged the gated tag as it named an image when read (ecr-scan-findings is not in this "
-        "run)"
+        "judged the gated tag as it named an image when read (ecr-scan-findings is not in this run)"
     )
 
 
