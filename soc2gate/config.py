@@ -456,7 +456,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "require_model_approval",
         _bool,
-        "Model Registry models (ModelPackageName) must have ModelApprovalStatus Approved",
+        "Model Registry models (ModelPackageName) must have ModelApprovalStatus Approved and "
+        "ModelPackageStatus Completed",
         flag_bool=True,
     ),
     Option(
