@@ -26,7 +26,7 @@ def bucket_of(uri: str) -> str:
 
 class SagemakerDataCapture(Check):
     id = "sagemaker-data-capture"
-    title = "The endpoint captures its requests and responses, encrypted, in an allowed bucket"
+    title = "Requests and responses are captured, encrypted, in an allowed bucket"
     asserts = (
         "The endpoint config the endpoint runs once InService and settled has a "
         "DataCaptureConfig with capture on, InitialSamplingPercentage at or above "

@@ -384,8 +384,8 @@ def _patch_sagemaker() -> None:
     SageMakerModelBackend.validate_production_variants = validate_production_variants  # type: ignore[method-assign]
     for name in ("describe_endpoint", "describe_endpoint_config", "describe_model"):
         setattr(SageMakerResponse, name, drop_empty_structures(getattr(SageMakerResponse, name)))
-    SageMakerResponse.describe_endpoint = with_deployment_config(SageMakerResponse.describe_endpoint)
     replacements = {
+        "describe_endpoint": with_deployment_config(SageMakerResponse.describe_endpoint),
         "list_models": list_models,
         "list_endpoint_configs": descending_by_default(original_list_configs),
         "list_endpoints": descending_by_default(original_list_endpoints),
