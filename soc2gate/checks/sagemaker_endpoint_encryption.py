@@ -125,7 +125,7 @@ class SagemakerEndpointEncryption(Check):
                 # keeps this only when that check failed in this run (runner._settle).
                 result = replace(result, blocked_by=CAPTURE_CHECK)
             return target.cap(self, result)
-        what = ", ".join(keys) or "no key"
+        what = "; ".join(f"{label} {key}" for label, key in keys.items()) or "no key"
         via = " (allowed keys)" if allowed else ""
         return target.cap(
             self,
