@@ -146,6 +146,11 @@ class SagemakerModelIsolation(Check):
         for name in dict.fromkeys(names):
             packaged += [p.name for p in describe_model(ctx, name).packages]
         judged = models + judged
+        if not judged:
+            return self.error(
+                f"endpoint config(s) {', '.join(target.config_names)} name no model and no "
+                "inference component: could not tell what runs there"
+            )
         result = evaluate(self, judged, ctx.config, packaged)
         return target.cap(self, result)
 
