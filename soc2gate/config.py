@@ -22,6 +22,10 @@ from soc2gate.models import Severity
 DEFAULT_ENCRYPTION = ("AES256", "KMS", "KMS_DSSE")
 DEFAULT_REQUIRE_ENV = {"SOC2_COMPLIANT": "true", "SECURITY_HARDENED": "true"}
 DEFAULT_INSTANCE_TYPES = ("ml.c5.large",)
+#: --preset: baseline (the checks on by default) or strict (plus every check marked strict).
+PRESETS = ("baseline", "strict")
+#: ImageConfig.RepositoryAccessMode values (ECR, or a private Docker registry in your VPC).
+REPOSITORY_ACCESS_MODES = ("Platform", "Vpc")
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,20 @@ class GateConfig:
     target: tuple[str, ...] = ()
     #: Custom checks (soc2gate.custom_spec): a read-only AWS call plus a JMESPath assertion.
     custom_checks: tuple[CustomCheckSpec, ...] = ()
+    #: Which checks run besides --enable/--skip/--only: "baseline" or "strict"; None: baseline.
+    preset: str | None = None
+    #: Deployment safety checks (issue 21).
+    allowed_kms_keys: tuple[str, ...] = ()
+    allowed_subnets: tuple[str, ...] = ()
+    allowed_security_groups: tuple[str, ...] = ()
+    allowed_repository_access: tuple[str, ...] = ("Platform",)
+    min_instances: int = 2
+    require_autoscaling: bool = False
+    #: Seconds a rollback alarm may have been INSUFFICIENT_DATA.
+    max_insufficient_data: float = 3600.0
+    min_capture_percent: int = 100
+    capture_buckets: tuple[str, ...] = ()
+    model_card: str | None = None
 
     # ---- derived values -------------------------------------------------------------------
     @property
@@ -329,6 +347,38 @@ def _env(name: str, value: Any) -> dict[str, str]:
     return pairs
 
 
+def _preset(name: str, value: Any) -> str:
+    text = _str(name, value).lower()
+    if text not in PRESETS:
+        raise ConfigError(f"{name}: expected one of {', '.join(PRESETS)}, got {value!r}")
+    return text
+
+
+def _access_modes(name: str, value: Any) -> tuple[str, ...]:
+    modes = _str_list(name, value)
+    for mode in modes:
+        if mode not in REPOSITORY_ACCESS_MODES:
+            raise ConfigError(
+                f"{name}: expected {' or '.join(REPOSITORY_ACCESS_MODES)}, got {mode!r}"
+            )
+    return modes
+
+
+def _percent(name: str, value: Any) -> int:
+    number = _whole(name, value, 1)
+    if number > 100:
+        raise ConfigError(f"{name}: must be at most 100, got {number}")
+    return number
+
+
+def _bucket_names(name: str, value: Any) -> tuple[str, ...]:
+    buckets = _str_list(name, value)
+    for bucket in buckets:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+            raise ConfigError(f"{name}: expected an S3 bucket name (no s3://), got {bucket!r}")
+    return buckets
+
+
 def _custom_checks(name: str, value: Any) -> tuple[CustomCheckSpec, ...]:
     return parse_custom_checks(name, value)
 
@@ -355,7 +405,14 @@ class Option:
 
 
 # Flags whose names are singular while the config key is a list.
-_FLAG_NAMES = {"require_tags": "require-tag", "instance_types": "instance-type"}
+_FLAG_NAMES = {
+    "require_tags": "require-tag",
+    "instance_types": "instance-type",
+    "allowed_kms_keys": "allowed-kms-key",
+    "allowed_subnets": "allowed-subnet",
+    "allowed_security_groups": "allowed-security-group",
+    "capture_buckets": "capture-bucket",
+}
 
 OPTIONS: tuple[Option, ...] = (
     Option("region", _str, "AWS region (default: AWS_REGION / AWS_DEFAULT_REGION / profile)"),
@@ -579,6 +636,82 @@ OPTIONS: tuple[Option, ...] = (
         metavar="CHECK",
     ),
     Option(
+        "preset",
+        _preset,
+        "which checks run: baseline (the checks on by default) or strict (baseline plus "
+        "ecr-image-user and the deployment safety checks); --enable/--skip still apply by id",
+        metavar="baseline|strict",
+    ),
+    Option(
+        "allowed_kms_keys",
+        _str_list,
+        "KMS key (id, ARN, alias or alias ARN) the endpoint's storage and captured data may be "
+        "encrypted with (repeatable; default: any key of yours; kms:DescribeKey)",
+        repeat=True,
+        metavar="KEY",
+    ),
+    Option(
+        "allowed_subnets",
+        _str_list,
+        "subnet the models' VpcConfig may use (repeatable; default: any)",
+        repeat=True,
+        metavar="SUBNET",
+    ),
+    Option(
+        "allowed_security_groups",
+        _str_list,
+        "security group the models' VpcConfig may use (repeatable; default: any)",
+        repeat=True,
+        metavar="GROUP",
+    ),
+    Option(
+        "allowed_repository_access",
+        _access_modes,
+        "RepositoryAccessMode a model container may pull its image with: Platform (ECR) or Vpc "
+        "(a private registry in your VPC) (repeatable; default Platform)",
+        repeat=True,
+        metavar="MODE",
+    ),
+    Option(
+        "min_instances",
+        _int,
+        "instances every production variant must run, current and desired (default 2)",
+        metavar="N",
+    ),
+    Option(
+        "require_autoscaling",
+        _bool,
+        "every production variant must have an Application Auto Scaling target with "
+        "MinCapacity at least --min-instances",
+        flag_bool=True,
+    ),
+    Option(
+        "max_insufficient_data",
+        _duration,
+        "how long a rollback alarm may have been INSUFFICIENT_DATA (default 1h)",
+        metavar="DURATION",
+    ),
+    Option(
+        "min_capture_percent",
+        _percent,
+        "lowest data capture sampling percentage allowed (default 100)",
+        metavar="PERCENT",
+    ),
+    Option(
+        "capture_buckets",
+        _bucket_names,
+        "S3 bucket data capture may write to (repeatable; default: any, named in the report)",
+        repeat=True,
+        metavar="BUCKET",
+    ),
+    Option(
+        "model_card",
+        _str,
+        "the model card (name or ARN) that documents the deployed Model Registry package "
+        "(default: the card registered with the package version)",
+        metavar="NAME",
+    ),
+    Option(
         "targets",
         _targets,
         "fleet: list of targets, each a mapping of per-target keys (config file only)",
@@ -609,7 +742,7 @@ RUN_LEVEL_KEYS = frozenset(
         "timeout", "junit", "summary", "evidence", "waivers", "only", "skip", "enable",
         "concurrency", "max_findings_shown", "targets", "poll_min", "poll_max", "custom_checks",
         "sign_kms_key", "evidence_s3", "evidence_kms_key", "evidence_retention",
-        "evidence_retention_mode", "target",
+        "evidence_retention_mode", "target", "preset",
     }
 )  # fmt: skip
 
@@ -686,6 +819,14 @@ def validate(config: GateConfig, known_checks: Iterable[str] | None = None) -> N
     both = set(config.only) & set(config.skip)
     if both:
         raise ConfigError(f"--only and --skip both name {', '.join(sorted(both))}")
+    clash = set(config.enable) & set(config.skip)
+    if clash:
+        raise ConfigError(f"--enable and --skip both name {', '.join(sorted(clash))}")
+    if config.preset and config.only:
+        raise ConfigError(
+            f"--preset {config.preset} and --only both choose which checks run: give one "
+            "(with a preset, turn single checks off with --skip and on with --enable)"
+        )
     if config.poll_min <= 0:
         raise ConfigError("poll_min: must be greater than 0")
     if config.poll_min > config.poll_max:

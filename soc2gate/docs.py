@@ -1,5 +1,6 @@
-"""README tables generated from code: the checks table (check metadata) and the action's inputs
-and outputs (action.yml). ``python -m soc2gate.docs`` rewrites them in README.md; a test fails
+"""README tables generated from code: the checks table (check metadata), the control mapping
+(each check's Security Hub controls, AWS Config rules, what it judges beyond them, SOC 2
+criteria) and the action's inputs and outputs (action.yml). ``python -m soc2gate.docs`` rewrites them in README.md; a test fails
 when README.md is stale.
 """
 
@@ -9,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-MARKERS = ("checks-table", "action-table")
+MARKERS = ("checks-table", "mapping-table", "action-table")
 
 
 def _cell(text: object) -> str:
@@ -32,6 +33,27 @@ def checks_table() -> str:
     return "\n".join(rows)
 
 
+def _ids(values: tuple[str, ...]) -> str:
+    return ", ".join(f"`{v}`" for v in values) or "none"
+
+
+def mapping_table() -> str:
+    """Check id -> the AWS Security Hub controls and AWS Config rules it covers at deploy time,
+    what it judges that none of them does, its SOC 2 criteria and how to fix it."""
+    from soc2gate.registry import all_checks
+
+    rows = [
+        "| Check id | Security Hub controls | AWS Config rules | Beyond them | SOC 2 | How to fix |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in all_checks():
+        rows.append(
+            f"| `{c.id}` | {_ids(c.security_hub)} | {_ids(c.aws_config)} | {_cell(c.beyond)} | "
+            f"{', '.join(c.soc2)} | {_cell(c.remediation)} |"
+        )
+    return "\n".join(rows)
+
+
 def action_table(action_yml: Path) -> str:
     import yaml
 
@@ -48,7 +70,11 @@ def action_table(action_yml: Path) -> str:
 
 
 def render(readme: str, root: Path) -> str:
-    tables = {"checks-table": checks_table(), "action-table": action_table(root / "action.yml")}
+    tables = {
+        "checks-table": checks_table(),
+        "mapping-table": mapping_table(),
+        "action-table": action_table(root / "action.yml"),
+    }
     for marker, table in tables.items():
         pattern = re.compile(
             rf"(<!-- {marker}:start -->\n)(?:.*?\n)?(<!-- {marker}:end -->)", re.DOTALL

@@ -66,6 +66,20 @@ def _inference_component(config: GateConfig, region: str, account: str) -> list[
     return [f"arn:{partition(region)}:sagemaker:{region}:{account}:inference-component/*"]
 
 
+def _model_card(config: GateConfig, region: str, account: str) -> list[str]:
+    return [f"arn:{partition(region)}:sagemaker:{region}:{account}:model-card/*"]
+
+
+def _alarm(config: GateConfig, region: str, account: str) -> list[str]:
+    return [f"arn:{partition(region)}:cloudwatch:{region}:{account}:alarm:*"]
+
+
+def _kms_keys(config: GateConfig, region: str, account: str) -> list[str]:
+    # IAM authorizes kms:DescribeKey on the key's ARN, never an alias's; the endpoint config may
+    # name a key of another account (by ARN), known only at run time.
+    return [f"arn:{partition(region)}:kms:{region}:*:key/*"]
+
+
 def _log_group(config: GateConfig, region: str, account: str) -> list[str]:
     group = f"arn:{partition(region)}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{config.endpoint}"
     return [group, f"{group}:*"]
@@ -109,7 +123,28 @@ BUILTIN_CALLS: dict[str, list[tuple[Call, Resource]]] = {
     "sagemaker-model-env": _ENDPOINT_READS,
     "sagemaker-endpoint-config": _ENDPOINT_READS[:2],
     "deployed-image-scanned": [*_ENDPOINT_READS, _IMAGES_READ, _REPOSITORY_READ],
+    "sagemaker-endpoint-encryption": _ENDPOINT_READS[:2],
+    "sagemaker-model-isolation": _ENDPOINT_READS,
+    "sagemaker-endpoint-availability": _ENDPOINT_READS[:2],
+    "sagemaker-deployment-guardrails": [
+        *_ENDPOINT_READS[:2],
+        *_ENDPOINT_READS[4:],
+        (("cloudwatch", "DescribeAlarms"), _alarm),
+    ],
+    "sagemaker-data-capture": _ENDPOINT_READS[:2],
+    "sagemaker-model-card": _ENDPOINT_READS,
 }
+#: Reads a built-in check makes only under an option: (check, the option's GateConfig key).
+_OPTIONAL_READS: list[tuple[str, str, tuple[Call, Resource]]] = [
+    ("sagemaker-endpoint-encryption", "allowed_kms_keys", (("kms", "DescribeKey"), _kms_keys)),
+    ("sagemaker-data-capture", "allowed_kms_keys", (("kms", "DescribeKey"), _kms_keys)),
+    (
+        "sagemaker-endpoint-availability",
+        "require_autoscaling",
+        (("application-autoscaling", "DescribeScalableTargets"), _any),
+    ),
+    ("sagemaker-model-card", "model_card", (("sagemaker", "DescribeModelCard"), _model_card)),
+]
 _LOG_READS: list[tuple[Call, Resource]] = [
     (("logs", "DescribeLogStreams"), _log_group),
     (("logs", "GetLogEvents"), _log_group),
@@ -217,6 +252,8 @@ def _grants(
                 calls += _ENDPOINT_READS[:2]
             if check.id == "sagemaker-model-env" and target.model_name_contains:
                 calls.append((("sagemaker", "ListModels"), _any))
+            calls += [read for cid, key, read in _OPTIONAL_READS
+                      if cid == check.id and getattr(target, key)]  # fmt: skip
             for (service, operation), resource in calls:
                 registry_read = service in REGISTRY_SERVICES
                 for name in actions_for(service, operation):

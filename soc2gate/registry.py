@@ -89,9 +89,15 @@ def all_checks() -> tuple[Check, ...]:
         from soc2gate.checks.ecr_image_user import EcrImageUser
         from soc2gate.checks.ecr_repository_config import EcrRepositoryConfig
         from soc2gate.checks.ecr_scan_findings import EcrScanFindings
+        from soc2gate.checks.sagemaker_data_capture import SagemakerDataCapture
+        from soc2gate.checks.sagemaker_deployment_guardrails import SagemakerDeploymentGuardrails
+        from soc2gate.checks.sagemaker_endpoint_availability import SagemakerEndpointAvailability
         from soc2gate.checks.sagemaker_endpoint_config import SagemakerEndpointConfig
+        from soc2gate.checks.sagemaker_endpoint_encryption import SagemakerEndpointEncryption
         from soc2gate.checks.sagemaker_endpoint_status import SagemakerEndpointStatus
+        from soc2gate.checks.sagemaker_model_card import SagemakerModelCard
         from soc2gate.checks.sagemaker_model_env import SagemakerModelEnv
+        from soc2gate.checks.sagemaker_model_isolation import SagemakerModelIsolation
 
         registry = Registry()
         for check_class in (
@@ -106,6 +112,14 @@ def all_checks() -> tuple[Check, ...]:
             SagemakerEndpointConfig,
             # Reads ecr-scan-findings' result (depends_on), so it is registered after it.
             DeployedImageScanned,
+            # Deployment safety (off by default; --preset strict): they judge the endpoint
+            # sagemaker-endpoint-status saw InService (depends_on).
+            SagemakerEndpointEncryption,
+            SagemakerModelIsolation,
+            SagemakerEndpointAvailability,
+            SagemakerDeploymentGuardrails,
+            SagemakerDataCapture,
+            SagemakerModelCard,
         ):
             registry.register(check_class())
         registry.validate()

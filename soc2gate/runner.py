@@ -55,8 +55,14 @@ def select_checks(config: GateConfig) -> list[tuple[Check, str | None]]:
             reason = "not selected (--only)"
         elif check.id in config.skip:
             reason = "skipped by --skip"
-        elif not check.default_enabled and check.id not in (*config.enable, *config.only):
-            reason = f"off by default: turn it on with --enable {check.id}"
+        elif (
+            not check.default_enabled
+            and check.id not in (*config.enable, *config.only)
+            and not (config.preset == "strict" and check.strict)
+        ):
+            reason = f"off by default: turn it on with --enable {check.id}" + (
+                " (or --preset strict)" if check.strict else ""
+            )
         else:
             reason = check.skip_reason(config)
         selected.append((check, reason))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from soc2gate.aws import error_code
@@ -138,6 +138,10 @@ class Endpoint:
     #: The rollout state of each variant; None when DescribeEndpoint reported no
     #: ProductionVariants at all.
     variant_states: tuple[VariantState, ...] | None = None
+    #: The whole answer, for the checks that read more of it (LastDeploymentConfig): each
+    #: reads what it judges strictly itself, so a field one check does not read never makes
+    #: another one an error.
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _iso(value: Any) -> str:
@@ -216,6 +220,7 @@ def parse_endpoint(resp: Any, name: str = "") -> Endpoint:
         deployed_images=tuple(images),
         variants=tuple(s.name for s in states),
         variant_states=None if production is None else tuple(states),
+        raw=answer.data,
     )
 
 
@@ -273,34 +278,41 @@ def variant_architecture(variant: Variant) -> str:
     return arches.pop()
 
 
+def endpoint_config_answer(ctx: CheckContext, name: str) -> _Answer:
+    """The DescribeEndpointConfig answer for ``name``, memoised (configs are immutable): each
+    check reads the members it judges strictly from it."""
+
+    def fetch() -> _Answer:
+        resp = ctx.clients("sagemaker").describe_endpoint_config(EndpointConfigName=name)
+        return _answer(resp, "DescribeEndpointConfig", name)
+
+    answer: _Answer = ctx.memo(("endpoint-config", name), fetch)
+    return answer
+
+
 def describe_endpoint_config(ctx: CheckContext, name: str) -> tuple[Variant, ...]:
-    """Variants (production and shadow) of an endpoint config; memoised, configs are immutable.
+    """Variants (production and shadow) of an endpoint config (its answer is memoised).
 
     ProductionVariants is required: an answer without it raises ``UnreadableResponse``.
     """
-
-    def fetch() -> tuple[Variant, ...]:
-        resp = ctx.clients("sagemaker").describe_endpoint_config(EndpointConfigName=name)
-        answer = _answer(resp, "DescribeEndpointConfig", name)
-        out = []
-        for shadow, key in ((False, "ProductionVariants"), (True, "ShadowProductionVariants")):
-            for v in answer.objs(key, required=not shadow) or []:
-                out.append(
-                    Variant(
-                        name=v.text("VariantName", required=True) or "",
-                        model_name=v.text("ModelName") or "",
-                        instance_type=v.text("InstanceType") or "",
-                        serverless=v.obj("ServerlessConfig") is not None,
-                        pool_types=tuple(
-                            p.text("InstanceType", required=True) or ""
-                            for p in v.objs("InstancePools") or []
-                        ),
-                        shadow=shadow,
-                    )
+    answer = endpoint_config_answer(ctx, name)
+    out = []
+    for shadow, key in ((False, "ProductionVariants"), (True, "ShadowProductionVariants")):
+        for v in answer.objs(key, required=not shadow) or []:
+            out.append(
+                Variant(
+                    name=v.text("VariantName", required=True) or "",
+                    model_name=v.text("ModelName") or "",
+                    instance_type=v.text("InstanceType") or "",
+                    serverless=v.obj("ServerlessConfig") is not None,
+                    pool_types=tuple(
+                        p.text("InstanceType", required=True) or ""
+                        for p in v.objs("InstancePools") or []
+                    ),
+                    shadow=shadow,
                 )
-        return tuple(out)
-
-    return ctx.memo(("endpoint-config", name), fetch)
+            )
+    return tuple(out)
 
 
 def current_config_names(endpoint: Endpoint) -> tuple[str, ...]:
@@ -337,6 +349,8 @@ class ModelPackage:
     #: AdditionalInferenceSpecifications (e.g. SageMaker Neo's compiled artifacts), by Name: a
     #: model container naming one (InferenceSpecificationName) runs its containers instead.
     additional: tuple[tuple[str, tuple[tuple[str, dict[str, str]], ...]], ...] = ()
+    #: The DescribeModelPackage answer, for the checks that read more of it (ModelCard).
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def containers_for(self, spec_name: str) -> tuple[tuple[str, dict[str, str]], ...]:
         """The containers a model container naming ``spec_name`` ("" for none) runs."""
@@ -358,6 +372,9 @@ class Model:
     arn: str
     containers: tuple[ContainerEnv, ...]
     packages: tuple[ModelPackage, ...] = ()
+    #: The DescribeModel answer (empty for an inference component's own container), for the
+    #: checks that read more of it (EnableNetworkIsolation, VpcConfig, ImageConfig).
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _environment(container: _Answer) -> dict[str, str]:
@@ -411,6 +428,7 @@ def describe_model_package(ctx: CheckContext, name: str) -> ModelPackage:
                 (extra.text("Name", required=True) or "", containers(extra))
                 for extra in answer.objs("AdditionalInferenceSpecifications") or []
             ),
+            raw=answer.data,
         )
 
     return ctx.memo(("model-package", name), fetch)
@@ -482,6 +500,7 @@ def describe_model(ctx: CheckContext, name: str) -> Model:
             arn=answer.text("ModelArn") or "",
             containers=tuple(containers),
             packages=tuple(packages),
+            raw=answer.data,
         )
 
     return ctx.memo(("model", name), fetch)
@@ -547,6 +566,8 @@ class InferenceComponent:
     resolved_image: str
     #: Specification.BaseInferenceComponentName: the component an adapter runs inside ("").
     base: str = ""
+    #: The whole answer, for the checks that read more of it (LastDeploymentConfig).
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _component(resp: Any, name: str) -> InferenceComponent:
@@ -586,6 +607,7 @@ def _component(resp: Any, name: str) -> InferenceComponent:
         specified_image=specified,
         resolved_image=resolved,
         base=spec.text("BaseInferenceComponentName") or "",
+        raw=answer.data,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -34,6 +35,9 @@ class CheckContext:
     waivers: tuple[Waiver, ...] = ()
     #: Today's date (UTC) for waiver expiry; injectable for tests.
     today: dt.date = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).date())
+    #: Wall-clock seconds since the epoch, to compare with AWS's timestamps (how long an alarm
+    #: has been in its state); ``clock`` is the run's own clock. Injectable for tests.
+    wall: Callable[[], float] = time.time
     #: The run's model environment values (one set for every target): whatever reads a model,
     #: a model package or an inference component adds its Environment here, and the runner
     #: masks these values in every result (soc2gate.redaction).
@@ -145,6 +149,14 @@ class Check:
     #: for them first: the same cause seen here counts once, as theirs (the repository does
     #: not exist: ecr-repository-config FAILs, the checks that read images in it defer to it).
     defers_to: ClassVar[tuple[str, ...]] = ()
+    #: Turned on by ``--preset strict`` (with every check that is on by default).
+    strict: ClassVar[bool] = False
+    #: The control mapping (``soc2gate.docs`` renders it; the evidence record carries it): the
+    #: AWS Security Hub control ids this check covers at deploy time, the AWS Config managed
+    #: rules, and what it judges that none of them does ("" when nothing).
+    security_hub: ClassVar[tuple[str, ...]] = ()
+    aws_config: ClassVar[tuple[str, ...]] = ()
+    beyond: ClassVar[str] = ""
 
     def skip_reason(self, config: GateConfig) -> str | None:
         """None when configured; otherwise why the check is skipped (never a pass)."""

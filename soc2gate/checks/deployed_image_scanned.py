@@ -79,6 +79,7 @@ class DeployedImageScanned(Check):
         "Update the endpoint with a new endpoint config so SageMaker resolves the image again."
     )
     soc2 = ("CC8.1", "CC7.1")
+    beyond = "no control ties the image serving traffic to the digest that passed the scan"
     # Waiting on the endpoint check too: one poller of DescribeEndpoint per run, not two.
     depends_on = (SCAN_CHECK, STATUS_CHECK)
 

@@ -31,6 +31,7 @@ class EcrImageTags(Check):
         "tags on different digests must all be re-pushed from the one build being deployed."
     )
     soc2 = ("CC8.1",)
+    beyond = "no control checks that the tags a deployment relies on exist on the image"
     # Read once the scan is judged, so the tags are compared with the digest it judged.
     depends_on = (SCAN_CHECK,)
     defers_to = (REPOSITORY_CHECK,)

@@ -74,7 +74,11 @@ class EcrImageUser(Check):
         "and push the image, then deploy it; SageMaker runs the container as the image's User."
     )
     soc2 = ("CC6.1", "CC6.8")
+    beyond = "no control reads the User an image runs as"
     default_enabled = False
+    # Part of --preset strict: a container running as root is a hardening gap an auditor asks
+    # about as much as network isolation.
+    strict = True
     # Judges the digest the scan judged, read after it (never the tag read again).
     depends_on = (SCAN_CHECK,)
     defers_to = (REPOSITORY_CHECK, STATUS_CHECK)

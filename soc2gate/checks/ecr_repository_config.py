@@ -34,6 +34,12 @@ class EcrRepositoryConfig(Check):
         "imageTagMutability=IMMUTABLE if required."
     )
     soc2 = ("CC6.1", "CC7.1")
+    security_hub = ("ECR.1", "ECR.2")
+    aws_config = ("ecr-private-image-scanning-enabled", "ecr-private-tag-immutability-enabled")
+    beyond = (
+        "judges the registry scanning rules that apply to the gated repository and its "
+        "encryption type at deploy time; tag immutability only with --require-immutable-tags"
+    )
 
     def skip_reason(self, config: GateConfig) -> str | None:
         return None if config.repository else "not configured: no --repository given"

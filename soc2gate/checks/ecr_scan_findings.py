@@ -351,6 +351,10 @@ class EcrScanFindings(Check):
         "findings, push it, and let the scan finish; or fix the scanning setup if no scan ran."
     )
     soc2 = ("CC7.1", "CC3.2")
+    beyond = (
+        "Security Hub collects Inspector findings, but no control stops a deployment on the "
+        "findings of the digest being deployed"
+    )
     # A repository that does not exist is ecr-repository-config's FAIL: counted once, there.
     defers_to = (REPOSITORY_CHECK,)
 

@@ -38,6 +38,7 @@ class SagemakerEndpointConfig(Check):
         "(aws sagemaker create-endpoint-config) and update the endpoint to it."
     )
     soc2 = ("CC8.1", "CC6.8")
+    beyond = "no control restricts an endpoint's instance types"
     # Judges the endpoint sagemaker-endpoint-status saw InService: one DescribeEndpoint poller.
     depends_on = (STATUS_CHECK,)
 

@@ -75,6 +75,7 @@ class SagemakerEndpointStatus(Check):
         "update the endpoint again."
     )
     soc2 = ("CC8.1", "A1.2")
+    beyond = "no control waits for a rollout to settle or fails a rolled-back update"
 
     def skip_reason(self, config: GateConfig) -> str | None:
         return endpoint_unconfigured(config)

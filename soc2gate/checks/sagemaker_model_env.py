@@ -53,6 +53,7 @@ class SagemakerModelEnv(Check):
         "SOC2_COMPLIANT=true, SECURITY_HARDENED=true), then deploy it through a new endpoint config."
     )
     soc2 = ("CC8.1", "CC2.1")
+    beyond = "no control reads model environment markers or Model Registry approval at deploy time"
     # Judges the endpoint sagemaker-endpoint-status saw InService: one DescribeEndpoint poller.
     depends_on = (STATUS_CHECK,)
 

@@ -34,6 +34,8 @@ class EndpointStates:
     _lock: threading.RLock
     #: Inference components (moto has none): name -> DescribeInferenceComponent answer.
     _components: dict[str, dict[str, Any]]
+    #: Endpoint name -> its LastDeploymentConfig (moto's DescribeEndpoint has none).
+    _deployment_configs: dict[str, dict[str, Any]]
 
     def _sagemaker_backend(self) -> Any:
         from moto.sagemaker.models import sagemaker_backends
@@ -184,6 +186,15 @@ class EndpointStates:
         FailureReason (the deployment did not happen)."""
         self.set_endpoint(name, status="InService", failure_reason=failure_reason)
 
+    def set_deployment_config(self, name: str, config: Mapping[str, Any] | None) -> None:
+        """The DeploymentConfig the endpoint's last CreateEndpoint / UpdateEndpoint named, as
+        DescribeEndpoint reports it (LastDeploymentConfig); None: it named none."""
+        with self._lock:
+            if config is None:
+                self._deployment_configs.pop(name, None)
+            else:
+                self._deployment_configs[name] = json.loads(json.dumps(config))
+
     def create_inference_component(
         self,
         name: str,
@@ -195,6 +206,7 @@ class EndpointStates:
         env: Mapping[str, str] | None = None,
         status: str = "Creating",
         copies: int = 1,
+        deployment_config: Mapping[str, Any] | None = None,
     ) -> str:
         """CreateInferenceComponent (moto has none): a component on ``endpoint``'s ``variant``
         serving ``model_name`` and/or a ``Container`` (``image`` + ``env``); returns its ARN.
@@ -233,6 +245,10 @@ class EndpointStates:
                 "LastModifiedTime": now,
                 "InferenceComponentStatus": status,
             }
+            if deployment_config is not None:
+                self._components[name]["LastDeploymentConfig"] = json.loads(
+                    json.dumps(deployment_config)
+                )
         return arn
 
     def set_inference_component(

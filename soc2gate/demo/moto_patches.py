@@ -40,6 +40,7 @@ class PatchedWorld(Protocol):
     region: str
     _pushed: dict[tuple[str, str], PushedImage]
     _blobs: dict[str, bytes]
+    _deployment_configs: dict[str, dict[str, Any]]
 
     @property
     def endpoint_url(self) -> str: ...
@@ -332,6 +333,22 @@ def _patch_sagemaker() -> None:
         wrapper.__name__ = original.__name__
         return wrapper
 
+    def with_deployment_config(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        # moto's DescribeEndpoint has no LastDeploymentConfig: answer the world's
+        # (``EndpointStates.set_deployment_config``).
+        def wrapper(self: Any) -> Any:
+            response = original(self)
+            world = active_world()
+            result = getattr(response, "result", None)
+            if world is not None and isinstance(result, dict):
+                config = world._deployment_configs.get(str(result.get("EndpointName")))
+                if config is not None:
+                    result["LastDeploymentConfig"] = config
+            return response
+
+        wrapper.__name__ = original.__name__
+        return wrapper
+
     from moto.sagemaker.models import FakeEndpointConfig
 
     original_validate = FakeEndpointConfig.validate_instance_type
@@ -368,6 +385,7 @@ def _patch_sagemaker() -> None:
     for name in ("describe_endpoint", "describe_endpoint_config", "describe_model"):
         setattr(SageMakerResponse, name, drop_empty_structures(getattr(SageMakerResponse, name)))
     replacements = {
+        "describe_endpoint": with_deployment_config(SageMakerResponse.describe_endpoint),
         "list_models": list_models,
         "list_endpoint_configs": descending_by_default(original_list_configs),
         "list_endpoints": descending_by_default(original_list_endpoints),

@@ -76,6 +76,14 @@ CENTRAL_REGISTRY_ROLE = f"arn:aws:iam::{CENTRAL_REGISTRY_ACCOUNT}:role/soc2gate-
 CENTRAL_REPOSITORY_URI = (
     f"{CENTRAL_REGISTRY_ACCOUNT}.dkr.ecr.{CENTRAL_REGISTRY_REGION}.amazonaws.com/{REPOSITORY}"
 )
+#: Deployment safety (``--preset strict``): the key, network, capture bucket, rollback alarm and
+#: model card of a hardened deployment.
+KMS_ALIAS = "alias/soc2gate-endpoint"
+SUBNETS = ("subnet-0a1b2c3d4e5f60718", "subnet-0b2c3d4e5f6071829")
+SECURITY_GROUP = "sg-0c3d4e5f60718293a"
+CAPTURE_BUCKET = "defender-soc2-data-capture"
+ROLLBACK_ALARM = f"{ENDPOINT}-5xx-rollback"
+MODEL_CARD = f"{MODEL_PREFIX}-card"
 HEALTH_CHECK_FAILURE = (
     "The primary container for production variant AllTraffic did not pass the ping health "
     "check. Please check CloudWatch logs for this endpoint."
@@ -265,6 +273,12 @@ class _Spec:
     #: "central": the images live in the central registry (CENTRAL_REGISTRY_ACCOUNT, in
     #: CENTRAL_REGISTRY_REGION); the endpoint in the world's own account deploys them.
     registry: str = "local"
+    #: Deployment safety settings: "" (none, as today), "strict" (all of them: KMS keys,
+    #: isolation in a VPC, two instances with auto scaling, blue/green with a rollback alarm,
+    #: encrypted data capture, an Approved model card), or "strict" less one:
+    #: "no-rollback-alarm" (the alarm the deployment config names was deleted),
+    #: "capture-unencrypted" (DataCaptureConfig without KmsKeyId), "single-instance".
+    safety: str = ""
 
 
 def _now() -> datetime:
@@ -346,9 +360,18 @@ def _setup(spec: _Spec) -> Callable[[MotoWorld], None]:
             world.create_repository(FOREIGN_REPOSITORY, scan_on_push=False)
             world.push_image(FOREIGN_REPOSITORY, [FOREIGN_TAG], "", revision=OLDER_COMMIT_SHA)
             image = world.image_uri(FOREIGN_REPOSITORY, tag=FOREIGN_TAG)
+        hardened: dict[str, Any] = (
+            {"isolated": True, "vpc": {"Subnets": SUBNETS, "SecurityGroupIds": [SECURITY_GROUP]}}
+            if spec.safety
+            else {}
+        )
         if spec.model in ("image", "components"):
             world.create_model(
-                MODEL_NAME, spec.env, image=image, created_at=_now() - timedelta(minutes=2)
+                MODEL_NAME,
+                spec.env,
+                image=image,
+                created_at=_now() - timedelta(minutes=2),
+                **hardened,
             )
         else:
             markers = {k: v for k, v in spec.env.items() if k in MARKER_KEYS}
@@ -363,7 +386,10 @@ def _setup(spec: _Spec) -> Callable[[MotoWorld], None]:
                 package,
                 {k: v for k, v in spec.env.items() if k not in MARKER_KEYS},
                 created_at=_now() - timedelta(minutes=2),
+                **hardened,
             )
+            if spec.safety:
+                world.create_model_card(MODEL_CARD, "Approved", package)
         world.create_endpoint_config(
             OLDER_ENDPOINT_CONFIG, [variant(OLDER_MODEL_NAME, INSTANCE_TYPE)]
         )
@@ -372,16 +398,64 @@ def _setup(spec: _Spec) -> Callable[[MotoWorld], None]:
             hosting = variant(MODEL_NAME, spec.instance_type)
             del hosting["ModelName"]
             world.create_endpoint_config(ENDPOINT_CONFIG, [hosting])
+        elif spec.safety:
+            _create_hardened_config(world, spec)
         else:
             world.create_endpoint_config(ENDPOINT_CONFIG, [variant(MODEL_NAME, spec.instance_type)])
         if spec.endpoint != "absent":
             world.create_endpoint(ENDPOINT, ENDPOINT_CONFIG, status="Creating")
+            if spec.safety:
+                _guard_endpoint(world, spec)
             if spec.model == "components":
                 world.create_inference_component(
                     INFERENCE_COMPONENT, ENDPOINT, model_name=MODEL_NAME, image=image
                 )
 
     return setup
+
+
+def _create_hardened_config(world: MotoWorld, spec: _Spec) -> None:
+    """The endpoint config of a hardened deployment: two instances, its storage and captured
+    data encrypted with the account's key (less what ``spec.safety`` leaves out)."""
+    world.create_kms_key(KMS_ALIAS)
+    count = 1 if spec.safety == "single-instance" else 2
+    capture: dict[str, Any] = {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 100,
+        "DestinationS3Uri": f"s3://{CAPTURE_BUCKET}/{ENDPOINT}",
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+    }
+    if spec.safety != "capture-unencrypted":
+        capture["KmsKeyId"] = KMS_ALIAS
+    world.create_endpoint_config(
+        ENDPOINT_CONFIG,
+        [variant(MODEL_NAME, spec.instance_type, count=count)],
+        kms_key=KMS_ALIAS,
+        data_capture=capture,
+    )
+
+
+def _guard_endpoint(world: MotoWorld, spec: _Spec) -> None:
+    """Blue/green canary with a rollback alarm on the endpoint, and auto scaling."""
+    count = 1 if spec.safety == "single-instance" else 2
+    world.register_scalable_target(ENDPOINT, minimum=count, maximum=4)
+    world.put_endpoint_alarm(ROLLBACK_ALARM, ENDPOINT)
+    world.set_deployment_config(
+        ENDPOINT,
+        {
+            "BlueGreenUpdatePolicy": {
+                "TrafficRoutingConfiguration": {
+                    "Type": "CANARY",
+                    "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1},
+                    "WaitIntervalInSeconds": 600,
+                },
+                "TerminationWaitInSeconds": 600,
+            },
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": ROLLBACK_ALARM}]},
+        },
+    )
+    if spec.safety == "no-rollback-alarm":
+        world.delete_alarm(ROLLBACK_ALARM)
 
 
 def _scan_done(spec: _Spec) -> Action:
@@ -602,6 +676,18 @@ _CENTRAL_ENHANCED = replace(
     _HEALTHY, registry="central", enhanced=True, findings=(), landing="clean-unpopulated"
 )
 _GRAVITON_ARGS = ("--enable", "ecr-image-user", "--instance-type", GRAVITON_INSTANCE_TYPE)
+_STRICT = replace(_HEALTHY, model="package", safety="strict")
+#: --preset strict with the hardened deployment's allow-lists.
+STRICT_ARGS = (
+    "--preset", "strict",
+    "--allowed-kms-key", KMS_ALIAS,
+    "--allowed-subnet", SUBNETS[0], "--allowed-subnet", SUBNETS[1],
+    "--allowed-security-group", SECURITY_GROUP,
+    "--require-autoscaling",
+    "--capture-bucket", CAPTURE_BUCKET,
+    "--model-card", MODEL_CARD,
+    "--require-model-approval",
+)  # fmt: skip
 
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
@@ -868,6 +954,48 @@ SCENARIOS: dict[str, Scenario] = {
             ),
             test_args=("--honour-inspector-suppressions", "true"),
             demo_args=("--honour-inspector-suppressions", "true"),
+        ),
+        _scenario(
+            "strict",
+            "a hardened deployment under --preset strict: storage and captured data encrypted "
+            "with the account's KMS key, the model network-isolated in the VPC, two instances "
+            "with auto scaling, a blue/green canary with a rollback alarm on the endpoint, and "
+            "an Approved model card naming the package: passes",
+            0,
+            "14 passed, 0 failed",
+            _STRICT,
+            test_args=STRICT_ARGS,
+            demo_args=STRICT_ARGS,
+        ),
+        _scenario(
+            "no-rollback-alarm",
+            "the same under --preset strict, but the rollback alarm the deployment config names "
+            "was deleted, so auto-rollback could never trip: fails",
+            1,
+            f"rollback alarm {ROLLBACK_ALARM} does not exist",
+            replace(_STRICT, safety="no-rollback-alarm"),
+            test_args=STRICT_ARGS,
+            demo_args=STRICT_ARGS,
+        ),
+        _scenario(
+            "capture-unencrypted",
+            "the same under --preset strict, but data capture writes requests and responses to "
+            "S3 without a KMS key: fails",
+            1,
+            "without a KmsKeyId",
+            replace(_STRICT, safety="capture-unencrypted"),
+            test_args=STRICT_ARGS,
+            demo_args=STRICT_ARGS,
+        ),
+        _scenario(
+            "single-instance",
+            "the same under --preset strict, but the endpoint runs one instance, so losing it "
+            "stops the service: fails",
+            1,
+            "below --min-instances 2",
+            replace(_STRICT, safety="single-instance"),
+            test_args=STRICT_ARGS,
+            demo_args=STRICT_ARGS,
         ),
     )
 }

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import json
 import sys
 import threading
 import time
@@ -142,6 +143,9 @@ class MotoWorld(EndpointStates):
         self._blobs: dict[str, bytes] = {}
         #: Inference components (moto has none; see ``EndpointStates``).
         self._components: dict[str, dict[str, Any]] = {}
+        #: LastDeploymentConfig per endpoint (moto has none; see ``EndpointStates``).
+        self._deployment_configs: dict[str, dict[str, Any]] = {}
+        self._seeders: dict[str, Any] = {}
         self._timelines: list[Timeline[MotoWorld]] = []
         #: Where the ECR helpers seed: the world's own account and region, or a central
         #: registry's (``use_registry``).
@@ -231,6 +235,13 @@ class MotoWorld(EndpointStates):
         if not counted:
             client.meta.events.register("before-sign", _mark_seeding)
         return client
+
+    def _seeding_client(self, service: str) -> Any:
+        """An uncounted client of ``service`` (made once): seeding, not the gate's calls."""
+        with self._lock:
+            if service not in self._seeders:
+                self._seeders[service] = self.client(service, counted=False)
+            return self._seeders[service]
 
     def env(self) -> dict[str, str]:
         """Environment variables pointing an AWS SDK / the gate at this world."""
@@ -500,12 +511,21 @@ class MotoWorld(EndpointStates):
         containers: Sequence[Mapping[str, Any]] | None = None,
         *,
         created_at: datetime | None = None,
+        isolated: bool = False,
+        vpc: Mapping[str, Sequence[str]] | None = None,
+        image_config: Mapping[str, Any] | None = None,
     ) -> str:
-        """CreateModel with a PrimaryContainer (``image`` + ``env``) or ``containers``; the ARN."""
+        """CreateModel with a PrimaryContainer (``image`` + ``env``) or ``containers``; the ARN.
+
+        ``isolated`` sets EnableNetworkIsolation (moto ignores the parameter: it is written into
+        its backend), ``vpc`` the VpcConfig, ``image_config`` the PrimaryContainer's ImageConfig.
+        """
         kwargs: dict[str, Any] = {
             "ModelName": name,
             "ExecutionRoleArn": f"arn:aws:iam::{self.account_id}:role/SageMakerExecutionRole-soc2",
         }
+        if vpc is not None:
+            kwargs["VpcConfig"] = {k: list(v) for k, v in vpc.items()}
         if containers is not None:
             kwargs["Containers"] = [
                 {"Environment": dict(env), **dict(c)} if "Environment" not in c else dict(c)
@@ -519,11 +539,18 @@ class MotoWorld(EndpointStates):
                 "Mode": "SingleModel",
                 "Environment": dict(env),
             }
+            if image_config is not None:
+                kwargs["PrimaryContainer"]["ImageConfig"] = dict(image_config)
         arn = str(self.sagemaker.create_model(**kwargs)["ModelArn"])
-        if created_at is not None:
-            with self._lock:
-                self._sagemaker_backend()._models[name].creation_time = naive_utc(created_at)
+        self._model_settings(name, created_at, isolated)
         return arn
+
+    def _model_settings(self, name: str, created_at: datetime | None, isolated: bool) -> None:
+        with self._lock:
+            model = self._sagemaker_backend()._models[name]
+            if created_at is not None:
+                model.creation_time = naive_utc(created_at)
+            model.enable_network_isolation = isolated
 
     def create_model_package(
         self,
@@ -560,32 +587,109 @@ class MotoWorld(EndpointStates):
         env: Mapping[str, str] | None = None,
         *,
         created_at: datetime | None = None,
+        isolated: bool = False,
+        vpc: Mapping[str, Sequence[str]] | None = None,
     ) -> str:
-        """CreateModel whose PrimaryContainer names a model package (plus its own Environment)."""
+        """CreateModel whose PrimaryContainer names a model package (plus its own Environment);
+        ``isolated`` and ``vpc`` as in ``create_model``."""
         container: dict[str, Any] = {"ModelPackageName": package_arn}
         if env is not None:
             container["Environment"] = dict(env)
+        kwargs: dict[str, Any] = {}
+        if vpc is not None:
+            kwargs["VpcConfig"] = {k: list(v) for k, v in vpc.items()}
         arn = str(
             self.sagemaker.create_model(
                 ModelName=name,
                 ExecutionRoleArn=f"arn:aws:iam::{self.account_id}:role/SageMakerExecutionRole-soc2",
                 PrimaryContainer=container,
+                **kwargs,
             )["ModelArn"]
         )
-        if created_at is not None:
-            with self._lock:
-                self._sagemaker_backend()._models[name].creation_time = naive_utc(created_at)
+        self._model_settings(name, created_at, isolated)
         return arn
 
     def create_endpoint_config(
-        self, name: str, variants: Sequence[Mapping[str, Any] | tuple[str, str]]
+        self,
+        name: str,
+        variants: Sequence[Mapping[str, Any] | tuple[str, str]],
+        *,
+        kms_key: str | None = None,
+        data_capture: Mapping[str, Any] | None = None,
     ) -> str:
-        """CreateEndpointConfig; variants are ``variant(...)`` dicts or (model, instance type)."""
+        """CreateEndpointConfig; variants are ``variant(...)`` dicts or (model, instance type);
+        ``kms_key`` is its KmsKeyId, ``data_capture`` its DataCaptureConfig."""
         production = [variant(v[0], v[1]) if isinstance(v, tuple) else dict(v) for v in variants]
+        kwargs: dict[str, Any] = {}
+        if kms_key is not None:
+            kwargs["KmsKeyId"] = kms_key
+        if data_capture is not None:
+            kwargs["DataCaptureConfig"] = dict(data_capture)
         resp = self.sagemaker.create_endpoint_config(
-            EndpointConfigName=name, ProductionVariants=production
+            EndpointConfigName=name, ProductionVariants=production, **kwargs
         )
         return str(resp["EndpointConfigArn"])
+
+    # ---- deployment safety: keys, alarms, auto scaling, model cards -------------------------
+
+    def create_kms_key(self, alias: str) -> str:
+        """A symmetric KMS key with ``alias`` (alias/...); its ARN."""
+        kms = self._seeding_client("kms")
+        arn = str(kms.create_key(Description=alias)["KeyMetadata"]["Arn"])
+        kms.create_alias(AliasName=alias, TargetKeyId=arn)
+        return arn
+
+    def put_endpoint_alarm(
+        self,
+        name: str,
+        endpoint: str,
+        variant: str | None = "AllTraffic",
+        *,
+        actions_enabled: bool = True,
+        metric: str = "Invocation5XXErrors",
+    ) -> None:
+        """A CloudWatch metric alarm on the endpoint (and variant) SageMaker publishes."""
+        dimensions = [{"Name": "EndpointName", "Value": endpoint}]
+        if variant is not None:
+            dimensions.append({"Name": "VariantName", "Value": variant})
+        self._seeding_client("cloudwatch").put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/SageMaker",
+            MetricName=metric,
+            Dimensions=dimensions,
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching",
+            ActionsEnabled=actions_enabled,
+        )
+
+    def delete_alarm(self, name: str) -> None:
+        self._seeding_client("cloudwatch").delete_alarms(AlarmNames=[name])
+
+    def register_scalable_target(
+        self, endpoint: str, variant: str = "AllTraffic", *, minimum: int, maximum: int
+    ) -> None:
+        """An Application Auto Scaling target for the variant's DesiredInstanceCount."""
+        self._seeding_client("application-autoscaling").register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=f"endpoint/{endpoint}/variant/{variant}",
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+            MinCapacity=minimum,
+            MaxCapacity=maximum,
+        )
+
+    def create_model_card(self, name: str, status: str, package_arn: str | None = None) -> str:
+        """A model card (Content names ``package_arn`` in model_package_details); its ARN."""
+        content: dict[str, Any] = {"model_overview": {"model_description": name}}
+        if package_arn is not None:
+            content["model_package_details"] = {"model_package_arn": package_arn}
+        resp = self.sagemaker.create_model_card(
+            ModelCardName=name, Content=json.dumps(content), ModelCardStatus=status
+        )
+        return str(resp["ModelCardArn"])
 
     def create_endpoint(self, name: str, config_name: str, status: str = "Creating") -> str:
         """CreateEndpoint, then force its status (moto makes endpoints InService at once)."""

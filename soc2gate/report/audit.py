@@ -219,6 +219,24 @@ class AuditReport:
                     out[str(criterion)][str(check.get("status", "?"))] += 1
         return dict(sorted(out.items()))
 
+    def criteria_controls(self) -> dict[str, list[str]]:
+        """SOC 2 criterion -> the Security Hub controls and AWS Config rules of the checks counted
+        under it (from each record's ``controls``; records before it carry none)."""
+        out: dict[str, set[str]] = defaultdict(set)
+        for entry in self.readable:
+            for check in entry.checks():
+                controls = check.get("controls")
+                if not isinstance(controls, dict):
+                    continue
+                ids = [
+                    str(i)
+                    for key in ("security_hub", "aws_config")
+                    for i in controls.get(key) or []
+                ]
+                for criterion in check.get("soc2_criteria") or []:
+                    out[str(criterion)].update(ids)
+        return {c: sorted(ids) for c, ids in sorted(out.items())}
+
     def gap_days(self) -> list[tuple[date, int]]:
         """(day, deployments) for days with deployments but no passing gate whose record
         verified: an unsigned pass under --require-signature, a forged, replaced, misplaced or

@@ -118,12 +118,14 @@ def to_markdown(report: AuditReport) -> str:
         out += ["## Records that failed verification", ""]
         out += [f"- **{_md(e.integrity_text)}** {_md(e.explanation, 1200)}"
                 for e in report.broken] + [""]  # fmt: skip
-    out += ["## Totals per SOC 2 criterion", "", "| Criterion | PASS | FAIL | ERROR | SKIPPED |",
-            "| --- | --- | --- | --- | --- |"]  # fmt: skip
+    out += ["## Totals per SOC 2 criterion", "",
+            "| Criterion | PASS | FAIL | ERROR | SKIPPED | Security Hub / AWS Config |",
+            "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    controls = report.criteria_controls()
     for criterion, counts in report.criteria().items():
         out.append(
             f"| {_md(criterion)} | {counts['PASS']} | {counts['FAIL']} | {counts['ERROR']} "
-            f"| {counts['SKIPPED']} |"
+            f"| {counts['SKIPPED']} | {_md(', '.join(controls.get(criterion, [])))} |"
         )
     out += ["", "## Deployments", "",
             "| Time (UTC) | Verdict | Record | Repository | Commit | Image | Endpoint | Waivers | CI run |",
@@ -301,17 +303,23 @@ def to_html(report: AuditReport) -> str:
         f'<div class="chart"><b>Waivers in force per week</b><div class="legend">&nbsp;</div>'
         f"{_line(report)}</div></div>"
     )
+    controls = report.criteria_controls()
     criteria_rows = [
         f"<tr><td>{_e(c)}</td>"
         + "".join(
             f'<td class="num{" bad" if s in ("FAIL", "ERROR") and n[s] else ""}">{n[s]}</td>'
             for s in ("PASS", "FAIL", "ERROR", "SKIPPED")
         )
-        + "</tr>"
+        + f"<td>{_e(', '.join(controls.get(c, [])))}</td></tr>"
         for c, n in report.criteria().items()
     ]
     body.append("<h2>Totals per SOC 2 criterion</h2>")
-    body.append(_table(("Criterion", "PASS", "FAIL", "ERROR", "SKIPPED"), criteria_rows))
+    body.append(
+        _table(
+            ("Criterion", "PASS", "FAIL", "ERROR", "SKIPPED", "Security Hub / AWS Config"),
+            criteria_rows,
+        )
+    )
     rows = []
     for entry in report.entries:
         row = _row(entry)

@@ -125,6 +125,12 @@ def build(
 
     # Custom checks (config custom_checks) carry their own criteria, as built-in checks do.
     soc2 = {c.id: list(c.soc2) for c in checks_for(config)}
+    # The control mapping of the built-in checks (README "Control mapping").
+    controls = {
+        c.id: {"security_hub": list(c.security_hub), "aws_config": list(c.aws_config)}
+        for c in checks_for(config)
+        if c.security_hub or c.aws_config
+    }
     checks = []
     for r in report.results:
         checks.append(
@@ -135,6 +141,7 @@ def build(
                 "status": r.status.value,
                 "reason": r.reason,
                 "soc2_criteria": soc2.get(r.check_id, []),
+                **({"controls": controls[r.check_id]} if r.check_id in controls else {}),
                 "remediation": r.remediation,
                 "aws_operations": [
                     {"operation": op, "request": json.loads(request)} for op, request in r.calls

@@ -52,3 +52,29 @@ def test_readme_quick_start_has_exactly_the_two_commands_ci_uses() -> None:
     commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
     assert commands == ["python3 dev.py demo", "python3 dev.py test"]
     assert "python3 dev.py test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+#: The Security Hub controls AWS documents for SageMaker and ECR (Security Hub user guide,
+#: "Security Hub CSPM controls for SageMaker AI" / "... for Amazon ECR"): a mapped id must be one.
+DOCUMENTED_CONTROLS = {f"SageMaker.{n}" for n in (*range(1, 6), *range(8, 26))} | {
+    "ECR.1",
+    "ECR.2",
+    "ECR.3",
+}
+
+
+def test_the_control_mapping_table_is_generated_and_names_documented_controls() -> None:
+    from soc2gate.docs import mapping_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = mapping_table()
+    assert table in readme
+    for check in all_checks():
+        row = next(line for line in table.splitlines() if line.startswith(f"| `{check.id}` |"))
+        assert set(check.security_hub) <= DOCUMENTED_CONTROLS, check.id
+        for rule in check.aws_config:
+            assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", rule), rule
+            assert f"`{rule}`" in row
+        # What no control covers is said, for every check: the table is the auditor's gap list.
+        assert check.beyond.strip(), f"{check.id} says nothing about what it goes beyond"
+        assert ", ".join(check.soc2) in row

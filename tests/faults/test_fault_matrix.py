@@ -60,6 +60,12 @@ NOT_DEFAULT = {
     "DescribeModelPackage": "Model Registry models (ModelPackageName) only",
     "ListInferenceComponents": "inference-component endpoints only",
     "DescribeInferenceComponent": "inference-component endpoints only",
+    # The deployment safety checks' reads (off by default, --preset strict); their AccessDenied
+    # cases are tests/e2e/test_deployment_safety_e2e.py.
+    "DescribeAlarms": "sagemaker-deployment-guardrails (off by default)",
+    "DescribeScalableTargets": "sagemaker-endpoint-availability --require-autoscaling only",
+    "DescribeKey": "--allowed-kms-key only",
+    "DescribeModelCard": "sagemaker-model-card --model-card only",
 }
 #: Operations only some configurations reach, and the extra flags that reach them.
 REACHED_BY = {

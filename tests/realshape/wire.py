@@ -545,6 +545,26 @@ def _list_coverage(params: dict[str, Any], docs: list[dict[str, Any]]) -> Answer
     return Answer.ok({"coveredResources": [r for r in records if matches(r)]})
 
 
+def _describe_key(params: dict[str, Any], docs: list[dict[str, Any]]) -> Answer:
+    """KMS DescribeKey by key id, key ARN, or one of the aliases a fixture document lists
+    (``aliases`` beside its ``response``: the key they name); another is NotFoundException."""
+    error = _first_error(docs)
+    if error:
+        return error
+    wanted = str(params.get("KeyId", ""))
+    alias = wanted.split(":alias/", 1)[1] if ":alias/" in wanted else wanted
+    for doc in docs:
+        meta = doc["response"]["KeyMetadata"]
+        names = {
+            meta["KeyId"],
+            meta["Arn"],
+            *(a.removeprefix("alias/") for a in doc.get("aliases", [])),
+        }
+        if wanted in names or alias.removeprefix("alias/") in names:
+            return Answer.ok(doc["response"])
+    return Answer.error("NotFoundException", f"Alias {wanted} is not found.")
+
+
 _RESOLVERS: dict[str, Callable[[dict[str, Any], list[dict[str, Any]]], Answer]] = {
     "ecr:DescribeRepositories": _describe_repositories,
     "ecr:DescribeImages": _describe_images,
@@ -564,8 +584,16 @@ _RESOLVERS: dict[str, Callable[[dict[str, Any], list[dict[str, Any]]], Answer]] 
         "InferenceComponentName", "inference component", "inference-component"
     ),
     "inspector2:ListCoverage": _list_coverage,
+    "sagemaker:DescribeModelCard": _by_name("ModelCardName", "model card", "model-card"),
+    "kms:DescribeKey": _describe_key,
 }
-_KNOWN_OPS = (*_RESOLVERS, *GUIDE_BASIC, "inspector2:ListCoverage", "logs:GetLogEvents")
+_KNOWN_OPS = (
+    *_RESOLVERS,
+    *GUIDE_BASIC,
+    "inspector2:ListCoverage",
+    "logs:GetLogEvents",
+    "application-autoscaling:DescribeScalableTargets",
+)
 
 
 # ---- the gate's clients, answered by the world --------------------------------------------------

@@ -42,6 +42,9 @@ def resource_arns(
         )
         return [f"{prefix}:repository/{name}" for name in names] or ["*"]
     if service == "sagemaker":
+        if "ModelCardName" in params:
+            name = str(params["ModelCardName"]).split(":model-card/", 1)[-1]
+            return [f"{prefix}:model-card/{name.lower()}"]
         package = str(params.get("ModelPackageName", ""))
         if package:
             # A name, or an ARN (moto's account): IAM evaluates the package's ARN.
@@ -60,6 +63,14 @@ def resource_arns(
             head, _, name = str(params["ResourceArn"]).rpartition("/")
             return [f"{head}/{name.lower()}"]
         return ["*"]
+    if service == "cloudwatch" and params.get("AlarmNames"):
+        return [f"{prefix}:alarm:{name}" for name in params["AlarmNames"]]
+    if service == "kms" and "KeyId" in params:
+        # IAM authorizes on the key's ARN: an alias or id names a key of the caller's account.
+        key = str(params["KeyId"])
+        if key.startswith("arn:") and ":key/" in key:
+            return [key]
+        return [f"{prefix}:key/{key.rsplit('/', 1)[-1]}-target"]
     if service == "logs":
         group = f"{prefix}:log-group:{params['logGroupName']}"
         if "logStreamName" in params:

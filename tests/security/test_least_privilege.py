@@ -82,13 +82,15 @@ def _record(world: MotoWorld, args: list[str], monkeypatch: pytest.MonkeyPatch) 
         client = factory(service)
         if id(client) not in hooked:
             hooked.add(id(client))
-            prefix = client.meta.service_model.signing_name
+            # CloudWatch signs as "monitoring"; its IAM actions are "cloudwatch:".
+            signing = client.meta.service_model.signing_name
+            prefix = {"monitoring": "cloudwatch"}.get(signing, signing)
 
             def before_call(model: Any, params: dict[str, Any], **_: Any) -> None:
                 # ``params`` is the serialized request: for these JSON-protocol services its
                 # body is the API parameters exactly as AWS receives them.
                 body = json.loads(params.get("body") or b"{}")
-                recording.client.add((prefix, model.name))
+                recording.client.add((signing, model.name))
                 for resource in resource_arns(prefix, model.name, body, REGION, GUIDE_ACCOUNT_ID):
                     recording.calls.add((f"{prefix}:{model.name}", resource))
 

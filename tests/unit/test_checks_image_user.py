@@ -425,7 +425,8 @@ def test_off_by_default_and_on_with_enable_or_only() -> None:
         return {check.id: why for check, why in select_checks(config)}[CHECK.id]
 
     assert (
-        reason(replace(CONFIG, enable=())) == f"off by default: turn it on with --enable {CHECK.id}"
+        reason(replace(CONFIG, enable=()))
+        == f"off by default: turn it on with --enable {CHECK.id} (or --preset strict)"
     )
     assert reason(CONFIG) is None
     assert reason(replace(CONFIG, enable=(), only=(CHECK.id,))) is None

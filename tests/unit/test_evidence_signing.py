@@ -455,3 +455,31 @@ def test_require_signature_makes_an_unsigned_pass_fail_and_leaves_the_gap() -> N
     assert [d.day for d, _ in report.gap_days()] == [2]
     assert report.exit_code == 1 and report.broken == [unsigned]
     assert unsigned.integrity_text == "UNSIGNED (signature required)"
+
+
+def test_the_control_mapping_goes_into_the_record_and_the_per_criterion_totals() -> None:
+    from soc2gate.models import CheckResult, GateReport, Status
+
+    config = GateConfig(endpoint="e", enable=("sagemaker-model-isolation",))
+    results = (
+        CheckResult("sagemaker-model-isolation", Status.FAIL, "EnableNetworkIsolation false"),
+        CheckResult("sagemaker-endpoint-status", Status.PASS, "InService"),
+    )
+    now = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    record = evidence.build(GateReport(results=results), config, {}, now, now)
+    checks = {c["id"]: c for c in record["checks"]}
+    assert checks["sagemaker-model-isolation"]["controls"] == {
+        "security_hub": ["SageMaker.5", "SageMaker.16", "SageMaker.19"],
+        "aws_config": ["sagemaker-model-isolation-enabled", "sagemaker-model-in-vpc"],
+    }
+    assert "controls" not in checks["sagemaker-endpoint-status"]  # it maps to no control
+    import jsonschema
+
+    schema = Path(evidence.__file__).resolve().parents[1] / "schemas" / "evidence.schema.json"
+    jsonschema.validate(record, json.loads(schema.read_text(encoding="utf-8")))
+    report = audit.AuditReport(date(2026, 3, 1), date(2026, 3, 31), "src")
+    report.entries = [audit.Entry("r", record, "verified", "msg", now)]
+    assert "SageMaker.5" in report.criteria_controls()["CC6.6"]
+    assert "| CC6.6 | 0 | 1 | 0 | 0 | SageMaker.16, SageMaker.19, SageMaker.5," in (
+        audit_render.to_markdown(report)
+    )

@@ -201,10 +201,11 @@ def test_the_gates_own_actions_need_no_dependent_action() -> None:
     """The dataset lists no dependent action for what the built-in checks and the evidence call:
     the printed policy is complete without one (a new dataset that adds one fails here)."""
     from soc2gate.iam_actions import dependents
-    from soc2gate.iam_policy import _ENDPOINT_READS, _LOG_READS, BUILTIN_CALLS
+    from soc2gate.iam_policy import _ENDPOINT_READS, _LOG_READS, _OPTIONAL_READS, BUILTIN_CALLS
 
     calls = {call for reads in BUILTIN_CALLS.values() for call, _ in reads}
     calls |= {call for call, _ in [*_ENDPOINT_READS, *_LOG_READS]}
+    calls |= {call for _, _, (call, _) in _OPTIONAL_READS}
     calls |= {("sagemaker", "ListModels"), ("sts", "AssumeRole")}
     calls |= {("kms", "GetPublicKey"), ("kms", "Sign"), ("kms", "GenerateDataKey")}
     calls |= {
@@ -219,10 +220,11 @@ def test_the_gates_own_actions_need_no_dependent_action() -> None:
 
 def test_the_built_in_calls_are_the_operations_the_gate_knows() -> None:
     """iam_policy.BUILTIN_CALLS and aws.OPERATION_SERVICE name the same operations."""
-    from soc2gate.iam_policy import _ENDPOINT_READS, _LOG_READS, BUILTIN_CALLS
+    from soc2gate.iam_policy import _ENDPOINT_READS, _LOG_READS, _OPTIONAL_READS, BUILTIN_CALLS
 
     calls = {call for reads in BUILTIN_CALLS.values() for call, _ in reads}
     calls |= {call for call, _ in [*_ENDPOINT_READS, *_LOG_READS]}
+    calls |= {call for _, _, (call, _) in _OPTIONAL_READS}
     calls |= {("sagemaker", "ListModels"), ("sts", "AssumeRole")}
     assert {(service, op) for op, service in OPERATION_SERVICE.items()} == calls
 

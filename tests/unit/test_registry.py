@@ -17,9 +17,9 @@ ID_FORMAT = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 SOC2_CRITERION = re.compile(r"^(CC[1-9]\.[1-9]|A1\.[1-3]|C1\.[1-2]|PI1\.[1-5]|P[1-8]\.[1-9])$")
 
 
-def test_there_are_eight_checks_with_unique_ids() -> None:
+def test_there_are_fourteen_checks_with_unique_ids() -> None:
     ids = [c.id for c in CHECKS]
-    assert len(ids) == len(set(ids)) == 8
+    assert len(ids) == len(set(ids)) == 14
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)
@@ -86,6 +86,16 @@ def test_registry_refuses_malformed_ids(check_id: str, accepted: bool) -> None:
         assert len(registry) == 0
 
 
+SAFETY = [
+    "sagemaker-endpoint-encryption",
+    "sagemaker-model-isolation",
+    "sagemaker-endpoint-availability",
+    "sagemaker-deployment-guardrails",
+    "sagemaker-data-capture",
+    "sagemaker-model-card",
+]
+
+
 def test_all_checks_is_stable_and_in_report_order() -> None:
     assert all_checks() == CHECKS
     assert [c.id for c in CHECKS] == [
@@ -97,9 +107,12 @@ def test_all_checks_is_stable_and_in_report_order() -> None:
         "sagemaker-model-env",
         "sagemaker-endpoint-config",
         "deployed-image-scanned",
+        *SAFETY,
     ]
-    # Only the image-user check is off by default.
-    assert [c.id for c in CHECKS if not c.default_enabled] == ["ecr-image-user"]
+    # The image-user check and the deployment safety checks are off by default; --preset
+    # strict turns every one of them on.
+    assert [c.id for c in CHECKS if not c.default_enabled] == ["ecr-image-user", *SAFETY]
+    assert [c.id for c in CHECKS if c.strict] == ["ecr-image-user", *SAFETY]
     # The runner starts a dependency before the checks that wait on it; the report keeps the
     # reading order (tags before the scan they are compared with).
     started = [c.id for c in start_order(CHECKS)]
