@@ -2,7 +2,7 @@
 
 A SageMaker model's container ``Environment`` (and a model package's, and an inference
 component's) holds secrets: database passwords, API keys. Every such value the run reads joins
-one run-wide ``SecretValues``: the built-in checks add what ``checks._sagemaker`` reads, and a
+one run-wide ``SecretValues``: the built-in checks add what ``checks.sagemaker._sagemaker`` reads, and a
 custom check adds every string under a key named ``Environment`` (any case, any depth) of its
 answer, whatever its query. The runner masks each occurrence in every result before any report
 sees it (console, JUnit, step summary, evidence record) and in the progress lines; a custom

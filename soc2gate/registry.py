@@ -84,20 +84,26 @@ def all_checks() -> tuple[Check, ...]:
     """Every check, in report order."""
     global _REGISTRY
     if _REGISTRY is None:
-        from soc2gate.checks.deployed_image_scanned import DeployedImageScanned
-        from soc2gate.checks.ecr_image_tags import EcrImageTags
-        from soc2gate.checks.ecr_image_user import EcrImageUser
-        from soc2gate.checks.ecr_repository_config import EcrRepositoryConfig
-        from soc2gate.checks.ecr_scan_findings import EcrScanFindings
-        from soc2gate.checks.sagemaker_data_capture import SagemakerDataCapture
-        from soc2gate.checks.sagemaker_deployment_guardrails import SagemakerDeploymentGuardrails
-        from soc2gate.checks.sagemaker_endpoint_availability import SagemakerEndpointAvailability
-        from soc2gate.checks.sagemaker_endpoint_config import SagemakerEndpointConfig
-        from soc2gate.checks.sagemaker_endpoint_encryption import SagemakerEndpointEncryption
-        from soc2gate.checks.sagemaker_endpoint_status import SagemakerEndpointStatus
-        from soc2gate.checks.sagemaker_model_card import SagemakerModelCard
-        from soc2gate.checks.sagemaker_model_env import SagemakerModelEnv
-        from soc2gate.checks.sagemaker_model_isolation import SagemakerModelIsolation
+        from soc2gate.checks.ecr.ecr_image_tags import EcrImageTags
+        from soc2gate.checks.ecr.ecr_image_user import EcrImageUser
+        from soc2gate.checks.ecr.ecr_repository_config import EcrRepositoryConfig
+        from soc2gate.checks.ecr.ecr_scan_findings import EcrScanFindings
+        from soc2gate.checks.sagemaker.deployed_image_scanned import DeployedImageScanned
+        from soc2gate.checks.sagemaker.sagemaker_data_capture import SagemakerDataCapture
+        from soc2gate.checks.sagemaker.sagemaker_deployment_guardrails import (
+            SagemakerDeploymentGuardrails,
+        )
+        from soc2gate.checks.sagemaker.sagemaker_endpoint_availability import (
+            SagemakerEndpointAvailability,
+        )
+        from soc2gate.checks.sagemaker.sagemaker_endpoint_config import SagemakerEndpointConfig
+        from soc2gate.checks.sagemaker.sagemaker_endpoint_encryption import (
+            SagemakerEndpointEncryption,
+        )
+        from soc2gate.checks.sagemaker.sagemaker_endpoint_status import SagemakerEndpointStatus
+        from soc2gate.checks.sagemaker.sagemaker_model_card import SagemakerModelCard
+        from soc2gate.checks.sagemaker.sagemaker_model_env import SagemakerModelEnv
+        from soc2gate.checks.sagemaker.sagemaker_model_isolation import SagemakerModelIsolation
 
         registry = Registry()
         for check_class in (

@@ -308,7 +308,7 @@ class CustomCheck(Check):
 
     def _resolve(self, ctx: CheckContext) -> list[dict[str, str]]:
         """One mapping of placeholder values per evaluation (several for ``{model}``)."""
-        from soc2gate.checks._sagemaker import describe_endpoint_config
+        from soc2gate.checks.sagemaker._sagemaker import describe_endpoint_config
 
         config = ctx.config
         values: dict[str, str] = {}
@@ -522,7 +522,7 @@ def _params_text(params: Mapping[str, Any]) -> str:
 
 def _in_service(ctx: CheckContext, name: str) -> Any:
     """The endpoint sagemaker-endpoint-status saw InService and settled (memoised by it)."""
-    from soc2gate.checks._sagemaker import describe_endpoint
+    from soc2gate.checks.sagemaker._sagemaker import describe_endpoint
 
     return ctx.memo(
         ("endpoint-in-service", name), lambda: describe_endpoint(ctx.clients("sagemaker"), name)

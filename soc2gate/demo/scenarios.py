@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from soc2gate.checks._ecr import short_digest
+from soc2gate.checks.ecr._ecr import short_digest
 from soc2gate.demo.world import Action, MotoWorld, build_image, finding, variant
 
 # ---- the guide's names --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gate_e2e import CliRun, run_cli, validate_junit
 
-from soc2gate.checks._ecr import short_digest
+from soc2gate.checks.ecr._ecr import short_digest
 from soc2gate.demo.scenarios import (
     ENDPOINT,
     FIRST_BUILD_DIGEST,

@@ -32,7 +32,7 @@ from realshape.wire import (
     run_gate_on,
     with_answers,
 )
-from soc2gate.checks.sagemaker_deployment_guardrails import NO_ALARM_SENTENCE
+from soc2gate.checks.sagemaker.sagemaker_deployment_guardrails import NO_ALARM_SENTENCE
 
 ENCRYPTION = "sagemaker-endpoint-encryption"
 ISOLATION = "sagemaker-model-isolation"

@@ -31,8 +31,8 @@ from unit_fakes import (
 )
 
 from soc2gate.aws import OPERATION_SERVICE, REGISTRY_SUFFIX, AwsClients
-from soc2gate.checks._ecr import parse_image_uri
-from soc2gate.checks.deployed_image_scanned import Scanned, _compare
+from soc2gate.checks.ecr._ecr import parse_image_uri
+from soc2gate.checks.sagemaker.deployed_image_scanned import Scanned, _compare
 from soc2gate.config import GateConfig, build_config, parse_mapping
 from soc2gate.errors import ConfigError
 from soc2gate.iam_policy import policy, registry_policy

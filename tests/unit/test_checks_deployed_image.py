@@ -26,9 +26,9 @@ from unit_fakes import (
     variant,
 )
 
-from soc2gate.checks._ecr import parse_image_uri, short_digest
-from soc2gate.checks._sagemaker import Endpoint
-from soc2gate.checks.deployed_image_scanned import (
+from soc2gate.checks.ecr._ecr import parse_image_uri, short_digest
+from soc2gate.checks.sagemaker._sagemaker import Endpoint
+from soc2gate.checks.sagemaker.deployed_image_scanned import (
     DeployedImageScanned,
     ModelImage,
     Scanned,

@@ -20,8 +20,8 @@ from unit_fakes import (
     run_one,
 )
 
-from soc2gate.checks._ecr import short_digest
-from soc2gate.checks.ecr_image_tags import EcrImageTags
+from soc2gate.checks.ecr._ecr import short_digest
+from soc2gate.checks.ecr.ecr_image_tags import EcrImageTags
 from soc2gate.config import GateConfig
 from soc2gate.errors import ConfigError
 from soc2gate.models import Status

@@ -18,7 +18,7 @@ from unit_fakes import (
     stub_repository_config,
 )
 
-from soc2gate.checks.ecr_repository_config import EcrRepositoryConfig
+from soc2gate.checks.ecr.ecr_repository_config import EcrRepositoryConfig
 from soc2gate.config import GateConfig
 from soc2gate.models import Status
 

@@ -28,7 +28,7 @@ from unit_fakes import (
     stub_repository_config,
 )
 
-from soc2gate.checks.ecr_scan_findings import EcrScanFindings
+from soc2gate.checks.ecr.ecr_scan_findings import EcrScanFindings
 from soc2gate.config import GateConfig
 from soc2gate.models import Severity, Status
 from soc2gate.report.causes import cause

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from unit_fakes import ACCOUNT, REPO, FakeClock, StubbedAws, make_ctx, run_one
 
-from soc2gate.checks._ecr import (
+from soc2gate.checks.ecr._ecr import (
     CONFIG_BLOB_LIMIT,
     DOCKER_MANIFEST,
     OCI_INDEX,
     BlobError,
     download_blob,
 )
-from soc2gate.checks.ecr_image_user import EcrImageUser, root_user
+from soc2gate.checks.ecr.ecr_image_user import EcrImageUser, root_user
 from soc2gate.config import GateConfig
 from soc2gate.models import Status
 from soc2gate.runner import select_checks

@@ -17,7 +17,7 @@ from unit_fakes import (
     variant,
 )
 
-from soc2gate.checks.sagemaker_endpoint_config import SagemakerEndpointConfig
+from soc2gate.checks.sagemaker.sagemaker_endpoint_config import SagemakerEndpointConfig
 from soc2gate.config import GateConfig
 from soc2gate.models import Status
 

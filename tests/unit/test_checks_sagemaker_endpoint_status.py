@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from unit_fakes import ENDPOINT, FakeClock, StubbedAws, make_ctx, run_one, sm_endpoint
 
-from soc2gate.checks.sagemaker_endpoint_status import SagemakerEndpointStatus
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import SagemakerEndpointStatus
 from soc2gate.config import GateConfig
 from soc2gate.models import Status
 

@@ -22,7 +22,7 @@ from unit_fakes import (
     stub_endpoint_models,
 )
 
-from soc2gate.checks.sagemaker_model_env import SagemakerModelEnv
+from soc2gate.checks.sagemaker.sagemaker_model_env import SagemakerModelEnv
 from soc2gate.config import GateConfig
 from soc2gate.models import GateReport, Status
 from soc2gate.report import junit

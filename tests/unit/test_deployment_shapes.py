@@ -18,7 +18,7 @@ from unit_fakes import (
     make_ctx,
 )
 
-from soc2gate.checks._sagemaker import (
+from soc2gate.checks.sagemaker._sagemaker import (
     ContainerEnv,
     Model,
     ModelPackage,
@@ -30,7 +30,7 @@ from soc2gate.checks._sagemaker import (
     instance_architecture,
     variant_architecture,
 )
-from soc2gate.checks.sagemaker_model_env import SagemakerModelEnv, evaluate
+from soc2gate.checks.sagemaker.sagemaker_model_env import SagemakerModelEnv, evaluate
 from soc2gate.config import ConfigError, GateConfig, build_config, parse_mapping
 from soc2gate.models import Status
 

@@ -21,8 +21,8 @@ from unit_fakes import (
     variant,
 )
 
-from soc2gate.checks import _logs
-from soc2gate.checks.sagemaker_endpoint_status import SagemakerEndpointStatus
+from soc2gate.checks.sagemaker import _logs
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import SagemakerEndpointStatus
 from soc2gate.config import GateConfig
 from soc2gate.models import Status
 

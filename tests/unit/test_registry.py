@@ -7,7 +7,7 @@ import re
 import pytest
 
 from soc2gate.checks.base import Check
-from soc2gate.checks.ecr_image_tags import EcrImageTags
+from soc2gate.checks.ecr.ecr_image_tags import EcrImageTags
 from soc2gate.config import GateConfig
 from soc2gate.registry import DuplicateCheckError, Registry, all_checks, start_order
 

@@ -13,10 +13,13 @@ import pytest
 from junitparser import Failure, JUnitXml, Skipped
 from unit_fakes import FakeClock, make_ctx
 
-from soc2gate.checks.deployed_image_scanned import DeployedImageScanned
-from soc2gate.checks.ecr_scan_findings import EcrScanFindings, scan_failure_remediation
-from soc2gate.checks.ecr_scan_findings import evaluate as evaluate_scan
-from soc2gate.checks.sagemaker_endpoint_status import ENDPOINT_MISSING_FIX, endpoint_missing
+from soc2gate.checks.ecr.ecr_scan_findings import EcrScanFindings, scan_failure_remediation
+from soc2gate.checks.ecr.ecr_scan_findings import evaluate as evaluate_scan
+from soc2gate.checks.sagemaker.deployed_image_scanned import DeployedImageScanned
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import (
+    ENDPOINT_MISSING_FIX,
+    endpoint_missing,
+)
 from soc2gate.config import GateConfig
 from soc2gate.exitcodes import ExitCode
 from soc2gate.models import CheckResult, Finding, GateReport, Severity, Status
@@ -193,7 +196,7 @@ def test_unsupported_image_is_told_to_use_enhanced_scanning() -> None:
 
 
 def test_a_missing_endpoint_is_told_to_check_name_region_and_deploy_step() -> None:
-    from soc2gate.checks.sagemaker_endpoint_status import SagemakerEndpointStatus
+    from soc2gate.checks.sagemaker.sagemaker_endpoint_status import SagemakerEndpointStatus
 
     clock = FakeClock()
     ctx = make_ctx(GateConfig(endpoint="ep", endpoint_grace=0.0), aws=None, clock=clock)

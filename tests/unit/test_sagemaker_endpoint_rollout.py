@@ -34,8 +34,8 @@ from unit_fakes import (
     variant,
 )
 
-from soc2gate.checks.sagemaker_endpoint_config import SagemakerEndpointConfig
-from soc2gate.checks.sagemaker_endpoint_status import SagemakerEndpointStatus
+from soc2gate.checks.sagemaker.sagemaker_endpoint_config import SagemakerEndpointConfig
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import SagemakerEndpointStatus
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult, Status
 from soc2gate.runner import run_gate
@@ -539,7 +539,7 @@ def test_in_service_passes_only_when_settled(
 
 
 def test_the_table_covers_every_variant_status_aws_defines() -> None:
-    from soc2gate.checks.sagemaker_endpoint_status import VARIANT_STATUS
+    from soc2gate.checks.sagemaker.sagemaker_endpoint_status import VARIANT_STATUS
 
     model = botocore.session.get_session().get_service_model("sagemaker")
     assert set(model.shape_for("VariantStatus").enum) == VARIANT_STATUS.wait

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from soc2gate.checks._sagemaker import UnreadableResponse, _Answer, _answer, _kind
 from soc2gate.checks.base import CheckContext
+from soc2gate.checks.sagemaker._sagemaker import UnreadableResponse, _Answer, _answer, _kind
 
 # ---- SageMaker members ---------------------------------------------------------------------
 

@@ -19,16 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from soc2gate.checks._safety import describe_model_card, package_card_status
-from soc2gate.checks._sagemaker import (
+from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.sagemaker._safety import describe_model_card, package_card_status
+from soc2gate.checks.sagemaker._sagemaker import (
     ModelPackage,
     describe_endpoint_config,
     describe_model,
     endpoint_components,
     endpoint_unconfigured,
 )
-from soc2gate.checks.base import Check, CheckContext
-from soc2gate.checks.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from soc2gate.checks._ecr import (
+from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.ecr._ecr import (
     ForeignRegistry,
     Repository,
     ScanningConfig,
@@ -13,7 +14,6 @@ from soc2gate.checks._ecr import (
     registry_where,
     scanning_config,
 )
-from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult
 

@@ -7,8 +7,13 @@ check judged. Without ecr-scan-findings in the run they must name one image.
 
 from __future__ import annotations
 
-from soc2gate.checks._ecr import REPOSITORY_CHECK, describe_tags, repository_missing, short_digest
 from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.ecr._ecr import (
+    REPOSITORY_CHECK,
+    describe_tags,
+    repository_missing,
+    short_digest,
+)
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult, Status
 

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from soc2gate.checks._ecr import (
+from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.ecr._ecr import (
     ImageUri,
     describe_tags,
     gated_image_unconfigured,
@@ -20,7 +21,7 @@ from soc2gate.checks._ecr import (
     parse_image_uri,
     short_digest,
 )
-from soc2gate.checks._sagemaker import (
+from soc2gate.checks.sagemaker._sagemaker import (
     Endpoint,
     InferenceComponent,
     component_variants,
@@ -30,8 +31,7 @@ from soc2gate.checks._sagemaker import (
     endpoint_models,
     endpoint_unconfigured,
 )
-from soc2gate.checks.base import Check, CheckContext
-from soc2gate.checks.sagemaker_endpoint_status import (
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import (
     ENDPOINT_FAILED_FIX,
     endpoint_missing,
     judge_endpoint,

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from soc2gate.checks._safety import data_capture, key_problems
-from soc2gate.checks._sagemaker import (
+from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.sagemaker._safety import data_capture, key_problems
+from soc2gate.checks.sagemaker._sagemaker import (
     describe_endpoint_config,
     endpoint_config_answer,
     endpoint_unconfigured,
 )
-from soc2gate.checks.base import Check, CheckContext
-from soc2gate.checks.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult
 

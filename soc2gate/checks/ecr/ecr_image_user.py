@@ -22,7 +22,8 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from soc2gate.checks._ecr import (
+from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.ecr._ecr import (
     CONFIG_BLOB_LIMIT,
     IMAGE_MANIFEST_TYPES,
     REPOSITORY_CHECK,
@@ -38,14 +39,13 @@ from soc2gate.checks._ecr import (
     repository_missing,
     short_digest,
 )
-from soc2gate.checks._sagemaker import (
+from soc2gate.checks.sagemaker._sagemaker import (
     current_config_names,
     describe_endpoint,
     describe_endpoint_config,
     variant_architecture,
 )
-from soc2gate.checks.base import Check, CheckContext
-from soc2gate.checks.sagemaker_endpoint_status import (
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import (
     ENDPOINT_FAILED_FIX,
     STATUS_CHECK,
     endpoint_missing,

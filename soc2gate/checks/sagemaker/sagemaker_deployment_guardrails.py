@@ -25,15 +25,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from soc2gate.checks._safety import Alarm, Guardrail, describe_alarms, guardrail
-from soc2gate.checks._sagemaker import (
+from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.sagemaker._safety import Alarm, Guardrail, describe_alarms, guardrail
+from soc2gate.checks.sagemaker._sagemaker import (
     _answer,
     component_variants,
     endpoint_components,
     endpoint_unconfigured,
 )
-from soc2gate.checks.base import Check, CheckContext
-from soc2gate.checks.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
 from soc2gate.config import GateConfig
 from soc2gate.durations import format_duration
 from soc2gate.models import CheckResult

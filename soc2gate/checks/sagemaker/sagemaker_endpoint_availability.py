@@ -16,10 +16,10 @@ variants answer no client and are not judged.
 
 from __future__ import annotations
 
-from soc2gate.checks._safety import scalable_targets, variant_resource
-from soc2gate.checks._sagemaker import endpoint_config_answer, endpoint_unconfigured
 from soc2gate.checks.base import Check, CheckContext
-from soc2gate.checks.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
+from soc2gate.checks.sagemaker._safety import scalable_targets, variant_resource
+from soc2gate.checks.sagemaker._sagemaker import endpoint_config_answer, endpoint_unconfigured
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult, Status
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from soc2gate import waivers as waiver_file
 from soc2gate.aws import error_code
-from soc2gate.checks._ecr import (
+from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.ecr._ecr import (
     REPOSITORY_CHECK,
     CoverageUnreadable,
     ForeignRegistry,
@@ -24,7 +25,6 @@ from soc2gate.checks._ecr import (
     scanning_config,
     short_digest,
 )
-from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
 from soc2gate.errors import UnreadableAnswer
 from soc2gate.models import BLOCKS, RANKED_SEVERITIES, CheckResult, Finding, Severity, Status

@@ -28,8 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from soc2gate.checks import _logs
-from soc2gate.checks._sagemaker import (
+from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.sagemaker import _logs
+from soc2gate.checks.sagemaker._sagemaker import (
     Endpoint,
     VariantState,
     current_config_names,
@@ -37,7 +38,6 @@ from soc2gate.checks._sagemaker import (
     endpoint_models,
     endpoint_unconfigured,
 )
-from soc2gate.checks.base import Check, CheckContext
 from soc2gate.config import GateConfig
 from soc2gate.durations import format_duration
 from soc2gate.models import CheckResult, Status

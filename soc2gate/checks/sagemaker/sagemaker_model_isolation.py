@@ -25,8 +25,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from soc2gate.checks._safety import Network, network
-from soc2gate.checks._sagemaker import (
+from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.sagemaker._safety import Network, network
+from soc2gate.checks.sagemaker._sagemaker import (
     _answer,
     describe_endpoint_config,
     describe_model,
@@ -34,8 +35,7 @@ from soc2gate.checks._sagemaker import (
     endpoint_config_answer,
     endpoint_unconfigured,
 )
-from soc2gate.checks.base import Check, CheckContext
-from soc2gate.checks.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult
 

@@ -15,15 +15,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from soc2gate.checks._sagemaker import (
+from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.sagemaker._sagemaker import (
     Model,
     describe_endpoint_config,
     describe_model,
     endpoint_components,
     newest_model_containing,
 )
-from soc2gate.checks.base import Check, CheckContext
-from soc2gate.checks.sagemaker_endpoint_status import STATUS_CHECK, Target, endpoint_target
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import (
+    STATUS_CHECK,
+    Target,
+    endpoint_target,
+)
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult
 
