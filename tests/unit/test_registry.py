@@ -17,6 +17,9 @@ ID_FORMAT = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 SOC2_CRITERION = re.compile(r"^(CC[1-9]\.[1-9]|A1\.[1-3]|C1\.[1-2]|PI1\.[1-5]|P[1-8]\.[1-9])$")
 
 
+GROUPS = ("soc2gate.checks.ecr", "soc2gate.checks.sagemaker")
+
+
 def test_there_are_fourteen_checks_with_unique_ids() -> None:
     ids = [c.id for c in CHECKS]
     assert len(ids) == len(set(ids)) == 14
@@ -25,8 +28,13 @@ def test_there_are_fourteen_checks_with_unique_ids() -> None:
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)
 def test_check_id_is_well_formed_and_names_its_module(check: Check) -> None:
     assert ID_FORMAT.match(check.id)
-    # One check, one module: the id is the module name in kebab case.
-    assert type(check).__module__ == "soc2gate.checks." + check.id.replace("-", "_")
+    # One check, one module: the id is the module name in kebab case, in the group of what
+    # it reads (checks/ecr/, checks/sagemaker/).
+    package, _, module = type(check).__module__.rpartition(".")
+    assert module == check.id.replace("-", "_")
+    assert package in GROUPS, package
+    if check.id.startswith(("ecr-", "sagemaker-")):
+        assert package == "soc2gate.checks." + check.id.split("-")[0]
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)

@@ -124,7 +124,9 @@ def evaluate_card(
         problems.append(
             f"model card {name} is being deleted (ModelCardProcessingStatus {processing})"
         )
-    unnamed = [p.arn or p.name for p in packages if package_arn != p.arn]
+    # A package whose ARN was not read is never "documented", not even by a card that names
+    # no package either ("" == "").
+    unnamed = [p.arn or p.name for p in packages if not p.arn or package_arn != p.arn]
     if unnamed:
         shown = package_arn or "no model_package_details.model_package_arn"
         problems.append(
