@@ -82,8 +82,7 @@ def checks_summary_table(reference: str = "") -> str:
         if not c.default_enabled and not c.strict:
             runs = "`--enable`"
         rows.append(
-            f"| [`{c.id}`]({reference}#{c.id}) | {_cell(c.title)} | {runs} | "
-            f"{', '.join(c.soc2)} |"
+            f"| [`{c.id}`]({reference}#{c.id}) | {_cell(c.title)} | {runs} | {', '.join(c.soc2)} |"
         )
     return "\n".join(rows)
 
@@ -198,7 +197,11 @@ def _duration_text(seconds: float) -> str:
     whole = int(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
-    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{secs}s" if secs else ""]
+    parts = [
+        f"{hours}h" if hours else "",
+        f"{minutes}m" if minutes else "",
+        f"{secs}s" if secs else "",
+    ]
     return "".join(parts) or "0s"
 
 
@@ -209,7 +212,7 @@ def option_default(key: str) -> str:
     field = {f.name: f for f in dataclasses.fields(GateConfig)}[key]
     value: Any = field.default
     if value is dataclasses.MISSING:
-        value = field.default_factory()  # type: ignore[misc]
+        value = field.default_factory()  # type: ignore[operator]
     parse = OPTION_BY_KEY[key].parse.__name__
     if value in (None, (), {}, 0, 0.0) and not isinstance(value, bool) and key in UNSET_MEANS:
         return UNSET_MEANS[key]
@@ -240,7 +243,7 @@ def run_parser() -> argparse.ArgumentParser:
 def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            return action.choices[name]  # type: ignore[no-any-return]
+            return action.choices[name]
     raise LookupError(f"soc2gate has no {name} subcommand")
 
 
@@ -340,14 +343,20 @@ def exit_code_meanings() -> list[tuple[int, str, str]]:
         if isinstance(node, ast.ClassDef) and node.name == "ExitCode":
             for stmt in node.body:
                 if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
-                    above = lines[stmt.lineno - 2].strip()
-                    comments[stmt.targets[0].id] = above[2:].strip() if above.startswith("#:") else ""
+                    above: list[str] = []
+                    row = stmt.lineno - 2
+                    while row >= 0 and lines[row].strip().startswith("#:"):
+                        above.insert(0, lines[row].strip()[2:].strip())
+                        row -= 1
+                    comments[stmt.targets[0].id] = " ".join(above)
     return [(int(c), c.name, comments.get(c.name, "")) for c in exitcodes.ExitCode]
 
 
 def exit_codes_table() -> str:
     rows = ["| Code | Name | Meaning |", "| --- | --- | --- |"]
-    rows += [f"| {value} | `{name}` | {_cell(text)} |" for value, name, text in exit_code_meanings()]
+    rows += [
+        f"| {value} | `{name}` | {_cell(text)} |" for value, name, text in exit_code_meanings()
+    ]
     return "\n".join(rows)
 
 
@@ -465,7 +474,7 @@ def action_table(action_yml: Path) -> str:
 def action_page(root: Path) -> str:
     intro = (
         "The inputs and outputs of the GitHub Action, from `action.yml`. Each input is an "
-        "[option](options.md) under its flag's name; an empty input means \"not given\": "
+        '[option](options.md) under its flag\'s name; an empty input means "not given": '
         "the config file's value, else the CLI's default. How to use it: "
         "[GitHub Actions](../ci/github-actions.md)."
     )
@@ -480,7 +489,6 @@ MARKER_TABLES: dict[str, Callable[[Path, str], str]] = {
     "checks-table": lambda _root, _ref: checks_table(),
     "checks-summary": lambda _root, ref: checks_summary_table(ref),
     "mapping-table": lambda _root, _ref: mapping_table(),
-    "action-table": lambda root, _ref: action_table(root / "action.yml"),
     "exit-codes-table": lambda _root, _ref: exit_codes_table(),
 }
 
@@ -509,7 +517,9 @@ def render(text: str, root: Path, path: Path | None = None) -> str:
     def fill(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in MARKER_TABLES:
-            raise SystemExit(f"unknown generated table <!-- {name}:start -->; known: {', '.join(MARKER_TABLES)}")
+            raise SystemExit(
+                f"unknown generated table <!-- {name}:start -->; known: {', '.join(MARKER_TABLES)}"
+            )
         return f"<!-- {name}:start -->\n{MARKER_TABLES[name](root, reference)}\n<!-- {name}:end -->"
 
     return _MARKER.sub(fill, text)
@@ -551,8 +561,8 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(args.root).resolve()
     if args.check:
         outdated = stale(root)
-        for path in outdated:
-            print(f"{path} is stale: run python -m soc2gate.docs", file=sys.stderr)
+        for name in outdated:
+            print(f"{name} is stale: run python -m soc2gate.docs", file=sys.stderr)
         return 1 if outdated else 0
     changed = []
     for path, text in expected(root).items():
