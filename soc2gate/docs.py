@@ -254,6 +254,8 @@ def flag_usage(key: str) -> str:
     opt = OPTION_BY_KEY[key]
     action = next(a for a in run_parser()._actions if opt.flag in a.option_strings)
     text = opt.flag if action.nargs == 0 else f"{opt.flag} {action.metavar}"
+    # "true|false" -> "true/false": a pipe would end the table cell on GitHub.
+    text = text.replace("|", "/")
     return f"`{text}`" + (" (repeatable)" if isinstance(action, argparse._AppendAction) else "")
 
 
@@ -269,22 +271,19 @@ def options_table(root: Path) -> str:
 
     inputs = _action_yml(root).get("inputs") or {}
     rows = [
-        "| CLI flag | YAML key | Action input | Default | Action default | Meaning |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| CLI flag | YAML key | Action input | Default | Meaning |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for opt in OPTIONS:
         flag = flag_usage(opt.key) if opt.cli else "(none)"
         name = opt.flag[2:]
+        action_input = "(none)"
         if opt.cli and opt.key not in ACTION_EXCLUDED and name in inputs:
-            action_input = f"`{name}`"
             raw = inputs[name].get("default", "")
-            action_default = f"`{raw}`" if raw else "(empty): the config file's, else the default"
-        else:
-            action_input, action_default = "(none)", ""
+            action_input = f"`{name}`" + (f" (default `{raw}`)" if raw else "")
         key = f"`{opt.key}`" + ("" if opt.key in RUN_LEVEL_KEYS else " ¹")
         rows.append(
-            f"| {flag} | {key} | {action_input} | {option_default(opt.key)} | "
-            f"{action_default} | {_cell(opt.help)} |"
+            f"| {flag} | {key} | {action_input} | {option_default(opt.key)} | {_cell(opt.help)} |"
         )
     return "\n".join(rows)
 
@@ -302,7 +301,9 @@ def options_page(root: Path) -> str:
         "Every option of `soc2gate run` is a CLI flag, a key of the YAML file given with "
         "`--config FILE` (snake_case, list keys plural) and an input of the GitHub Action "
         "(the flag's name): one table in the code (`soc2gate/config.py`, `OPTIONS`) gives all "
-        "three. Flags win over the file; a non-empty action input wins over the file. "
+        "three. Flags win over the file; a non-empty action input wins over the file, and an "
+        "empty one (the inputs' default, but for `junit`) means not given: the file's value, "
+        "else the default below. "
         "`soc2gate iam-policy` takes the same flags. "
         "[`examples/soc2gate.yml`](" + REPO_URL + "/blob/main/examples/soc2gate.yml) shows every "
         "key. Multi-value action inputs take one value per line or comma-separated; action "
