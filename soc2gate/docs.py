@@ -116,7 +116,7 @@ def checks_page() -> str:
         else:
             runs = "off by default: `--enable " + c.id + "`"
         lines = [
-            f"## `{c.id}` {{ #{c.id} }}",
+            f"## `{c.id}`",  # its anchor is #<id>, on the site and on GitHub
             "",
             f"**{c.title}** ({runs})",
             "",
