@@ -5,6 +5,11 @@
     python3 dev.py test [PYTEST ARGS...]
                                     install soc2gate with its test extra into .venv, run ruff, mypy
                                     and the whole pytest suite (the command CI runs)
+    python3 dev.py docs [MKDOCS BUILD ARGS...]
+                                    install the documentation tools from requirements-docs.lock
+                                    (hash-pinned) into .venv, check that the generated reference
+                                    pages are current (python -m soc2gate.docs --check) and run
+                                    mkdocs build --strict into ./site (CI runs this too)
 
 The virtual environment is made in ./.venv (or $SOC2GATE_VENV) on first use and reused after.
 """
@@ -27,22 +32,26 @@ def sh(*cmd: str | os.PathLike[str]) -> None:
     subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True)
 
 
-def ensure_venv(extra: str) -> None:
+def ensure_venv(extra: str, lock: str | None = None) -> None:
     if sys.version_info < (3, 10):  # noqa: UP036 - dev.py runs on whatever python3 is there
         sys.exit(f"soc2gate needs Python 3.10 or newer, this is {sys.version.split()[0]}")
     if not (BIN / "python").exists():
         print(f"creating {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
     stamp = VENV / f".soc2gate-{extra}"
-    inputs = max((ROOT / "pyproject.toml").stat().st_mtime, 0)
+    inputs = max((ROOT / name).stat().st_mtime for name in ("pyproject.toml", lock) if name)
     if not stamp.exists() or stamp.stat().st_mtime < inputs:
         sh(BIN / "python", "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-        sh(BIN / "python", "-m", "pip", "install", "--quiet", "-e", f".[{extra}]")
+        if lock:  # every file hash-checked, then the project itself without resolving again
+            sh(BIN / "python", "-m", "pip", "install", "--quiet", "--require-hashes", "-r", lock)
+            sh(BIN / "python", "-m", "pip", "install", "--quiet", "--no-deps", "-e", ".")
+        else:
+            sh(BIN / "python", "-m", "pip", "install", "--quiet", "-e", f".[{extra}]")
         stamp.touch()
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test"):
+    if not argv or argv[0] not in ("demo", "test", "docs"):
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
@@ -50,6 +59,11 @@ def main(argv: list[str]) -> int:
         if command == "demo":
             ensure_venv("demo")
             return subprocess.run([str(BIN / "soc2gate"), "demo", *rest], cwd=ROOT).returncode
+        if command == "docs":
+            ensure_venv("docs", lock="requirements-docs.lock")
+            sh(BIN / "python", "-m", "soc2gate.docs", "--check")
+            sh(BIN / "mkdocs", "build", "--strict", "--site-dir", "site", *rest)
+            return 0
         ensure_venv("test")
         sh(BIN / "ruff", "check", ".")
         sh(BIN / "ruff", "format", "--check", ".")

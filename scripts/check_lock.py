@@ -4,7 +4,10 @@
 Fails (exit 1, one line per problem) when:
   * a dependency in ``[project].dependencies`` is missing from the lock,
   * its pinned version does not satisfy the pyproject specifier,
-  * a lock entry is not pinned with ``==`` or carries no ``--hash=sha256:``.
+  * a lock entry is not pinned with ``==`` or carries no ``--hash=sha256:``;
+  * with ``--extra NAME``: the same for ``[project.optional-dependencies].NAME``;
+  * with ``--same-as OTHER``: a package both locks pin is pinned to another version in OTHER
+    (requirements-docs.lock must hold the runtime dependencies at requirements.lock's pins).
 Exit 2 when a file cannot be read or parsed.
 
 Uses ``packaging`` when it is importable (the real PEP 440/508 rules); otherwise a small
@@ -12,6 +15,7 @@ parser that understands the plain specifiers this project writes (``>=1.34``, ``
 ``~=``, ``<``, ``!=``, and a ``; marker`` which it then ignores).
 
 Usage: python scripts/check_lock.py [--pyproject pyproject.toml] [--lock requirements.lock]
+                                    [--extra NAME] [--same-as OTHER_LOCK]
 """
 
 from __future__ import annotations
@@ -147,12 +151,26 @@ def _parse_minimal(requirement: str) -> tuple[str, str]:
 # --- the check ---------------------------------------------------------------------------
 
 
-def check(pyproject: Path, lock: Path) -> list[str]:
+def check(
+    pyproject: Path, lock: Path, extras: tuple[str, ...] = (), same_as: Path | None = None
+) -> list[str]:
     if tomllib is None:
         raise RuntimeError("needs Python 3.11+ (tomllib) or the 'tomli' package")
     project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
-    dependencies = project.get("dependencies", [])
+    dependencies = list(project.get("dependencies", []))
     pins, problems = read_lock(lock.read_text(encoding="utf-8"))
+    for extra in extras:
+        optional = project.get("optional-dependencies", {})
+        if extra not in optional:
+            problems.append(f"pyproject: no optional-dependencies extra {extra!r}")
+        dependencies += optional.get(extra, [])
+    if same_as is not None:
+        other, _ = read_lock(same_as.read_text(encoding="utf-8"))
+        for name in sorted(set(pins) & set(other)):
+            if pins[name] != other[name]:
+                problems.append(
+                    f"{name}: {lock.name} pins {pins[name]}, {same_as.name} pins {other[name]}"
+                )
 
     for dep in dependencies:
         try:
@@ -189,9 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pyproject", type=Path, default=ROOT / "pyproject.toml")
     parser.add_argument("--lock", type=Path, default=ROOT / "requirements.lock")
+    parser.add_argument("--extra", action="append", default=[], help="also check this extra")
+    parser.add_argument("--same-as", type=Path, help="a lock whose shared pins must be equal")
     args = parser.parse_args(argv)
     try:
-        problems = check(args.pyproject, args.lock)
+        problems = check(args.pyproject, args.lock, tuple(args.extra), args.same_as)
     except (OSError, RuntimeError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
         print(f"check_lock: {exc}", file=sys.stderr)
         return 2

@@ -19,6 +19,8 @@
 #   examples/soc2gate.yml           only keys soc2gate knows (when soc2gate is importable)
 #   scripts/*.sh                    shellcheck
 #   requirements.lock               scripts/check_lock.py
+#   requirements-docs.lock          scripts/check_lock.py --extra docs, runtime pins as
+#                                   requirements.lock's
 #
 # Usage: scripts/lint-integrations.sh [VENV]
 #   VENV: a virtualenv to install the pinned linters into and use (created if missing).
@@ -199,6 +201,8 @@ PY
 # ---- shell scripts and the lock ----------------------------------------------------------------
 run "scripts/*.sh: shellcheck" shellcheck -x scripts/*.sh
 run "requirements.lock: scripts/check_lock.py" "$PY" scripts/check_lock.py
+run "requirements-docs.lock: scripts/check_lock.py --extra docs" "$PY" scripts/check_lock.py \
+    --lock requirements-docs.lock --extra docs --same-as requirements.lock
 
 if [ "${#failed[@]}" -gt 0 ]; then
     log "${#failed[@]} check(s) failed:"

@@ -14,7 +14,8 @@
 #             soc2gate list-checks; then the wheel with the demo extra and
 #             `soc2gate demo --scenario healthy --speed 10` (exit 0) and
 #             `--scenario critical-finding` (exit 1)
-#   audit     pip-audit of requirements.lock and docker/build-requirements.lock (hash-pinned,
+#   audit     pip-audit of requirements.lock, docker/build-requirements.lock and
+#             requirements-docs.lock (hash-pinned,
 #             no resolution): a known vulnerability fails with the advisory's id, aliases and
 #             fix versions. First a self-test against a loopback OSV stub proves a vulnerable pin
 #             fails and names its advisory. When the vulnerability data (pypi.org's per-version
@@ -41,7 +42,7 @@ TOOLS=(
     "check-wheel-contents==0.6.3"
     "pip-audit==2.10.1"
 )
-LOCKS=(requirements.lock docker/build-requirements.lock)
+LOCKS=(requirements.lock docker/build-requirements.lock requirements-docs.lock)
 
 dist_dir=""
 skip_install=0

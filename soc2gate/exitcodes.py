@@ -12,9 +12,11 @@ class ExitCode(IntEnum):
     PASSED = 0
     #: At least one check failed, including a check still pending at the deadline.
     FAILED = 1
-    #: Usage or configuration error: nothing was checked.
+    #: Usage or configuration error: nothing was checked; one line on stderr names the bad
+    #: flag, key or value.
     USAGE = 2
-    #: No check failed, but at least one could not be evaluated (AWS error, exception).
+    #: No check failed, but at least one could not be evaluated (AWS error, AccessDenied,
+    #: unknown state, bug).
     ERROR = 3
     #: Interrupted by SIGINT (Ctrl-C).
     INTERRUPTED = 130

@@ -125,7 +125,7 @@ def build(
 
     # Custom checks (config custom_checks) carry their own criteria, as built-in checks do.
     soc2 = {c.id: list(c.soc2) for c in checks_for(config)}
-    # The control mapping of the built-in checks (README "Control mapping").
+    # The control mapping of the built-in checks (docs/security/deployment-safety.md, "Control mapping").
     controls = {
         c.id: {"security_hub": list(c.security_hub), "aws_config": list(c.aws_config)}
         for c in checks_for(config)

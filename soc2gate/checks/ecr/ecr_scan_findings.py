@@ -494,7 +494,7 @@ class EcrScanFindings(Check):
                 "the findings could not be read, so the image is not verified",
                 evidence=evidence,
             )
-        # The stable-read rule (README "When a scan counts as read"): AWS answers COMPLETE or
+        # The stable-read rule (docs/security/checks.md, "When a scan counts as read"): AWS answers COMPLETE or
         # ACTIVE before enhanced findings land, with the same body a clean image gets. The scan
         # counts only when AWS says when it completed, or Inspector's own coverage record says
         # it scanned this digest.
