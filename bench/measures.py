@@ -852,8 +852,13 @@ def _fleet_file(path: Path, targets: Sequence[tuple[str, str]], junit: Path) -> 
 
 
 def _junit_cases(path: Path) -> tuple[int, int]:
-    root = ET.parse(path).getroot()
-    cases = root.findall(".//testcase")
+    """Test cases and those failing or erroring in ``path`` and the parts a large fleet's JUnit
+    is split into (``<stem>-2<suffix>``, ...; soc2gate.report.junit.MAX_CASES_PER_FILE)."""
+    cases = ET.parse(path).getroot().findall(".//testcase")
+    part = 2
+    while (more := path.with_name(f"{path.stem}-{part}{path.suffix}")).exists():
+        cases += ET.parse(more).getroot().findall(".//testcase")
+        part += 1
     bad = [c for c in cases if c.find("failure") is not None or c.find("error") is not None]
     return len(cases), len(bad)
 
