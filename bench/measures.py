@@ -1177,7 +1177,7 @@ def action(ctx: Context) -> list[Row]:
         "writers": list(writers),
     }
     none = cpu["none"].median
-    each = ", ".join(f"{k} {cpu[k].median - none:+.2f} s" for k in writers if cpu[k].values)
+    each = ", ".join(f"{k} {cpu[k].median - none:+.2f} s" for k in writers if k in cpu)
     total = cpu["all"].median
     rows.append(
         Row(
