@@ -73,7 +73,7 @@ def main(argv: list[str]) -> int:
         action="append",
         metavar="NAME",
         help="run only this measurement (repeatable): verdict, lag, latency, findings, fleet, "
-        "startup, image",
+        "startup, image, action",
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument("--json", metavar="PATH", help="also write every raw sample here")
