@@ -186,6 +186,8 @@ class Statement:
     #: Position of its document among --vex, and its own position in the document (0-based).
     document_index: int
     index: int
+    #: The statement's own @id ("" when it has none).
+    statement_id: str
     vulnerability: str
     aliases: tuple[str, ...]
     products: tuple[Product, ...]
@@ -230,6 +232,7 @@ class Statement:
             "document": self.document_id,
             "path": self.path,
             "statement": self.index + 1,
+            **({"statement_id": self.statement_id} if self.statement_id else {}),
             "timestamp": self.timestamp.isoformat(),
         }
 
@@ -361,6 +364,7 @@ def _statement(
     value: Any, where: str, doc: dict[str, Any], doc_time: dt.datetime, index: int
 ) -> Statement:
     statement = _object(value, where, "a statement")
+    own_id = _text(statement, "@id", where, required=False)
     if "vulnerability" not in statement:
         raise _Bad(where, "a statement without a vulnerability")
     vuln = _object(statement["vulnerability"], _key(where, "vulnerability"), "a vulnerability")
@@ -410,6 +414,7 @@ def _statement(
         author=doc["author"],
         document_index=doc["index"],
         index=index,
+        statement_id=own_id,
         vulnerability=name,
         aliases=tuple(aliases),
         products=parsed,
@@ -557,13 +562,16 @@ def apply(
                     f"{_age(max_age)}: it no longer applies",
                 )
             )
-        elif max_age and -age > FUTURE_SKEW:
+        elif -age > FUTURE_SKEW:
+            # Refused with or without --vex-max-age: a statement dated ahead would also outrank
+            # every real statement ("the newest decides"), e.g. a later "affected".
             refused.append(
                 (
                     finding,
                     newest,
                     f"{newest.label} is dated {newest.timestamp.isoformat()}, in the future: "
-                    "its age cannot be judged under --vex-max-age, so it does not apply",
+                    "a statement cannot be newer than the run, so it does not apply "
+                    "(fix the document's or the statement's timestamp)",
                 )
             )
         else:
