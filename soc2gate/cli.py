@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -247,7 +247,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     file_values = load_yaml(args.config) if args.config else {}
     config = build_config(file_values, _flag_values(args), known_check_ids())
-    return execute(config, quiet=args.quiet)
+    return execute(config, quiet=args.quiet, config_file=args.config)
 
 
 REPORT_OPTIONS = (
@@ -309,7 +309,50 @@ def known_check_ids() -> list[str]:
     return [check.id for check in all_checks()]
 
 
-def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) -> int:
+def sarif_location(config: GateConfig, config_file: str | None, environ: Mapping[str, str]) -> str:
+    """The repository file every SARIF result points at: --sarif-location, else ``Dockerfile``
+    when the repository has one, else the config file, else the workflow that runs the gate
+    (GITHUB_WORKFLOW_REF); "" when there is none. Paths are relative to the repository root
+    (GITHUB_WORKSPACE, else the working directory)."""
+    from soc2gate.report.junit import annotation_file
+
+    if config.sarif_location:
+        return config.sarif_location
+    root = os.path.abspath(environ.get("GITHUB_WORKSPACE") or os.getcwd())
+    if os.path.isfile(os.path.join(root, "Dockerfile")):
+        return "Dockerfile"
+    if config_file:
+        relative = os.path.relpath(os.path.abspath(config_file), root)
+        if not relative.startswith(".."):
+            return relative.replace(os.sep, "/")
+    workflow = annotation_file(environ, "")
+    return workflow
+
+
+def _with_sarif_location(config: GateConfig, config_file: str | None) -> GateConfig:
+    """--sarif needs a file of the repository for its results (code scanning drops results
+    without a location): resolved before any AWS call, a usage error when there is none."""
+    from dataclasses import replace
+
+    if not config.sarif:
+        return config
+    location = sarif_location(config, config_file, os.environ)
+    if not location:
+        raise ConfigError(
+            f"--sarif {config.sarif}: no file of the repository to put its results on (no "
+            "Dockerfile here, no --config file, no GITHUB_WORKFLOW_REF): pass --sarif-location "
+            "PATH, a file relative to the repository root"
+        )
+    return replace(config, sarif_location=location)
+
+
+def execute(
+    config: GateConfig,
+    *,
+    quiet: bool = False,
+    github: bool = False,
+    config_file: str | None = None,
+) -> int:
     """Run the gate, write every report, print the table; return the exit code.
 
     The JUnit file is written whatever happens after the run starts: failure, error, interrupt.
@@ -323,6 +366,7 @@ def execute(config: GateConfig, *, quiet: bool = False, github: bool = False) ->
     from soc2gate.runner import run_gate, stderr_progress
 
     check_report_paths(config)
+    config = _with_sarif_location(config, config_file)
     from soc2gate.report.evidence_store import EvidenceOutput
 
     evidence_out = EvidenceOutput.prepare(config, os.environ)  # signing key, Object Lock: exit 2
@@ -396,6 +440,12 @@ def _record_run(
             code = uploaded
             written, code = _write_reports(config, writers, code, staging, staged)
         written += [("Evidence uploaded", url) for url in evidence_out.uploaded]
+    # Last of the files, with the code the run ends with: it can no longer change, and the
+    # SARIF writer never changes it (an unwritable SARIF file is a warning).
+    if config.sarif:
+        sarif_written = _write_sarif(config, report, code, staging, staged, started_at, finished_at)
+        if sarif_written:
+            written.append(("SARIF report", config.sarif))
     console.print_report(report, sys.stdout, exit_code=code)
     if github:
         _github_reports(report, config.junit or "", code, _gated(config, started_at))
@@ -453,6 +503,65 @@ def _write_reports(
         if code == before:
             break
     return written, code
+
+
+def _write_sarif(
+    config: GateConfig,
+    report: GateReport,
+    code: int,
+    staging: str,
+    staged: set[str],
+    started_at: Any,
+    finished_at: Any,
+) -> bool:
+    """Write the SARIF report stating exit code ``code``; False (and a warning on stderr, the
+    exit code unchanged) when it cannot be built or written."""
+    from soc2gate.registry import checks_for
+    from soc2gate.report import sarif
+
+    path = config.sarif or ""
+    try:
+        checks = checks_for(config)
+        log = sarif.build(
+            report,
+            config,
+            config.sarif_location or "",
+            exit_code=code,
+            started_at=started_at,
+            finished_at=finished_at,
+            properties=_junit_properties(config),
+            criteria={c.id: tuple(c.soc2) for c in checks},
+            custom=frozenset(c.id for c in checks if getattr(c, "custom", False)),
+        )
+        if staging:
+            if not _inside(
+                os.path.abspath(path), os.environ.get("GITHUB_WORKSPACE") or os.getcwd()
+            ):
+                raise OSError(f"{path} is outside the workspace (reports are copied there only)")
+            target = os.path.join(staging, "report-sarif")
+            sarif.write(log, target)
+            _stage_once(staging, os.path.abspath(path), target, staged)
+        else:
+            sarif.write(log, path)
+    except Exception as exc:  # never let the SARIF report change the verdict's exit code
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(
+            f"soc2gate: warning: cannot write SARIF report {path}: {why}; code scanning will "
+            f"not get this run's results (exit code {code} unchanged)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return False
+    left_out = sarif.left_out(log)
+    if left_out:
+        print(
+            f"soc2gate: warning: SARIF report {path}: {left_out} results left out, the lowest "
+            "severities first, to stay within GitHub code scanning's limits (the run's "
+            "properties say so)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return True
 
 
 def _stage_once(staging: str, path: str, staged_file: str, staged: set[str]) -> None:
@@ -589,7 +698,7 @@ def cmd_action() -> int:
     values, config_file = action_inputs(os.environ)
     file_values = load_yaml(config_file) if config_file else {}
     config = build_config(file_values, values, known_check_ids())
-    return execute(config, github=True)
+    return execute(config, github=True, config_file=config_file)
 
 
 def _pinned_keys(command: str, args: argparse.Namespace) -> tuple[str, ...]:

@@ -64,6 +64,13 @@ class GateConfig:
     junit: str | None = None
     summary: str | None = None
     evidence: str | None = None
+    #: SARIF 2.1.0 report for GitHub code scanning (soc2gate.report.sarif).
+    sarif: str | None = None
+    #: The repository file every SARIF result points at; None: Dockerfile, the config file or
+    #: the workflow (cli.sarif_location).
+    sarif_location: str | None = None
+    #: Also report findings that do not block (waived, VEX'd, below the threshold) as warnings.
+    sarif_all: bool = False
     sign_kms_key: str | None = None
     evidence_s3: str | None = None
     evidence_kms_key: str | None = None
@@ -71,6 +78,10 @@ class GateConfig:
     evidence_retention: int = 0
     evidence_retention_mode: str = "COMPLIANCE"
     waivers: str | None = None
+    #: OpenVEX 0.2.0 documents (soc2gate.vex).
+    vex: tuple[str, ...] = ()
+    #: Seconds after which a VEX statement no longer applies (0: any age applies).
+    vex_max_age: float = 0.0
     fail_only_fixable: bool = False
     #: Seconds after which a completed scan is stale and fails (0: any age passes).
     max_scan_age: float = 0.0
@@ -258,6 +269,21 @@ def _scan_age(name: str, value: Any) -> float:
     if seconds <= 0:
         raise ConfigError(f"{name}: must be more than zero (e.g. 7d, 36h), got {value!r}")
     return seconds
+
+
+def _sarif_location(name: str, value: Any) -> str:
+    """A file of the repository, relative to its root: what code scanning shows results on."""
+    text = _str(name, value).replace("\\", "/")
+    parts = text.split("/")
+    if text.startswith("/") or "://" in text or ".." in parts:
+        raise ConfigError(
+            f"{name}: expected a path relative to the repository root (e.g. Dockerfile or "
+            f"deploy/Dockerfile), got {text!r}"
+        )
+    path = "/".join(p for p in parts if p not in ("", "."))
+    if not path:
+        raise ConfigError(f"{name}: expected the path of a file of the repository, got {text!r}")
+    return path
 
 
 def _whole(name: str, value: Any, minimum: int) -> int:
@@ -551,6 +577,27 @@ OPTIONS: tuple[Option, ...] = (
         metavar="PATH",
     ),
     Option(
+        "sarif",
+        _str,
+        "write a SARIF 2.1.0 report for GitHub code scanning to this path (never changes the "
+        "exit code)",
+        metavar="PATH",
+    ),
+    Option(
+        "sarif_location",
+        _sarif_location,
+        "repository file every SARIF result points at (default: Dockerfile if it exists, else "
+        "the config file, else the workflow file of GITHUB_WORKFLOW_REF)",
+        metavar="PATH",
+    ),
+    Option(
+        "sarif_all",
+        _bool,
+        "also put findings that do not block (waived, VEX'd, below the threshold) in the SARIF "
+        "report, as warnings",
+        flag_bool=True,
+    ),
+    Option(
         "sign_kms_key",
         _str,
         "sign the evidence record with this asymmetric KMS key (id, ARN or alias; ECC_NIST_P256 "
@@ -587,6 +634,20 @@ OPTIONS: tuple[Option, ...] = (
         "waivers file of accepted findings, each with reason and expiry "
         "(default: .soc2gate-waivers.yml when it exists)",
         metavar="PATH",
+    ),
+    Option(
+        "vex",
+        _str_list,
+        "OpenVEX 0.2.0 document: a not_affected or fixed statement naming the gated image's "
+        "digest stops a finding from blocking (repeatable)",
+        repeat=True,
+        metavar="FILE",
+    ),
+    Option(
+        "vex_max_age",
+        _scan_age,
+        "a VEX statement older than this no longer applies, e.g. 90d (default: any age)",
+        metavar="DURATION",
     ),
     Option(
         "fail_only_fixable",
@@ -742,7 +803,8 @@ RUN_LEVEL_KEYS = frozenset(
         "timeout", "junit", "summary", "evidence", "waivers", "only", "skip", "enable",
         "concurrency", "max_findings_shown", "targets", "poll_min", "poll_max", "custom_checks",
         "sign_kms_key", "evidence_s3", "evidence_kms_key", "evidence_retention",
-        "evidence_retention_mode", "target", "preset",
+        "evidence_retention_mode", "target", "preset", "sarif", "sarif_location", "sarif_all",
+        "vex", "vex_max_age",
     }
 )  # fmt: skip
 

@@ -92,8 +92,19 @@ class Finding:
     exploit_available: str = ""
     #: Enhanced scanning's score (Inspector's CVSS-based score), None when AWS sent none.
     score: float | None = None
+    #: Enhanced scanning's packageManager (OS, PIP, NPM, JAR...); "" for basic scanning, which
+    #: reports operating-system packages only.
+    package_manager: str = ""
+    #: The version as the package manager writes it when AWS splits it (enhanced scanning's
+    #: epoch, version and release: ``1:2.9.14+dfsg-1.3~deb12u1``); "" when ``version`` is all.
+    full_version: str = ""
+    #: The version that fixes it (enhanced scanning's fixedInVersion); "" when AWS names none.
+    fixed_in: str = ""
+    #: The image digest whose scan reported it (set by the scan check).
+    digest: str = ""
     #: The gate's verdict on this finding, set by the scan check: "blocks" when it fails the
-    #: gate, else why it does not ("below HIGH", "waived", "no fix available"); "" unknown.
+    #: gate, else why it does not ("below HIGH", "waived", "VEX not_affected (...) by ...",
+    #: "no fix available"); "" unknown.
     verdict: str = ""
 
     @property
@@ -127,7 +138,11 @@ class CheckResult:
     remediation: str = ""
     details: tuple[str, ...] = ()
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    #: The worst findings, as many as --max-findings-shown: what the reports list.
     findings: tuple[Finding, ...] = ()
+    #: Every finding the check judged, each with its verdict (the SARIF report has one result
+    #: per blocking finding, and with --sarif-all one per other finding).
+    all_findings: tuple[Finding, ...] = ()
     target: str = ""
     duration: float = 0.0
     #: For PENDING: the state the check is waiting on (e.g. "Creating", "IN_PROGRESS").
@@ -214,6 +229,9 @@ class GateReport:
     results: tuple[CheckResult, ...]
     duration: float = 0.0
     interrupted: bool = False
+    #: The OpenVEX documents the run read (--vex): path, @id, author, version and SHA-256 of
+    #: each, as the evidence record lists them.
+    vex_documents: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         # Fail closed: "not evaluated" stands only while the check it points at failed or

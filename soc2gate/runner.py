@@ -159,6 +159,7 @@ def run_gate(
     environ: Mapping[str, str] | None = None,
     cancel: threading.Event | None = None,
     today: date | None = None,
+    now: datetime | None = None,
 ) -> GateReport:
     """Run the gate and return its report. Never raises for AWS or check errors.
 
@@ -168,6 +169,7 @@ def run_gate(
     registry it must also serve ``"<service>@registry"`` (``aws.AwsClients`` with the target's
     registry settings does).
     """
+    from soc2gate import vex as vex_file
     from soc2gate import waivers as waiver_file
     from soc2gate.config import expand_targets, validate_check_ids
     from soc2gate.registry import all_checks, start_order
@@ -177,6 +179,9 @@ def run_gate(
     env = dict(os.environ if environ is None else environ)
     waivers_path = waiver_file.resolve_path(config.waivers)
     accepted = waiver_file.load(waivers_path) if waivers_path else ()
+    # Read once, before any AWS call: a document that cannot be read is a usage error (exit 2).
+    vex_documents = vex_file.load_all(config.vex)
+    run_started = now or datetime.now(timezone.utc)
     targets = expand_targets(config)
     for _name, target_config in targets:
         # Expand {sha} tags now: a missing SHA is a configuration error, not a check error.
@@ -229,7 +234,9 @@ def run_gate(
             started=started,
             target=name,
             waivers=accepted,
-            today=today or datetime.now(timezone.utc).date(),
+            today=today or run_started.date(),
+            vex=vex_documents,
+            now=run_started,
             secrets=secrets,
         )
         selected = select_checks(target_config)
@@ -338,7 +345,12 @@ def run_gate(
         )
     # Masked last: a value read by one check (or target) is masked in every other's result.
     ordered = tuple(secrets.result(results[key]) for key in order)
-    return GateReport(results=ordered, duration=clock() - started, interrupted=interrupted)
+    return GateReport(
+        results=ordered,
+        duration=clock() - started,
+        interrupted=interrupted,
+        vex_documents=tuple(d.summary() for d in vex_documents),
+    )
 
 
 def _clients_for(config: GateConfig, target: str) -> Callable[[str], Any]:

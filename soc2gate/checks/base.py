@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult, Finding, Status
 from soc2gate.redaction import SecretValues
+from soc2gate.vex import Document as VexDocument
 from soc2gate.waivers import Waiver
 
 
@@ -38,6 +39,10 @@ class CheckContext:
     #: Wall-clock seconds since the epoch, to compare with AWS's timestamps (how long an alarm
     #: has been in its state); ``clock`` is the run's own clock. Injectable for tests.
     wall: Callable[[], float] = time.time
+    #: OpenVEX documents (soc2gate.vex, --vex), loaded once per run.
+    vex: tuple[VexDocument, ...] = ()
+    #: When the run started (UTC), for the age of VEX statements (--vex-max-age); injectable.
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     #: The run's model environment values (one set for every target): whatever reads a model,
     #: a model package or an inference component adds its Environment here, and the runner
     #: masks these values in every result (soc2gate.redaction).

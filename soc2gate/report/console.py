@@ -59,6 +59,7 @@ def render(report: GateReport, width: int = 120, exit_code: int | None = None) -
             lines += [f"    - {one_line(d, 300)}" for d in _shown(r.details)]
             if r.remediation:
                 lines.append(f"    How to fix: {one_line(r.remediation, 600)}")
+    lines += accepted_lines(report)
     # A check not evaluated because another failed is counted once, under its own word.
     counts = {
         s: len(report.counted(s)) for s in (Status.PASS, Status.FAIL, Status.ERROR, Status.SKIPPED)
@@ -84,6 +85,34 @@ def render(report: GateReport, width: int = 120, exit_code: int | None = None) -
     ):
         lines.append("nothing was verified: every check was skipped, which is not a pass")
     return "\n".join(lines)
+
+
+#: Accepted findings listed on the console (JUnit and the evidence record hold them all).
+ACCEPTED_SHOWN = 20
+
+
+def accepted_lines(report: GateReport) -> list[str]:
+    """Findings a waiver or a VEX statement stopped from blocking, each with who said so."""
+    accepted = [
+        (r, f)
+        for r in report.results
+        for f in r.all_findings
+        if f.verdict.startswith(("waived", "VEX "))
+    ]
+    if not accepted:
+        return []
+    lines = ["", f"Accepted findings ({len(accepted)}): they do not block"]
+    for r, f in accepted[:ACCEPTED_SHOWN]:
+        lines.append(
+            f"    - {one_line(f.severity_text, 60)} {one_line(f.id, 100)} in "
+            f"{one_line(f.package or '?', 100)} [{one_line(r.name, 80)}]: "
+            f"{one_line(f.verdict, 600)}"
+        )
+    if len(accepted) > ACCEPTED_SHOWN:
+        lines.append(
+            f"    ... {len(accepted) - ACCEPTED_SHOWN} more in the JUnit report and the evidence record"
+        )
+    return lines
 
 
 def print_report(report: GateReport, out: TextIO, exit_code: int | None = None) -> None:

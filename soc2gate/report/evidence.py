@@ -169,6 +169,10 @@ def build(
             "check_seconds": {r.name: round(r.duration, 3) for r in report.results},
         },
     }
+    if report.vex_documents:
+        # What the run was told about its findings (--vex): each document's SHA-256, so an
+        # auditor can tell which statement text the verdicts relied on.
+        document["vex_documents"] = [redact(dict(d)) for d in report.vex_documents]
     document["sha256"] = digest(document)
     return document
 

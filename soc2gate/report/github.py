@@ -291,7 +291,7 @@ def _findings(report: GateReport) -> list[str]:
         out += [
             "",
             f"<details><summary>{label} that do not block ({len(others)}): below the "
-            "threshold, waived or without a fix</summary>",
+            "threshold, waived, VEX not_affected or fixed, or without a fix</summary>",
             "",
             "| Severity | Finding | Package | Version | Why it does not block |",
             "| --- | --- | --- | --- | --- |",
@@ -299,7 +299,7 @@ def _findings(report: GateReport) -> list[str]:
         for f in others:
             out.append(
                 f"| {md(f.severity_text, 60)} | {md(f.id, 100)} | {md(f.package, 100)} | "
-                f"{md(f.version, 60)} | {md(f.verdict or 'not judged', 60)} |"
+                f"{md(f.version, 60)} | {md(f.verdict or 'not judged', 400)} |"
             )
         out += ["", "</details>"]
     return out

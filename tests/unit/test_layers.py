@@ -27,6 +27,7 @@ LAYERS = {
     "soc2gate.custom_reads": 1,
     "soc2gate.custom_fields": 1,
     "soc2gate.waivers": 1,
+    "soc2gate.vex": 1,  # OpenVEX documents, applied by the scan check beside the waivers
     "soc2gate.aws": 1,
     "soc2gate.iam_actions": 1,  # the IAM dataset: imports nothing of the gate above errors
     "soc2gate.checks": 2,

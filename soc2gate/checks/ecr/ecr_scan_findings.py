@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from soc2gate import vex as vex_file
 from soc2gate import waivers as waiver_file
 from soc2gate.aws import error_code
 from soc2gate.checks.base import Check, CheckContext
@@ -166,11 +167,26 @@ def parse_enhanced(item: Mapping[str, Any]) -> Finding:
     first = first if isinstance(first, Mapping) else {}
     severity, raw = _severity(item.get("severity"))
     score = item.get("score")
+    version = str(first.get("version") or "").strip()
+    # Shown and matched against VEX package purls, never judged: what is not a string is
+    # left out (a VEX statement then cannot name this package by version).
+    release, epoch, fixed = first.get("release"), first.get("epoch"), first.get("fixedInVersion")
+    full = (
+        f"{version}-{release.strip()}" if isinstance(release, str) and release.strip() else version
+    )
+    if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch > 0:
+        full = f"{epoch}:{full}"
+    manager = first.get("packageManager")
     return Finding(
         id=str(details.get("vulnerabilityId") or item.get("title") or "?").strip(),
         severity=severity,
         package=str(first.get("name") or "").strip(),
-        version=str(first.get("version") or "").strip(),
+        version=version,
+        full_version=full if full != version else "",
+        package_manager=manager.strip().upper() if isinstance(manager, str) else "?",
+        fixed_in=fixed.strip()
+        if isinstance(fixed, str) and fixed.strip() not in ("", "NotAvailable")
+        else "",
         fix_available=str(item.get("fixAvailable") or ""),
         title=str(item.get("title") or "").strip()[:200],
         raw_severity=raw,
@@ -427,6 +443,7 @@ class EcrScanFindings(Check):
                     evidence=evidence,
                     details=tuple(d for o in bad for d in o.details),
                     findings=tuple(f for o in bad for f in o.findings),
+                    all_findings=tuple(f for o in outcomes for f in o.all_findings),
                 )
         others = ", ".join(short_digest(d) for d in list(digests)[1:])
         return replace(
@@ -434,6 +451,7 @@ class EcrScanFindings(Check):
             reason=f"{gated.reason} (also clean: {others}, named by other required tags)",
             evidence=evidence,
             details=tuple(d for o in outcomes for d in o.details),
+            all_findings=tuple(f for o in outcomes for f in o.all_findings),
         )
 
     def _judge_digest(
@@ -556,8 +574,21 @@ class EcrScanFindings(Check):
                 )
         findings = tuple(f for page in pages for f in page.findings)
         applied = waiver_file.apply(findings, ctx.waivers, repository, ctx.today)
+        # VEX statements apply to this digest only: the product must name the image judged.
+        vexed = vex_file.apply(
+            findings, ctx.vex, vex_file.Image(repository, digest), ctx.now, config.vex_max_age
+        )
         return evaluate(
-            findings, _all_counts(pages), config, self, where, evidence, len(pages), applied, stale
+            findings,
+            _all_counts(pages),
+            config,
+            self,
+            where,
+            evidence,
+            len(pages),
+            applied,
+            stale,
+            vexed,
         )
 
     def _coverage(
@@ -698,11 +729,16 @@ def evaluate(
     pages: int = 1,
     applied: waiver_file.Applied | None = None,
     stale: str = "",
+    vexed: vex_file.Applied | None = None,
 ) -> CheckResult:
     """Pure decision: counts across all pages against --fail-on, the untriaged rule, waivers,
-    --fail-on-exploitable, --honour-inspector-suppressions, and ``stale`` (the --max-scan-age
-    problem, "" when the scan is fresh enough)."""
+    VEX statements (``vexed``), --fail-on-exploitable, --honour-inspector-suppressions, and
+    ``stale`` (the --max-scan-age problem, "" when the scan is fresh enough)."""
     applied = applied or waiver_file.Applied((), (), ())
+    vexed = vexed or vex_file.Applied()
+    # By identity, as Applied.is_waived does, in one lookup each (a scan may hold thousands).
+    waived_by = {id(f): w for f, w in applied.waived}
+    vex_by = {id(f): s for f, s in vexed.covered}
     exploit_floor = config.fail_on_exploitable
     counts = count(findings, summary)
     seen: Counter[Severity] = Counter(f.severity for f in findings)
@@ -728,8 +764,12 @@ def evaluate(
     def honoured(f: Finding) -> bool:
         return config.honour_inspector_suppressions and f.suppressed
 
+    def accepted(f: Finding) -> bool:
+        """A waiver or a VEX statement (not_affected, fixed) stops it from blocking."""
+        return id(f) in waived_by or id(f) in vex_by
+
     def failing(f: Finding) -> bool:
-        if applied.is_waived(f) or honoured(f):
+        if accepted(f) or honoured(f):
             return False
         if exploitable(f):
             return True  # a known exploit fails whether or not a fix exists
@@ -740,9 +780,16 @@ def evaluate(
         return not (config.fail_only_fixable and f.fix_available == "NO")
 
     def why_not(f: Finding) -> str:
-        """The finding's verdict: "blocks", or why it does not."""
-        if applied.is_waived(f):
-            return "waived"
+        """The finding's verdict: "blocks", or why it does not (a waiver and a VEX statement
+        that both apply are both named)."""
+        if accepted(f):
+            statement = vex_by.get(id(f))
+            return "; ".join(
+                [
+                    *(["waived"] if id(f) in waived_by else []),
+                    *([statement.reason] if statement else []),
+                ]
+            )
         if honoured(f):
             return "SUPPRESSED in Amazon Inspector (--honour-inspector-suppressions)"
         if failing(f):
@@ -762,17 +809,20 @@ def evaluate(
         max(0, counts[s] - seen[s]) for s in counts if failing_severity(s) or exploit_severity(s)
     )
     bad_count = len(bad) + unseen
-    worst = [
-        replace(f, verdict=why_not(f))
-        for f in sorted(findings, key=Finding.sort_key)[: config.max_findings_shown]
-    ]
+    digest = str(evidence.get("imageDigest") or "")
+    judged = tuple(
+        replace(f, verdict=why_not(f), digest=digest)
+        for f in sorted(findings, key=Finding.sort_key)
+    )
+    worst = list(judged[: config.max_findings_shown])
     details = [f"counts ({pages} page(s)): {counts_text}"]
     if evidence.get("scanReadBecause"):
         details.append(f"scan read on: {evidence['scanReadBecause']}; {scan_times(evidence)}")
     details += [
         f"{f.severity_text} {f.id} in {f.package or '?'} {f.version}".rstrip()
         + finding_notes(f)
-        + (" [WAIVED]" if applied.is_waived(f) else "")
+        + (" [WAIVED]" if id(f) in waived_by else "")
+        + (f" [{vex_by[id(f)].reason}]" if id(f) in vex_by else "")
         + (" [SUPPRESSED in Amazon Inspector]" if f.suppressed else "")
         for f in worst
     ]
@@ -781,6 +831,19 @@ def evaluate(
     details += [
         f"WAIVED {f.severity.name} {f.id} in {f.package or '?'} by {w.label}: {w.reason}"
         for f, w in applied.waived
+    ]
+    details += [
+        f"VEX {f.severity.name} {f.id} in {f.package or '?'}: {s.reason} ({s.label})"
+        for f, s in vexed.covered[:VEX_LINES]
+    ]
+    if len(vexed.covered) > VEX_LINES:
+        details.append(
+            f"... and {len(vexed.covered) - VEX_LINES} more findings VEX stops from blocking "
+            "(the evidence record lists them all)"
+        )
+    details += [
+        f"warning: {f.severity.name} {f.id} in {f.package or '?'} counts again: {why}"
+        for f, _s, why in vexed.refused[:VEX_LINES]
     ]
     details += [f"warning: {w.label} matches no finding of this image" for w in applied.unused]
     evidence = {
@@ -807,6 +870,16 @@ def evaluate(
             for f in findings
             if f.suppressed
         ],
+        # Findings a VEX statement stopped from blocking, and those whose statement no longer
+        # applies (--vex-max-age); the documents themselves are in the record's vex_documents.
+        **(
+            {
+                "vex": [s.record(f) for f, s in vexed.covered],
+                "vexNoLongerApplies": [{**s.record(f), "why": why} for f, s, why in vexed.refused],
+            }
+            if vexed.covered or vexed.refused
+            else {}
+        ),
         "knownExploits": [
             {"id": f.id, "package": f.package, "severity": f.severity.name}
             for f in findings
@@ -846,11 +919,21 @@ def evaluate(
                 "waivers file (.soc2gate-waivers.yml or --waivers) with id, reason and expires, "
                 "or let Inspector decide with --honour-inspector-suppressions true"
             )
+    bad_ids = {id(f) for f in bad}
+    refused = [(f, why) for f, _s, why in vexed.refused if id(f) in bad_ids]
+    if refused:
+        problems.append(
+            f"the VEX statement for {len(refused)} of them no longer applies: {refused[0][1]}; "
+            "issue a new statement or fix the finding"
+        )
     for w in applied.expired:
         problems.append(f"{w.label} has expired: renew it with a new reason or fix the finding")
     if stale:
         problems.append(stale)
     waived_note = f" ({len(applied.waived)} waived)" if applied.waived else ""
+    by_status = Counter(s.status for _f, s in vexed.covered)
+    if by_status:
+        waived_note += f" ({', '.join(f'{n} VEX {st}' for st, n in sorted(by_status.items()))})"
     honoured_count = sum(1 for f in findings if honoured(f))
     if honoured_count:
         waived_note += f" ({honoured_count} SUPPRESSED in Inspector, not counted)"
@@ -861,6 +944,7 @@ def evaluate(
             evidence=evidence,
             findings=worst,
         )
+        result = replace(result, all_findings=judged)
         if stale:
             only_stale = len(problems) == 1
             fix = RESCAN_FIX if only_stale else f"{result.remediation} {RESCAN_FIX}"
@@ -869,14 +953,18 @@ def evaluate(
     read = str(evidence.get("scanReadBecause") or "")
     # Say so when only Inspector's record proves the scan ran: ECR itself gave no completion.
     how = f" ({read})" if read.startswith("Amazon Inspector") else ""
-    return check.passed(
+    passed = check.passed(
         f"scan complete{how}, nothing at or above {config.fail_on.name}{waived_note}: "
         f"{counts_text}",
         details=details,
         evidence=evidence,
         findings=worst,
     )
+    return replace(passed, all_findings=judged)
 
+
+#: Findings VEX stopped from blocking that the details list one by one (the evidence has all).
+VEX_LINES = 50
 
 #: What to do about a scan older than --max-scan-age.
 RESCAN_FIX = (
