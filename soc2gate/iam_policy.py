@@ -109,6 +109,14 @@ BUILTIN_CALLS: dict[str, list[tuple[Call, Resource]]] = {
     "sagemaker-model-env": _ENDPOINT_READS,
     "sagemaker-endpoint-config": _ENDPOINT_READS[:2],
     "deployed-image-scanned": [*_ENDPOINT_READS, _IMAGES_READ, _REPOSITORY_READ],
+    "deployed-image-signed": [
+        (("ecr", "DescribeImageSigningStatus"), _repository),
+        (("ecr", "ListImageReferrers"), _repository),
+        (("ecr", "BatchGetImage"), _repository),
+        (("ecr", "GetDownloadUrlForLayer"), _repository),
+        # Revocation of AWS Signer profiles, jobs and certificates: no resource-level scoping.
+        (("signer-data", "GetRevocationStatus"), _any),
+    ],
 }
 _LOG_READS: list[tuple[Call, Resource]] = [
     (("logs", "DescribeLogStreams"), _log_group),

@@ -85,6 +85,7 @@ def all_checks() -> tuple[Check, ...]:
     global _REGISTRY
     if _REGISTRY is None:
         from soc2gate.checks.deployed_image_scanned import DeployedImageScanned
+        from soc2gate.checks.deployed_image_signed import DeployedImageSigned
         from soc2gate.checks.ecr_image_tags import EcrImageTags
         from soc2gate.checks.ecr_image_user import EcrImageUser
         from soc2gate.checks.ecr_repository_config import EcrRepositoryConfig
@@ -106,6 +107,8 @@ def all_checks() -> tuple[Check, ...]:
             SagemakerEndpointConfig,
             # Reads ecr-scan-findings' result (depends_on), so it is registered after it.
             DeployedImageScanned,
+            # Judges the digests deployed-image-scanned read (depends_on), so it comes after.
+            DeployedImageSigned,
         ):
             registry.register(check_class())
         registry.validate()

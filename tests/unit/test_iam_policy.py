@@ -119,7 +119,11 @@ def test_every_call_a_run_makes_is_known_and_granted(config: GateConfig) -> None
 
 
 def test_policy_grants_nothing_the_gate_does_not_know() -> None:
-    known = {f"{service}:{op}" for op, service in OPERATION_SERVICE.items()}
+    from soc2gate.aws import ACTION_OF_OPERATION
+
+    known = {
+        ACTION_OF_OPERATION.get(op, f"{service}:{op}") for op, service in OPERATION_SERVICE.items()
+    }
     assert granted_actions() <= known
     # Read-only: no write action ever.
     for action in granted_actions():
@@ -179,8 +183,11 @@ def test_an_operation_the_dataset_does_not_document_is_refused_not_derived() -> 
 def test_the_gates_own_operations_are_named_as_the_dataset_names_them() -> None:
     """aws.OPERATION_SERVICE names the action of an AccessDenied (``service:Operation``): for
     every operation the gate calls, that is the action AWS authorizes it with."""
+    from soc2gate.aws import ACTION_OF_OPERATION
+
     for operation, service in OPERATION_SERVICE.items():
-        assert actions_for(service, operation) == (f"{service}:{operation}",), operation
+        expected = ACTION_OF_OPERATION.get(operation, f"{service}:{operation}")
+        assert actions_for(service, operation) == (expected,), operation
 
 
 def test_every_action_of_the_example_policy_is_one_the_dataset_knows() -> None:

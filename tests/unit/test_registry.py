@@ -17,9 +17,9 @@ ID_FORMAT = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 SOC2_CRITERION = re.compile(r"^(CC[1-9]\.[1-9]|A1\.[1-3]|C1\.[1-2]|PI1\.[1-5]|P[1-8]\.[1-9])$")
 
 
-def test_there_are_eight_checks_with_unique_ids() -> None:
+def test_there_are_nine_checks_with_unique_ids() -> None:
     ids = [c.id for c in CHECKS]
-    assert len(ids) == len(set(ids)) == 8
+    assert len(ids) == len(set(ids)) == 9
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)
@@ -97,9 +97,13 @@ def test_all_checks_is_stable_and_in_report_order() -> None:
         "sagemaker-model-env",
         "sagemaker-endpoint-config",
         "deployed-image-scanned",
+        "deployed-image-signed",
     ]
     # Only the image-user check is off by default.
-    assert [c.id for c in CHECKS if not c.default_enabled] == ["ecr-image-user"]
+    assert [c.id for c in CHECKS if not c.default_enabled] == [
+        "ecr-image-user",
+        "deployed-image-signed",
+    ]
     # The runner starts a dependency before the checks that wait on it; the report keeps the
     # reading order (tags before the scan they are compared with).
     started = [c.id for c in start_order(CHECKS)]

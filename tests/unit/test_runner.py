@@ -282,7 +282,10 @@ def test_exit_codes_are_distinct_and_documented() -> None:
 ALL_IDS = [c.id for c in all_checks()]
 ECR_IDS = ["ecr-repository-config", "ecr-image-tags", "ecr-scan-findings"]
 USER_CHECK = "ecr-image-user"  # off by default: skipped unless --enable
-OFF_BY_DEFAULT = {USER_CHECK: "off by default: turn it on with --enable ecr-image-user"}
+OFF_BY_DEFAULT = {
+    USER_CHECK: "off by default: turn it on with --enable ecr-image-user",
+    "deployed-image-signed": "off by default: turn it on with --enable deployed-image-signed",
+}
 DEPLOYED = "deployed-image-scanned"
 SM_IDS = ["sagemaker-model-env", "sagemaker-endpoint-config", "sagemaker-endpoint-status"]
 
@@ -446,6 +449,7 @@ def test_whole_gate_against_moto_with_default_clients(clock: FakeClock) -> None:
         "sagemaker-endpoint-status": Status.PASS,
         "ecr-image-user": Status.SKIPPED,  # off by default
         "deployed-image-scanned": Status.SKIPPED,  # no gated tag
+        "deployed-image-signed": Status.SKIPPED,  # off by default
     }
     assert report.exit_code == ExitCode.PASSED
 
