@@ -290,7 +290,7 @@ def verify_envelope(
     if not isinstance(version_arn, str):
         raise EnvelopeRejected(f"{PROFILE_HEADER} is not a string")
     profile = profile_of(version_arn)
-    trusted = [t for t in trusted_profiles if valid_profile_arn(t)]
+    trusted = [t for t in trusted_profiles if valid_profile_arn(t.lower())]
     if not any(profile.lower() == t.lower() for t in trusted):
         raise EnvelopeRejected(
             f"signed by profile {profile}, which is not a trusted --signing-profile "
