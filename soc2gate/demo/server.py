@@ -234,7 +234,8 @@ class _WorldApp:
     def _revocations(self, environ: dict[str, Any], start_response: Any) -> Any:
         """signer-data GetRevocationStatus (GET /revocations, REST-JSON): the asked profile
         version, job and certificate hashes the world has revoked."""
-        fault = self.world._before_call("signer-data", "GetRevocationStatus")
+        # The SigV4 signing name of signer-data is "signer", as the scope of the request says.
+        fault = self.world._before_call("signer", "GetRevocationStatus")
         if fault is not None:
             start_response(f"{fault.status} Injected", list(fault.headers.items()))
             return [fault.body]

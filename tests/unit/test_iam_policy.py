@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -283,3 +284,52 @@ def test_a_kms_arn_that_names_no_key_is_a_usage_error() -> None:
 
     with pytest.raises(ConfigError, match=r"^--evidence-kms-key arn:aws:s3:::b: expected a KMS"):
         _kms_key("--evidence-kms-key", "arn:aws:s3:::b", "us-east-1", "111122223333")
+
+
+SIGNING_PROFILE = "arn:aws:signer:us-east-1:123456789012:/signing-profiles/soc2_release"
+SIGNED_READS = {
+    "ecr:DescribeImageSigningStatus",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "signer:GetRevocationStatus",
+}
+
+
+def _actions(document: dict[str, Any]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for statement in document["Statement"]:
+        listed = statement["Action"]
+        resources = statement["Resource"]
+        for action in [listed] if isinstance(listed, str) else listed:
+            out.setdefault(action, set()).update(
+                [resources] if isinstance(resources, str) else resources
+            )
+    return out
+
+
+def test_the_signature_reads_are_granted_only_when_deployed_image_signed_runs() -> None:
+    from soc2gate.config import build_config
+    from soc2gate.iam_policy import policy
+
+    base = {"repository": REPO, "require_tags": ("latest",), "endpoint": ENDPOINT}
+    off = _actions(policy(build_config({**base, "region": "us-east-1"}), "123456789012"))
+    assert not SIGNED_READS & set(off)
+    on = _actions(
+        policy(
+            build_config(
+                {
+                    **base,
+                    "region": "us-east-1",
+                    "enable": ("deployed-image-signed",),
+                    "signing_profile": (SIGNING_PROFILE,),
+                }
+            ),
+            "123456789012",
+        )
+    )
+    assert set(on) - set(off) == SIGNED_READS
+    repository = f"arn:aws:ecr:us-east-1:123456789012:repository/{REPO}"
+    for action in SIGNED_READS - {"signer:GetRevocationStatus"}:
+        assert on[action] == {repository}, action
+    # Revocation is asked of AWS Signer about the signature's own profile and job: no resource.
+    assert on["signer:GetRevocationStatus"] == {"*"}
