@@ -117,3 +117,31 @@ def test_a_signing_configuration_that_cannot_be_honoured_exits_2(
     assert run.code == 2, run.output
     assert message in run.stderr
     assert DEMO_ROOT_SHA256 not in run.stderr
+
+
+def test_the_evidence_record_names_source_signer_and_time_per_digest(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    import json
+
+    import jsonschema
+
+    record = tmp_path / "evidence.json"
+    run = run_cli(world, [*_signed(world), "--evidence", str(record)], tmp_path)
+    assert run.code == 0, run.output
+    document = json.loads(record.read_text())
+    schema_path = Path(__file__).resolve().parents[2] / "soc2gate/schemas/evidence.schema.json"
+    schema = json.loads(schema_path.read_text())
+    jsonschema.Draft202012Validator(schema).validate(document)
+    (check,) = [c for c in document["checks"] if c["id"] == "deployed-image-signed"]
+    (digest,) = check["evidence"]["digests"]
+    assert digest["digest"] == GATED_DIGEST
+    assert digest["source"] == "ecr-managed-signing+notation"
+    assert digest["signer"] == SIGNING_PROFILE_VERSION
+    assert digest["signingTime"].endswith("Z")
+    assert check["evidence"]["unsigned"] == 0
+    assert "signer:GetRevocationStatus" not in {o["operation"] for o in check["aws_operations"]}
+    assert "signer-data:GetRevocationStatus" in {o["operation"] for o in check["aws_operations"]}
+    # The schema holds each digest to its fields: one without its signer is refused.
+    del digest["signer"]
+    assert not jsonschema.Draft202012Validator(schema).is_valid(document)
