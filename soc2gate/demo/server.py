@@ -6,9 +6,10 @@ count the call, run its ``on_call`` hooks and answer an injected ``Fault`` inste
 requests marked with ``SEED_HEADER`` (the world's own seeding clients) pass straight through.
 It also answers what moto has no handler for: the config blobs behind the download URLs
 ``moto_patches`` hands out, inspector2 ListCoverage (REST-JSON) and SageMaker
-ListInferenceComponents / DescribeInferenceComponent (JSON 1.1), each shaped after the AWS API
-reference. The world is seen only as a ``ServedWorld``, so this module never imports world.py;
-moto and werkzeug are imported when the server is made.
+ListInferenceComponents / DescribeInferenceComponent (JSON 1.1), ECR DescribeImageSigningStatus /
+ListImageReferrers and signer-data GetRevocationStatus, each shaped after the AWS API reference.
+The world is seen only as a ``ServedWorld``, so this module never imports world.py; moto and
+werkzeug are imported when the server is made.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ it, each one concern:
   ECR's basic and enhanced shapes;
 - ``endpoints``: the SageMaker endpoint and inference component states moto does not model
   (``set_endpoint``, ``update_endpoint``, ...; a mixin of ``MotoWorld``);
+- ``signatures``: a stand-in AWS Signer (a deterministic demo root, Notation JWS envelopes) for
+  ``push_signature``; ECR managed signing states are ``set_signing_status``;
 - ``timeline``: the thread behind ``run_timeline``;
 - ``server``: moto's server behind a WSGI wrapper that counts calls, runs hooks, injects faults
   and answers the APIs moto lacks;
