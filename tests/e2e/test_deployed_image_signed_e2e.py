@@ -145,3 +145,25 @@ def test_the_evidence_record_names_source_signer_and_time_per_digest(
     # The schema holds each digest to its fields: one without its signer is refused.
     del digest["signer"]
     assert not jsonschema.Draft202012Validator(schema).is_valid(document)
+
+
+def test_signing_in_progress_is_waited_for(world: MotoWorld, tmp_path: Path) -> None:
+    run = run_cli(world, _signed(world), tmp_path)
+    assert run.code == 0, run.output
+    # The first read said IN_PROGRESS; the gate polled again and the second said COMPLETE.
+    assert world.calls["DescribeImageSigningStatus"] == 2
+    assert "deployed-image-signed: IN_PROGRESS" in run.stderr
+
+
+def test_signing_that_never_finishes_fails_at_the_deadline(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    scenario = SCENARIOS["healthy"]
+    scenario.prepare(world)
+    world.set_signing_status(REPOSITORY, GATED_DIGEST, SIGNING_PROFILE, "IN_PROGRESS")
+    args = ["run", *scenario.gate_args(world), "--enable", "deployed-image-signed",
+            "--signing-profile", SIGNING_PROFILE, "--timeout", "3s"]  # fmt: skip
+    run = run_cli(world, args, tmp_path)
+    assert run.code == 1, run.output
+    assert "still IN_PROGRESS" in _line(run.stdout)
+    assert world.calls["DescribeImageSigningStatus"] > 2
