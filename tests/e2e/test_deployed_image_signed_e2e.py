@@ -167,3 +167,25 @@ def test_signing_that_never_finishes_fails_at_the_deadline(
     assert run.code == 1, run.output
     assert "still IN_PROGRESS" in _line(run.stdout)
     assert world.calls["DescribeImageSigningStatus"] > 2
+
+
+@pytest.mark.parametrize(
+    ("operation", "action"),
+    [
+        ("DescribeImageSigningStatus", "ecr:DescribeImageSigningStatus"),
+        # No ecr:ListImageReferrers action exists: BatchGetImage authorizes it.
+        ("ListImageReferrers", "ecr:BatchGetImage"),
+        ("GetRevocationStatus", "signer:GetRevocationStatus"),
+    ],
+)
+def test_access_denied_on_a_signature_read_is_an_error(
+    world: MotoWorld, tmp_path: Path, operation: str, action: str
+) -> None:
+    from soc2gate.demo.world import aws_error, fail_calls
+
+    args = _signed(world)
+    world.inject(operation, fail_calls(None, aws_error()))
+    run = run_cli(world, args, tmp_path)
+    assert run.code == 3, run.output
+    line = next(x for x in run.stdout.splitlines() if x.startswith("ERROR deployed-image-signed"))
+    assert action in line

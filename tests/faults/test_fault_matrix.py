@@ -60,6 +60,11 @@ NOT_DEFAULT = {
     "DescribeModelPackage": "Model Registry models (ModelPackageName) only",
     "ListInferenceComponents": "inference-component endpoints only",
     "DescribeInferenceComponent": "inference-component endpoints only",
+    # deployed-image-signed is off by default; its AccessDenied cases are in
+    # tests/e2e/test_deployed_image_signed_e2e.py::test_access_denied_on_a_signature_read_is_an_error.
+    "DescribeImageSigningStatus": "deployed-image-signed (off by default)",
+    "ListImageReferrers": "deployed-image-signed (off by default)",
+    "GetRevocationStatus": "deployed-image-signed (off by default)",
 }
 #: Operations only some configurations reach, and the extra flags that reach them.
 REACHED_BY = {
