@@ -26,6 +26,7 @@ from soc2gate.registry import all_checks
 
 IDS = [c.id for c in all_checks()]
 OFF = "ecr-image-user"  # off by default: skipped in every scenario but root-user
+SIGNED = "deployed-image-signed"  # off by default: skipped but in the signing scenarios
 SCAN, STATUS = "ecr-scan-findings", "sagemaker-endpoint-status"
 DEPENDENTS_OF_STATUS = (
     "sagemaker-model-env",
@@ -42,7 +43,7 @@ class Expect:
     failures: dict[str, str]  # check id -> text its message contains
     errors: dict[str, str] = None  # type: ignore[assignment]
     not_evaluated: dict[str, str] = None  # type: ignore[assignment]  # check id -> upstream
-    skipped: tuple[str, ...] = (OFF,)
+    skipped: tuple[str, ...] = (OFF, SIGNED)
 
 
 def expect(code: int, failures: dict[str, str], **kw: object) -> Expect:
@@ -75,19 +76,22 @@ SCENARIO_EXPECT = {
     "missing-marker": expect(1, {"sagemaker-model-env": "SECURITY_HARDENED is missing"}),
     "tag-moved": expect(1, {"deployed-image-scanned": "sha256:3eecb5f25021"}),
     "foreign-image": expect(1, {"deployed-image-scanned": "not the gated repository"}),
-    "root-user": expect(1, {OFF: "runs as root"}, skipped=()),
+    "root-user": expect(1, {OFF: "runs as root"}, skipped=(SIGNED,)),
     "model-registry": expect(0, {}),
     "model-registry-unapproved": expect(1, {"sagemaker-model-env": "PendingManualApproval, not Approved"}),
     "inference-components": expect(0, {}),
     "inference-component-tag-moved": expect(1, {"deployed-image-scanned": "sha256:3eecb5f25021"}),
-    "graviton": expect(0, {}, skipped=()),
-    "graviton-root-user": expect(1, {OFF: "linux/arm64"}, skipped=()),
+    "graviton": expect(0, {}, skipped=(SIGNED,)),
+    "graviton-root-user": expect(1, {OFF: "linux/arm64"}, skipped=(SIGNED,)),
     "stale-scan": expect(1, {SCAN: "longer ago than --max-scan-age 7d"}, not_evaluated={"deployed-image-scanned": SCAN}),
     "enhanced-exploitable": expect(1, {SCAN: "CVE-2023-48795"}, not_evaluated={"deployed-image-scanned": SCAN}),
     "enhanced-suppressed": expect(0, {}),
     "central-registry": expect(0, {}),
     "central-registry-enhanced": expect(0, {}),
     "central-registry-no-role": expect(3, {}, errors={"ecr-repository-config": "pass --registry-role-arn"}),
+    "signed": expect(0, {}, skipped=(OFF,)),
+    "unsigned-deploy": expect(1, {"deployed-image-scanned": "sha256:3eecb5f25021", SIGNED: "sha256:3eecb5f25021 is not signed"}, skipped=(OFF,)),
+    "wrong-signer": expect(1, {SIGNED: "which is not a trusted --signing-profile"}, skipped=(OFF,)),
 }  # fmt: skip
 
 
@@ -194,7 +198,9 @@ def test_readers_show_an_all_error_run(world: MotoWorld, tmp_path: Path) -> None
     run = run_cli(world, ["run", *scenario.gate_args(world)], tmp_path)
     assert run.code == 3, run.output
     errors = {
-        check_id: "AccessDenied" for check_id in IDS if check_id not in (OFF, *DEPENDENTS_OF_STATUS)
+        check_id: "AccessDenied"
+        for check_id in IDS
+        if check_id not in (OFF, SIGNED, *DEPENDENTS_OF_STATUS)
     }
     # The deployed image is not evaluated: the scan it depends on could not be verified; the
     # model environment and the endpoint config are not evaluated either: the endpoint could
@@ -268,12 +274,16 @@ def test_readers_show_a_fleet(world: MotoWorld, tmp_path: Path) -> None:
     unconfigured = ("ecr-repository-config", "ecr-image-tags", SCAN, "deployed-image-scanned")
     check_readers(
         run.junit,
-        expect(1, {}, skipped=(OFF, "ecr-image-tags", SCAN, "deployed-image-scanned")),
+        expect(1, {}, skipped=(OFF, "ecr-image-tags", SCAN, "deployed-image-scanned", SIGNED)),
         "dev",
     )
     check_readers(
         run.junit,
-        expect(1, {"sagemaker-endpoint-config": "ml.g4dn.xlarge"}, skipped=(OFF, *unconfigured)),
+        expect(
+            1,
+            {"sagemaker-endpoint-config": "ml.g4dn.xlarge"},
+            skipped=(OFF, *unconfigured, SIGNED),
+        ),
         "gpu",
     )
     assert [s.name for s in Junit(filename=str(run.junit)).suites] == ["dev", "gpu"]
