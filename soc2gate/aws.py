@@ -29,6 +29,9 @@ OPERATION_SERVICE = {
     "DescribeImageScanFindings": "ecr",
     "BatchGetImage": "ecr",
     "GetDownloadUrlForLayer": "ecr",
+    "DescribeImageSigningStatus": "ecr",
+    "ListImageReferrers": "ecr",
+    "GetRevocationStatus": "signer-data",
     "DescribeEndpoint": "sagemaker",
     "DescribeEndpointConfig": "sagemaker",
     "DescribeModel": "sagemaker",
@@ -532,9 +535,19 @@ def denied_action(message: str) -> str:
     return match.group(1) if match else ""
 
 
+#: Operations whose IAM action is not ``service:Operation`` (iam_actions.REVIEWED and the IAM
+#: dataset say so; tests/unit/test_iam_policy.py checks they agree).
+ACTION_OF_OPERATION = {
+    "ListImageReferrers": "ecr:BatchGetImage",
+    "GetRevocationStatus": "signer:GetRevocationStatus",
+}
+
+
 def iam_action(exc: BaseException) -> str:
     """``service:Operation`` of the call that raised, when known."""
     operation = getattr(exc, "operation_name", "") or ""
+    if operation in ACTION_OF_OPERATION:
+        return ACTION_OF_OPERATION[operation]
     service = OPERATION_SERVICE.get(operation)
     return f"{service}:{operation}" if service else operation
 

@@ -57,6 +57,11 @@ class GateConfig:
     #: Models from the Model Registry must have ModelApprovalStatus Approved.
     require_model_approval: bool = False
     commit_sha: str | None = None
+    #: deployed-image-signed: AWS Signer signing profile ARNs trusted to sign what serves.
+    signing_profile: tuple[str, ...] = ()
+    #: deployed-image-signed: SHA-256 of the DER of the AWS Signer roots to trust; empty: the
+    #: vendored commercial-region root (checks._notation.AWS_SIGNER_ROOTS).
+    signer_root_sha256: tuple[str, ...] = ()
     timeout: float = 1800.0
     poll_min: float = 2.0
     poll_max: float = 6.0
@@ -224,6 +229,32 @@ def _str_list(name: str, value: Any) -> tuple[str, ...]:
         else:
             out.append(_str(name, item))
     return tuple(dict.fromkeys(out))
+
+
+_SIGNING_PROFILE = re.compile(
+    r"^arn:aws(-[a-z]+)*:signer:[a-z0-9-]+:[0-9]{12}:/signing-profiles/[a-zA-Z0-9_]{2,}$"
+)
+
+
+def _signing_profiles(name: str, value: Any) -> tuple[str, ...]:
+    """AWS Signer signing profile ARNs: a profile, not a profile version, no wildcards."""
+    arns = _str_list(name, value)
+    for arn in arns:
+        if not _SIGNING_PROFILE.match(arn):
+            raise ConfigError(
+                f"{name}: {arn!r} is not a signing profile ARN "
+                "(arn:aws:signer:REGION:ACCOUNT:/signing-profiles/NAME, without a version and "
+                "without wildcards)"
+            )
+    return arns
+
+
+def _sha256_list(name: str, value: Any) -> tuple[str, ...]:
+    hashes = tuple(h.lower() for h in _str_list(name, value))
+    for h in hashes:
+        if not re.fullmatch(r"[0-9a-f]{64}", h):
+            raise ConfigError(f"{name}: {h!r} is not a SHA-256 in hex (64 characters)")
+    return hashes
 
 
 def _bool(name: str, value: Any) -> bool:
@@ -548,6 +579,22 @@ OPTIONS: tuple[Option, ...] = (
         _str,
         "commit SHA for {sha} tags (default: GITHUB_SHA, CODEBUILD_RESOLVED_SOURCE_VERSION)",
         metavar="SHA",
+    ),
+    Option(
+        "signing_profile",
+        _signing_profiles,
+        "deployed-image-signed: AWS Signer signing profile ARN trusted to sign the images that "
+        "serve traffic (ECR managed signing or notation; repeatable)",
+        repeat=True,
+        metavar="ARN",
+    ),
+    Option(
+        "signer_root_sha256",
+        _sha256_list,
+        "deployed-image-signed: SHA-256 of an AWS Signer root certificate to trust instead of "
+        "the built-in commercial root (GovCloud; repeatable)",
+        repeat=True,
+        metavar="HEX",
     ),
     Option(
         "timeout",
@@ -930,6 +977,20 @@ def validate_evidence(config: GateConfig) -> None:
                 raise ConfigError(f"--{key.replace('_', '-')} needs --evidence-s3")
 
 
+SIGNED_CHECK = "deployed-image-signed"
+
+
+def validate_signing(config: GateConfig, prefix: str = "") -> None:
+    """deployed-image-signed needs a trusted signer: turned on without one is a usage error,
+    never a skip. (Sigstore sources are not built: their flags do not exist and are refused.)"""
+    enabled = SIGNED_CHECK in config.enable or SIGNED_CHECK in config.only
+    if enabled and SIGNED_CHECK not in config.skip and not config.signing_profile:
+        raise ConfigError(
+            f"{prefix}{SIGNED_CHECK} needs --signing-profile ARN: the AWS Signer profile(s) "
+            "trusted to sign the images that serve traffic"
+        )
+
+
 def validate_target(config: GateConfig, where: str) -> None:
     """Rules for one target (the whole config when there is no fleet)."""
     prefix = f"{where}: " if where else ""
@@ -937,6 +998,7 @@ def validate_target(config: GateConfig, where: str) -> None:
         raise ConfigError(f"{prefix}--require-tag/--scan-tag need --repository")
     if config.require_immutable_tags and not config.repository:
         raise ConfigError(f"{prefix}--require-immutable-tags needs --repository")
+    validate_signing(config, prefix)
     if not config.repository and not config.endpoint and not config.model_name_contains:
         raise ConfigError(
             f"{prefix}nothing to check: give --repository, --endpoint and/or --model-name-contains"

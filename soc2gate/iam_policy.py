@@ -133,6 +133,14 @@ BUILTIN_CALLS: dict[str, list[tuple[Call, Resource]]] = {
     ],
     "sagemaker-data-capture": _ENDPOINT_READS[:2],
     "sagemaker-model-card": _ENDPOINT_READS,
+    "deployed-image-signed": [
+        (("ecr", "DescribeImageSigningStatus"), _repository),
+        (("ecr", "ListImageReferrers"), _repository),
+        (("ecr", "BatchGetImage"), _repository),
+        (("ecr", "GetDownloadUrlForLayer"), _repository),
+        # Revocation of AWS Signer profiles, jobs and certificates: no resource-level scoping.
+        (("signer-data", "GetRevocationStatus"), _any),
+    ],
 }
 #: Reads a built-in check makes only under an option: (check, the option's GateConfig key).
 _OPTIONAL_READS: list[tuple[str, str, tuple[Call, Resource]]] = [

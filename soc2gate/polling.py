@@ -64,3 +64,12 @@ SCAN_STATUS = WaitTable(
         }
     ),
 )
+
+#: ECR managed signing (DescribeImageSigningStatus signingStatuses[].status): signing runs after
+#: the push, so IN_PROGRESS is a wait.
+SIGNING_STATUS = WaitTable(
+    name="signingStatus",
+    success=frozenset({"COMPLETE"}),
+    wait=frozenset({"IN_PROGRESS"}),
+    failure=frozenset({"FAILED"}),
+)

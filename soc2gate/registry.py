@@ -88,6 +88,7 @@ def all_checks() -> tuple[Check, ...]:
         from soc2gate.checks.ecr.ecr_image_user import EcrImageUser
         from soc2gate.checks.ecr.ecr_repository_config import EcrRepositoryConfig
         from soc2gate.checks.ecr.ecr_scan_findings import EcrScanFindings
+        from soc2gate.checks.provenance.deployed_image_signed import DeployedImageSigned
         from soc2gate.checks.sagemaker.deployed_image_scanned import DeployedImageScanned
         from soc2gate.checks.sagemaker.sagemaker_data_capture import SagemakerDataCapture
         from soc2gate.checks.sagemaker.sagemaker_deployment_guardrails import (
@@ -126,6 +127,8 @@ def all_checks() -> tuple[Check, ...]:
             SagemakerDeploymentGuardrails,
             SagemakerDataCapture,
             SagemakerModelCard,
+            # Judges the digests deployed-image-scanned read (depends_on), so it comes after.
+            DeployedImageSigned,
         ):
             registry.register(check_class())
         registry.validate()

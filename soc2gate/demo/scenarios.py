@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from soc2gate.checks.ecr._ecr import short_digest
+from soc2gate.demo.signatures import DEMO_CHAIN, DEMO_ROOT_SHA256, sign_envelope
 from soc2gate.demo.world import Action, MotoWorld, build_image, finding, variant
 
 # ---- the guide's names --------------------------------------------------------------------------
@@ -84,6 +85,11 @@ SECURITY_GROUP = "sg-0c3d4e5f60718293a"
 CAPTURE_BUCKET = "defender-soc2-data-capture"
 ROLLBACK_ALARM = f"{ENDPOINT}-5xx-rollback"
 MODEL_CARD = f"{MODEL_PREFIX}-card"
+#: The AWS Signer profile the pipeline signs with (ECR managed signing and notation), and
+#: another team's profile that is not trusted here.
+SIGNING_PROFILE = f"arn:aws:signer:{REGION}:123456789012:/signing-profiles/soc2_release"
+SIGNING_PROFILE_VERSION = f"{SIGNING_PROFILE}/a1B2c3D4e5"
+OTHER_SIGNING_PROFILE = f"arn:aws:signer:{REGION}:123456789012:/signing-profiles/sandbox_builds"
 HEALTH_CHECK_FAILURE = (
     "The primary container for production variant AllTraffic did not pass the ping health "
     "check. Please check CloudWatch logs for this endpoint."
@@ -279,6 +285,9 @@ class _Spec:
     #: "no-rollback-alarm" (the alarm the deployment config names was deleted),
     #: "capture-unencrypted" (DataCaptureConfig without KmsKeyId), "single-instance".
     safety: str = ""
+    #: ECR managed signing + notation signature of the gated image: "" none, "trusted" by
+    #: SIGNING_PROFILE (IN_PROGRESS first, then COMPLETE), "other" by OTHER_SIGNING_PROFILE.
+    signing: str = ""
 
 
 def _now() -> datetime:
@@ -336,6 +345,12 @@ def _setup(spec: _Spec) -> Callable[[MotoWorld], None]:
             digest = world.push_index(
                 REPOSITORY, list(spec.tags), {"linux/amd64": digest, "linux/arm64": arm64}
             )
+        if spec.signing == "trusted":
+            # Managed signing runs after the push: IN_PROGRESS until _signed.
+            world.set_signing_status(REPOSITORY, digest, _profile(spec), "IN_PROGRESS")
+        elif spec.signing == "other":
+            # Another profile's rule signed it long ago: nothing for the trusted one to wait on.
+            _signed(spec)(world)
         if spec.scan_missing:
             world.set_scan_not_found(REPOSITORY, old_digest)
             world.set_scan_not_found(REPOSITORY, digest)
@@ -458,6 +473,23 @@ def _guard_endpoint(world: MotoWorld, spec: _Spec) -> None:
         world.delete_alarm(ROLLBACK_ALARM)
 
 
+def _profile(spec: _Spec) -> str:
+    return SIGNING_PROFILE if spec.signing == "trusted" else OTHER_SIGNING_PROFILE
+
+
+def _signed(spec: _Spec) -> Action:
+    """ECR managed signing finishes: COMPLETE, and its Notation signature is a referrer."""
+
+    def action(world: MotoWorld) -> None:
+        digest = _gated_digest(world)
+        profile = _profile(spec)
+        world.set_signing_status(REPOSITORY, digest, profile, "COMPLETE")
+        version = f"{profile}/a1B2c3D4e5"
+        world.push_signature(REPOSITORY, digest, sign_envelope(DEMO_CHAIN, digest, version))
+
+    return action
+
+
 def _scan_done(spec: _Spec) -> Action:
     def action(world: MotoWorld) -> None:
         if spec.scan_missing:
@@ -575,6 +607,8 @@ def _timeline(spec: _Spec) -> tuple[Step, ...]:
         (0.5, "min 3: image pushed to ECR, vulnerability scan running", _nothing),
         scan_step,
     ]
+    if spec.signing == "trusted":
+        steps.append((3.0, "min 5: ECR managed signing COMPLETE", _signed(spec)))
     if spec.landing == "late":
         steps[1] = (
             2.0,
@@ -619,6 +653,8 @@ def _triggers(spec: _Spec) -> tuple[Trigger, ...]:
     # The scan finishes on the 2nd DescribeImageScanFindings, the endpoint settles on the 4th
     # DescribeEndpoint (several checks read the endpoint in the first round).
     out: list[Trigger] = [("DescribeImageScanFindings", 2, _scan_done(spec))]
+    if spec.signing == "trusted":
+        out.append(("DescribeImageSigningStatus", 2, _signed(spec)))
     if spec.landing == "late":
         out.append(("DescribeImageScanFindings", 4, _findings_land(spec)))
     if spec.endpoint == "in-service":
@@ -687,6 +723,12 @@ STRICT_ARGS = (
     "--capture-bucket", CAPTURE_BUCKET,
     "--model-card", MODEL_CARD,
     "--require-model-approval",
+)  # fmt: skip
+#: deployed-image-signed, trusting SIGNING_PROFILE under the demo's AWS Signer root.
+_SIGNED_ARGS = (
+    "--enable", "deployed-image-signed",
+    "--signing-profile", SIGNING_PROFILE,
+    "--signer-root-sha256", DEMO_ROOT_SHA256,
 )  # fmt: skip
 
 SCENARIOS: dict[str, Scenario] = {
@@ -996,6 +1038,37 @@ SCENARIOS: dict[str, Scenario] = {
             replace(_STRICT, safety="single-instance"),
             test_args=STRICT_ARGS,
             demo_args=STRICT_ARGS,
+        ),
+        _scenario(
+            "signed",
+            "ECR managed signing signs the pushed image with the trusted AWS Signer profile "
+            "(IN_PROGRESS, then COMPLETE); its Notation signature verifies to the pinned root, "
+            "with --enable deployed-image-signed: passes",
+            0,
+            "signed by a trusted profile",
+            replace(_HEALTHY, signing="trusted"),
+            test_args=_SIGNED_ARGS,
+            demo_args=_SIGNED_ARGS,
+        ),
+        _scenario(
+            "unsigned-deploy",
+            "the gated image is signed, but the endpoint serves an unsigned rebuild of the same "
+            "commit: fails, naming the unsigned digest",
+            1,
+            f"{short_digest(FIRST_BUILD_DIGEST)} is not signed by a trusted profile",
+            replace(_HEALTHY, signing="trusted", deployed="first-build"),
+            test_args=_SIGNED_ARGS,
+            demo_args=_SIGNED_ARGS,
+        ),
+        _scenario(
+            "wrong-signer",
+            "the image is signed, but by another team's AWS Signer profile "
+            f"({OTHER_SIGNING_PROFILE.rsplit('/', 1)[1]}), not the trusted one: fails",
+            1,
+            "which is not a trusted --signing-profile",
+            replace(_HEALTHY, signing="other"),
+            test_args=_SIGNED_ARGS,
+            demo_args=_SIGNED_ARGS,
         ),
     )
 }

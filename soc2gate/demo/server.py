@@ -6,9 +6,10 @@ count the call, run its ``on_call`` hooks and answer an injected ``Fault`` inste
 requests marked with ``SEED_HEADER`` (the world's own seeding clients) pass straight through.
 It also answers what moto has no handler for: the config blobs behind the download URLs
 ``moto_patches`` hands out, inspector2 ListCoverage (REST-JSON) and SageMaker
-ListInferenceComponents / DescribeInferenceComponent (JSON 1.1), each shaped after the AWS API
-reference. The world is seen only as a ``ServedWorld``, so this module never imports world.py;
-moto and werkzeug are imported when the server is made.
+ListInferenceComponents / DescribeInferenceComponent (JSON 1.1), ECR DescribeImageSigningStatus /
+ListImageReferrers and signer-data GetRevocationStatus, each shaped after the AWS API reference.
+The world is seen only as a ``ServedWorld``, so this module never imports world.py; moto and
+werkzeug are imported when the server is made.
 """
 
 from __future__ import annotations
@@ -45,6 +46,12 @@ class ServedWorld(Protocol):
     def inference_components(self) -> dict[str, dict[str, Any]]: ...
 
     def scan_script(self, repo: str, digest: str) -> ScanScript | None: ...
+
+    def signing_statuses(self, repo: str, digest: str) -> list[dict[str, Any]]: ...
+
+    def image_referrers(self, repo: str, digest: str) -> list[dict[str, Any]]: ...
+
+    def revoked_entities(self, asked: Any) -> list[str]: ...
 
 
 def _operation_of(environ: dict[str, Any]) -> tuple[str, str] | None:
@@ -91,6 +98,13 @@ class _WorldApp:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target in ("SageMaker.ListInferenceComponents", "SageMaker.DescribeInferenceComponent"):
             return self._inference_components(target.rsplit(".", 1)[1], environ, start_response)
+        if target in (
+            "AmazonEC2ContainerRegistry_V20150921.DescribeImageSigningStatus",
+            "AmazonEC2ContainerRegistry_V20150921.ListImageReferrers",
+        ):
+            return self._signing(target.rsplit(".", 1)[1], environ, start_response)
+        if path == "/revocations" and environ.get("REQUEST_METHOD") == "GET":
+            return self._revocations(environ, start_response)
         if path.startswith("/_soc2gate/blobs/"):
             blob = self.world._blobs.get(path.rsplit("/", 1)[1])
             if blob is None:
@@ -183,6 +197,61 @@ class _WorldApp:
         )
         return [data]
 
+    def _signing(self, operation: str, environ: dict[str, Any], start_response: Any) -> Any:
+        """ECR DescribeImageSigningStatus / ListImageReferrers (moto has neither), JSON 1.1
+        shaped after the ECR API reference; ListImageReferrers filters by artifactTypes and
+        pages with nextToken (maxResults, default 50)."""
+        fault = self.world._before_call("ecr", operation)
+        if fault is not None:
+            start_response(f"{fault.status} Injected", list(fault.headers.items()))
+            return [fault.body]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        request = json.loads(environ["wsgi.input"].read(length) or b"{}") if length else {}
+        repo = str(request.get("repositoryName", ""))
+        body: dict[str, Any]
+        if operation == "DescribeImageSigningStatus":
+            digest = str((request.get("imageId") or {}).get("imageDigest", ""))
+            body = {
+                "repositoryName": repo,
+                "imageId": {"imageDigest": digest},
+                "registryId": str(request.get("registryId") or self.world.account_id),
+                "signingStatuses": self.world.signing_statuses(repo, digest),
+            }
+        else:
+            digest = str((request.get("subjectId") or {}).get("imageDigest", ""))
+            wanted = (request.get("filter") or {}).get("artifactTypes")
+            found = [
+                r
+                for r in self.world.image_referrers(repo, digest)
+                if not wanted or r["artifactType"] in wanted
+            ]
+            start = decode_token(request["nextToken"]) if request.get("nextToken") else 0
+            size = int(request.get("maxResults") or 50)
+            body = {"referrers": found[start : start + size]}
+            if start + size < len(found):
+                body["nextToken"] = encode_token(start + size)
+        return _json(start_response, body, "application/x-amz-json-1.1")
+
+    def _revocations(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """signer-data GetRevocationStatus (GET /revocations, REST-JSON): the asked profile
+        version, job and certificate hashes the world has revoked."""
+        # The SigV4 signing name of signer-data is "signer", as the scope of the request says.
+        fault = self.world._before_call("signer", "GetRevocationStatus")
+        if fault is not None:
+            start_response(f"{fault.status} Injected", list(fault.headers.items()))
+            return [fault.body]
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        asked = [
+            *query.get("profileVersionArn", []),
+            *query.get("jobArn", []),
+            *query.get("certificateHashes", []),
+        ]
+        return _json(
+            start_response,
+            {"revokedEntities": self.world.revoked_entities(asked)},
+            "application/json",
+        )
+
     def _list_coverage(self, environ: dict[str, Any], start_response: Any) -> Any:
         """inspector2 ListCoverage (moto has none): the world's scan scripts' coverage records.
 
@@ -233,6 +302,19 @@ class _WorldApp:
             ],
         )
         return [body]
+
+
+def _json(start_response: Any, body: dict[str, Any], content_type: str) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(data))),
+            ("x-amzn-RequestId", "00000000-0000-4000-8000-000000000000"),
+        ],
+    )
+    return [data]
 
 
 def _caller_account(environ: dict[str, Any]) -> str:

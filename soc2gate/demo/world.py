@@ -12,6 +12,8 @@ it, each one concern:
   ECR's basic and enhanced shapes;
 - ``endpoints``: the SageMaker endpoint and inference component states moto does not model
   (``set_endpoint``, ``update_endpoint``, ...; a mixin of ``MotoWorld``);
+- ``signatures``: a stand-in AWS Signer (a deterministic demo root, Notation JWS envelopes) for
+  ``push_signature``; ECR managed signing states are ``set_signing_status``;
 - ``timeline``: the thread behind ``run_timeline``;
 - ``server``: moto's server behind a WSGI wrapper that counts calls, runs hooks, injects faults
   and answers the APIs moto lacks;
@@ -147,6 +149,11 @@ class MotoWorld(EndpointStates):
         self._deployment_configs: dict[str, dict[str, Any]] = {}
         self._seeders: dict[str, Any] = {}
         self._timelines: list[Timeline[MotoWorld]] = []
+        #: ECR managed signing statuses and image referrers (moto has neither API), and what
+        #: AWS Signer has revoked (signer-data GetRevocationStatus).
+        self._signing: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._referrers: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.revoked: set[str] = set()
         #: Where the ECR helpers seed: the world's own account and region, or a central
         #: registry's (``use_registry``).
         self.registry_account = account_id
@@ -407,6 +414,72 @@ class MotoWorld(EndpointStates):
         )
         self._put_manifest(repo, tags, index_bytes.decode(), digest)
         return digest
+
+    def set_signing_status(
+        self,
+        repo: str,
+        digest: str,
+        profile_arn: str,
+        status: str = "COMPLETE",
+        *,
+        failure_reason: str = "",
+    ) -> None:
+        """What DescribeImageSigningStatus answers for ``profile_arn`` (one entry per profile)."""
+        entry: dict[str, Any] = {"signingProfileArn": profile_arn, "status": status}
+        if status == "FAILED":
+            entry["failureCode"] = "SIGNING_FAILED"
+            entry["failureReason"] = failure_reason or "signing failed"
+        with self._lock:
+            entries = [
+                e
+                for e in self._signing.get((repo, digest), [])
+                if e["signingProfileArn"] != profile_arn
+            ]
+            self._signing[(repo, digest)] = [*entries, entry]
+
+    def signing_statuses(self, repo: str, digest: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(e) for e in self._signing.get((repo, digest), [])]
+
+    def push_signature(self, repo: str, digest: str, envelope: bytes) -> str:
+        """Push a Notation signature manifest (one JWS layer) as a referrer of ``digest``;
+        returns the signature manifest's digest."""
+        from soc2gate.demo.signatures import SIGNATURE_ARTIFACT_TYPE, signature_manifest
+
+        subject = self._pushed.get((repo, digest))
+        size = len(subject.manifest_bytes) if subject is not None else 0
+        manifest = signature_manifest(digest, size, envelope)
+        manifest_digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+        layer = "sha256:" + hashlib.sha256(envelope).hexdigest()
+        with self._lock:
+            self.ecr.put_image(
+                repositoryName=repo,
+                imageManifest=manifest.decode(),
+                imageManifestMediaType="application/vnd.oci.image.manifest.v1+json",
+                imageDigest=manifest_digest,
+            )
+            self._ecr_backend().repositories[repo].layers[layer] = len(envelope)
+            self._blobs[layer] = envelope
+            self._referrers.setdefault((repo, digest), []).append(
+                {
+                    "digest": manifest_digest,
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "artifactType": SIGNATURE_ARTIFACT_TYPE,
+                    "size": len(manifest),
+                    "annotations": {},
+                    "artifactStatus": "ACTIVE",
+                }
+            )
+        return manifest_digest
+
+    def image_referrers(self, repo: str, digest: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(r) for r in self._referrers.get((repo, digest), [])]
+
+    def revoked_entities(self, asked: Sequence[str]) -> list[str]:
+        """What GetRevocationStatus answers: the asked entities in ``revoked``."""
+        with self._lock:
+            return [a for a in asked if a in self.revoked]
 
     def serve_blob(self, digest: str, data: bytes) -> None:
         """Answer downloads of blob ``digest`` with ``data`` (e.g. to tamper with a config)."""

@@ -176,6 +176,37 @@ class Entry:
     def signed_by(self) -> str:
         return str(self._get("signature", "key_arn") or "")
 
+    def _signed_images(self) -> list[Mapping[str, Any]]:
+        """deployed-image-signed's per-digest entries (empty when it did not run)."""
+        out: list[Mapping[str, Any]] = []
+        for check in self.checks():
+            ev = check.get("evidence")
+            if check.get("id") != "deployed-image-signed" or not isinstance(ev, Mapping):
+                continue
+            digests = ev.get("digests")
+            out += (
+                [d for d in digests if isinstance(d, Mapping)] if isinstance(digests, list) else []
+            )
+        return out
+
+    @property
+    def image_signers(self) -> list[str]:
+        """Who signed each digest that served traffic: "<digest> <signer> (<source>)", or
+        "<digest> UNSIGNED"; empty when deployed-image-signed did not run."""
+        out = []
+        for d in self._signed_images():
+            digest = str(d.get("digest") or "?")
+            if d.get("status") == "PASS" and d.get("signer"):
+                out.append(f"{digest} {d.get('signer')} ({d.get('source')})")
+            else:
+                out.append(f"{digest} UNSIGNED")
+        return out
+
+    @property
+    def unsigned_images(self) -> int:
+        """Digests deployed-image-signed judged that no trusted signer vouched for."""
+        return sum(1 for d in self._signed_images() if d.get("status") != "PASS")
+
 
 @dataclass
 class AuditReport:

@@ -40,6 +40,7 @@ CSV_COLUMNS = (
     "ci_run",
     "ci_url",
     "signed_by",
+    "image_signed_by",
     "record",
 )
 
@@ -60,8 +61,19 @@ def _row(entry: Entry) -> dict[str, str]:
         "ci_run": entry.ci_run,
         "ci_url": entry.ci_url,
         "signed_by": entry.signed_by,
+        "image_signed_by": "; ".join(entry.image_signers),
         "record": entry.source,
     }
+
+
+def _signers(entry: Entry) -> str:
+    """The "image signed by" cell: each served digest's signer, short; empty when the run did
+    not check signatures."""
+    cells = []
+    for text in entry.image_signers:
+        digest, _, rest = text.partition(" ")
+        cells.append(f"{_short(digest)} {rest}")
+    return "; ".join(cells)
 
 
 # ---- CSV ---------------------------------------------------------------------------------------
@@ -128,20 +140,25 @@ def to_markdown(report: AuditReport) -> str:
             f"| {counts['SKIPPED']} | {_md(', '.join(controls.get(criterion, [])))} |"
         )
     out += ["", "## Deployments", "",
-            "| Time (UTC) | Verdict | Record | Repository | Commit | Image | Endpoint | Waivers | CI run |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+            "| Time (UTC) | Verdict | Record | Repository | Commit | Image | Image signed by | Endpoint | Waivers | CI run |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for entry in report.entries:
         row = _row(entry)
         run = f"[{_md(row['ci_run'])}]({row['ci_url']})" if row["ci_url"] else _md(row["ci_run"])
         out.append(
             f"| {row['time']} | {row['result']} | {row['integrity']} | {_md(row['repository'])} "
             f"| {_md(_short(row['commit']))} | {_md(', '.join(_short(d) for d in entry.digests))} "
+            f"| {_md(_signers(entry))} "
             f"| {_md(row['endpoint'])} | {len(entry.waivers) or ''} | {run} |"
         )
     failed = [e for e in report.entries if e.result != "pass" or e.code == ExitCode.ERROR]
     out += ["", "## Failed or unverifiable runs", ""]
     out += [f"- {_row(e)['time'] or '?'} {e.result if e.document else e.integrity_text}"
             f" `{_md(e.source)}`" for e in failed] or ["None."]  # fmt: skip
+    unsigned = [e for e in report.entries if e.unsigned_images]
+    out += ["", "## Unsigned images served (deployed-image-signed)", ""]
+    out += [f"- {_row(e)['time'] or '?'}: {e.unsigned_images} unsigned digest(s)"
+            f" `{_md(e.source)}`" for e in unsigned] or ["None."]  # fmt: skip
     out += ["", "## Gap days (deployments, no passing gate whose record verified)", ""]
     out += [f"- {day}: {n} deployment(s)" for day, n in report.gap_days()] or ["None."]
     out += ["", "## Waivers in force", ""]
@@ -346,6 +363,7 @@ def to_html(report: AuditReport) -> str:
             f"{_e(row['integrity'])}</td><td>{_e(row['repository'])}</td>"
             f"<td><code>{_e(_short(row['commit']))}</code></td>"
             f"<td><code>{_e(', '.join(_short(d) for d in entry.digests))}</code></td>"
+            f"<td>{_e(_signers(entry))}</td>"
             f"<td>{_e(row['endpoint'])}</td><td>{waivers}</td><td>{run}</td></tr>"
         )
     body.append(f"<h2>Deployments ({len(report.entries)})</h2>")
@@ -358,6 +376,7 @@ def to_html(report: AuditReport) -> str:
                 "Repository",
                 "Commit",
                 "Image",
+                "Image signed by",
                 "Endpoint",
                 "Waivers in force",
                 "CI run",

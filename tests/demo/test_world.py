@@ -648,7 +648,7 @@ def test_scenario_setup_and_triggers_run(world: MotoWorld, name: str) -> None:
             assert component["InferenceComponentStatus"] == "InService"
             resolved = component["Specification"]["Container"]["DeployedImage"]["ResolvedImage"]
         expected = world.image_uri(REPOSITORY, digest=digest)
-        if name in ("tag-moved", "inference-component-tag-moved"):
+        if name in ("tag-moved", "inference-component-tag-moved", "unsigned-deploy"):
             expected = world.image_uri(REPOSITORY, digest=FIRST_BUILD_DIGEST)
         elif name == "foreign-image":
             foreign = world.resolve_digest(FOREIGN_REPOSITORY, FOREIGN_TAG)

@@ -35,6 +35,7 @@ SAFETY = (
     "sagemaker-data-capture",
     "sagemaker-model-card",
 )
+SIGNED = "deployed-image-signed"  # off by default: skipped but in the signing scenarios
 SCAN, STATUS = "ecr-scan-findings", "sagemaker-endpoint-status"
 DEPENDENTS_OF_STATUS = (
     "sagemaker-model-env",
@@ -51,7 +52,7 @@ class Expect:
     failures: dict[str, str]  # check id -> text its message contains
     errors: dict[str, str] = None  # type: ignore[assignment]
     not_evaluated: dict[str, str] = None  # type: ignore[assignment]  # check id -> upstream
-    skipped: tuple[str, ...] = (OFF, *SAFETY)
+    skipped: tuple[str, ...] = (OFF, *SAFETY, SIGNED)
 
 
 def expect(code: int, failures: dict[str, str], **kw: object) -> Expect:
@@ -84,28 +85,31 @@ SCENARIO_EXPECT = {
     "missing-marker": expect(1, {"sagemaker-model-env": "SECURITY_HARDENED is missing"}),
     "tag-moved": expect(1, {"deployed-image-scanned": "sha256:3eecb5f25021"}),
     "foreign-image": expect(1, {"deployed-image-scanned": "not the gated repository"}),
-    "root-user": expect(1, {OFF: "runs as root"}, skipped=SAFETY),
+    "root-user": expect(1, {OFF: "runs as root"}, skipped=(*SAFETY, SIGNED)),
     "model-registry": expect(0, {}),
     "model-registry-unapproved": expect(1, {"sagemaker-model-env": "PendingManualApproval, not Approved"}),
     "inference-components": expect(0, {}),
     "inference-component-tag-moved": expect(1, {"deployed-image-scanned": "sha256:3eecb5f25021"}),
-    "graviton": expect(0, {}, skipped=SAFETY),
-    "graviton-root-user": expect(1, {OFF: "linux/arm64"}, skipped=SAFETY),
+    "graviton": expect(0, {}, skipped=(*SAFETY, SIGNED)),
+    "graviton-root-user": expect(1, {OFF: "linux/arm64"}, skipped=(*SAFETY, SIGNED)),
     "stale-scan": expect(1, {SCAN: "longer ago than --max-scan-age 7d"}, not_evaluated={"deployed-image-scanned": SCAN}),
     "enhanced-exploitable": expect(1, {SCAN: "CVE-2023-48795"}, not_evaluated={"deployed-image-scanned": SCAN}),
     "enhanced-suppressed": expect(0, {}),
     "central-registry": expect(0, {}),
     "central-registry-enhanced": expect(0, {}),
     "central-registry-no-role": expect(3, {}, errors={"ecr-repository-config": "pass --registry-role-arn"}),
-    "strict": expect(0, {}, skipped=()),
-    "no-rollback-alarm": expect(1, {"sagemaker-deployment-guardrails": "does not exist"}, skipped=()),
+    "strict": expect(0, {}, skipped=(SIGNED,)),
+    "no-rollback-alarm": expect(1, {"sagemaker-deployment-guardrails": "does not exist"}, skipped=(SIGNED,)),
     "capture-unencrypted": expect(
         1,
         {"sagemaker-data-capture": "without a KmsKeyId"},
         not_evaluated={"sagemaker-endpoint-encryption": "sagemaker-data-capture"},
-        skipped=(),
+        skipped=(SIGNED,),
     ),
-    "single-instance": expect(1, {"sagemaker-endpoint-availability": "below --min-instances 2"}, skipped=()),
+    "single-instance": expect(1, {"sagemaker-endpoint-availability": "below --min-instances 2"}, skipped=(SIGNED,)),
+    "signed": expect(0, {}, skipped=(OFF, *SAFETY)),
+    "unsigned-deploy": expect(1, {"deployed-image-scanned": "sha256:3eecb5f25021", SIGNED: "sha256:3eecb5f25021 is not signed"}, skipped=(OFF, *SAFETY)),
+    "wrong-signer": expect(1, {SIGNED: "which is not a trusted --signing-profile"}, skipped=(OFF, *SAFETY)),
 }  # fmt: skip
 
 
@@ -214,7 +218,7 @@ def test_readers_show_an_all_error_run(world: MotoWorld, tmp_path: Path) -> None
     errors = {
         check_id: "AccessDenied"
         for check_id in IDS
-        if check_id not in (OFF, *SAFETY, *DEPENDENTS_OF_STATUS)
+        if check_id not in (OFF, *SAFETY, SIGNED, *DEPENDENTS_OF_STATUS)
     }
     # The deployed image is not evaluated: the scan it depends on could not be verified; the
     # model environment and the endpoint config are not evaluated either: the endpoint could
@@ -288,7 +292,9 @@ def test_readers_show_a_fleet(world: MotoWorld, tmp_path: Path) -> None:
     unconfigured = ("ecr-repository-config", "ecr-image-tags", SCAN, "deployed-image-scanned")
     check_readers(
         run.junit,
-        expect(1, {}, skipped=(OFF, *SAFETY, "ecr-image-tags", SCAN, "deployed-image-scanned")),
+        expect(
+            1, {}, skipped=(OFF, *SAFETY, "ecr-image-tags", SCAN, "deployed-image-scanned", SIGNED)
+        ),
         "dev",
     )
     check_readers(
@@ -296,7 +302,7 @@ def test_readers_show_a_fleet(world: MotoWorld, tmp_path: Path) -> None:
         expect(
             1,
             {"sagemaker-endpoint-config": "ml.g4dn.xlarge"},
-            skipped=(OFF, *SAFETY, *unconfigured),
+            skipped=(OFF, *SAFETY, *unconfigured, SIGNED),
         ),
         "gpu",
     )

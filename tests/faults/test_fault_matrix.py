@@ -66,6 +66,11 @@ NOT_DEFAULT = {
     "DescribeScalableTargets": "sagemaker-endpoint-availability --require-autoscaling only",
     "DescribeKey": "--allowed-kms-key only",
     "DescribeModelCard": "sagemaker-model-card --model-card only",
+    # deployed-image-signed is off by default; its AccessDenied cases are in
+    # tests/e2e/test_deployed_image_signed_e2e.py::test_access_denied_on_a_signature_read_is_an_error.
+    "DescribeImageSigningStatus": "deployed-image-signed (off by default)",
+    "ListImageReferrers": "deployed-image-signed (off by default)",
+    "GetRevocationStatus": "deployed-image-signed (off by default)",
 }
 #: Operations only some configurations reach, and the extra flags that reach them.
 REACHED_BY = {

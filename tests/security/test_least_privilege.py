@@ -22,7 +22,7 @@ import pytest
 
 from security.iam_eval import allowed as iam_allowed
 from security.iam_eval import as_list, printed_policy, resource_arns, wildcard
-from soc2gate.aws import OPERATION_SERVICE, AwsClients
+from soc2gate.aws import ACTION_OF_OPERATION, OPERATION_SERVICE, AwsClients
 from soc2gate.cli import _flag_values, build_parser
 from soc2gate.config import build_config
 from soc2gate.demo.scenarios import GUIDE_ACCOUNT_ID, MODEL_PREFIX, REGION, SCENARIOS
@@ -91,8 +91,10 @@ def _record(world: MotoWorld, args: list[str], monkeypatch: pytest.MonkeyPatch) 
                 # body is the API parameters exactly as AWS receives them.
                 body = json.loads(params.get("body") or b"{}")
                 recording.client.add((signing, model.name))
+                # The IAM action (ListImageReferrers is authorized by ecr:BatchGetImage).
+                name = ACTION_OF_OPERATION.get(model.name, f"{prefix}:{model.name}")
                 for resource in resource_arns(prefix, model.name, body, REGION, GUIDE_ACCOUNT_ID):
-                    recording.calls.add((f"{prefix}:{model.name}", resource))
+                    recording.calls.add((name, resource))
 
             client.meta.events.register("before-call", before_call)
         return client

@@ -157,6 +157,8 @@ _ECR_READS = {
     "DescribeImageScanFindings": {"repositoryName": REPO, "imageId": {"imageDigest": DIGEST}},
     "BatchGetImage": {"repositoryName": REPO, "imageIds": [{"imageTag": TAG}]},
     "GetDownloadUrlForLayer": {"repositoryName": REPO, "layerDigest": DIGEST},
+    "DescribeImageSigningStatus": {"repositoryName": REPO, "imageId": {"imageDigest": DIGEST}},
+    "ListImageReferrers": {"repositoryName": REPO, "subjectId": {"imageDigest": DIGEST}},
 }
 
 

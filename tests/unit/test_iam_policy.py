@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -119,7 +120,11 @@ def test_every_call_a_run_makes_is_known_and_granted(config: GateConfig) -> None
 
 
 def test_policy_grants_nothing_the_gate_does_not_know() -> None:
-    known = {f"{service}:{op}" for op, service in OPERATION_SERVICE.items()}
+    from soc2gate.aws import ACTION_OF_OPERATION
+
+    known = {
+        ACTION_OF_OPERATION.get(op, f"{service}:{op}") for op, service in OPERATION_SERVICE.items()
+    }
     assert granted_actions() <= known
     # Read-only: no write action ever.
     for action in granted_actions():
@@ -179,8 +184,11 @@ def test_an_operation_the_dataset_does_not_document_is_refused_not_derived() -> 
 def test_the_gates_own_operations_are_named_as_the_dataset_names_them() -> None:
     """aws.OPERATION_SERVICE names the action of an AccessDenied (``service:Operation``): for
     every operation the gate calls, that is the action AWS authorizes it with."""
+    from soc2gate.aws import ACTION_OF_OPERATION
+
     for operation, service in OPERATION_SERVICE.items():
-        assert actions_for(service, operation) == (f"{service}:{operation}",), operation
+        expected = ACTION_OF_OPERATION.get(operation, f"{service}:{operation}")
+        assert actions_for(service, operation) == (expected,), operation
 
 
 def test_every_action_of_the_example_policy_is_one_the_dataset_knows() -> None:
@@ -278,3 +286,52 @@ def test_a_kms_arn_that_names_no_key_is_a_usage_error() -> None:
 
     with pytest.raises(ConfigError, match=r"^--evidence-kms-key arn:aws:s3:::b: expected a KMS"):
         _kms_key("--evidence-kms-key", "arn:aws:s3:::b", "us-east-1", "111122223333")
+
+
+SIGNING_PROFILE = "arn:aws:signer:us-east-1:123456789012:/signing-profiles/soc2_release"
+SIGNED_READS = {
+    "ecr:DescribeImageSigningStatus",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+    "signer:GetRevocationStatus",
+}
+
+
+def _actions(document: dict[str, Any]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for statement in document["Statement"]:
+        listed = statement["Action"]
+        resources = statement["Resource"]
+        for action in [listed] if isinstance(listed, str) else listed:
+            out.setdefault(action, set()).update(
+                [resources] if isinstance(resources, str) else resources
+            )
+    return out
+
+
+def test_the_signature_reads_are_granted_only_when_deployed_image_signed_runs() -> None:
+    from soc2gate.config import build_config
+    from soc2gate.iam_policy import policy
+
+    base = {"repository": REPO, "require_tags": ("latest",), "endpoint": ENDPOINT}
+    off = _actions(policy(build_config({**base, "region": "us-east-1"}), "123456789012"))
+    assert not SIGNED_READS & set(off)
+    on = _actions(
+        policy(
+            build_config(
+                {
+                    **base,
+                    "region": "us-east-1",
+                    "enable": ("deployed-image-signed",),
+                    "signing_profile": (SIGNING_PROFILE,),
+                }
+            ),
+            "123456789012",
+        )
+    )
+    assert set(on) - set(off) == SIGNED_READS
+    repository = f"arn:aws:ecr:us-east-1:123456789012:repository/{REPO}"
+    for action in SIGNED_READS - {"signer:GetRevocationStatus"}:
+        assert on[action] == {repository}, action
+    # Revocation is asked of AWS Signer about the signature's own profile and job: no resource.
+    assert on["signer:GetRevocationStatus"] == {"*"}

@@ -17,12 +17,12 @@ ID_FORMAT = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 SOC2_CRITERION = re.compile(r"^(CC[1-9]\.[1-9]|A1\.[1-3]|C1\.[1-2]|PI1\.[1-5]|P[1-8]\.[1-9])$")
 
 
-GROUPS = ("soc2gate.checks.ecr", "soc2gate.checks.sagemaker")
+GROUPS = ("soc2gate.checks.ecr", "soc2gate.checks.sagemaker", "soc2gate.checks.provenance")
 
 
-def test_there_are_fourteen_checks_with_unique_ids() -> None:
+def test_there_are_fifteen_checks_with_unique_ids() -> None:
     ids = [c.id for c in CHECKS]
-    assert len(ids) == len(set(ids)) == 14
+    assert len(ids) == len(set(ids)) == 15
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.id)
@@ -116,10 +116,15 @@ def test_all_checks_is_stable_and_in_report_order() -> None:
         "sagemaker-endpoint-config",
         "deployed-image-scanned",
         *SAFETY,
+        "deployed-image-signed",
     ]
-    # The image-user check and the deployment safety checks are off by default; --preset
-    # strict turns every one of them on.
-    assert [c.id for c in CHECKS if not c.default_enabled] == ["ecr-image-user", *SAFETY]
+    # The image-user check, the deployment safety checks and deployed-image-signed are off by
+    # default; --preset strict turns the first seven on (signing needs a --signing-profile).
+    assert [c.id for c in CHECKS if not c.default_enabled] == [
+        "ecr-image-user",
+        *SAFETY,
+        "deployed-image-signed",
+    ]
     assert [c.id for c in CHECKS if c.strict] == ["ecr-image-user", *SAFETY]
     # The runner starts a dependency before the checks that wait on it; the report keeps the
     # reading order (tags before the scan they are compared with).
