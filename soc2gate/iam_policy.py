@@ -85,6 +85,16 @@ def _log_group(config: GateConfig, region: str, account: str) -> list[str]:
     return [group, f"{group}:*"]
 
 
+def _signing_profiles(config: GateConfig, region: str, account: str) -> list[str]:
+    """The trusted --signing-profile ARNs (any version of each) and the signing jobs of their
+    accounts and regions: what signer:GetRevocationStatus is authorized on."""
+    found: list[str] = []
+    for profile in config.signing_profile:
+        head = profile.split(":/signing-profiles/", 1)[0]
+        found += [profile, f"{profile}/*", f"{head}:/signing-jobs/*"]
+    return list(dict.fromkeys(found))
+
+
 def _any(config: GateConfig, region: str, account: str) -> list[str]:
     return ["*"]
 
@@ -138,8 +148,9 @@ BUILTIN_CALLS: dict[str, list[tuple[Call, Resource]]] = {
         (("ecr", "ListImageReferrers"), _repository),
         (("ecr", "BatchGetImage"), _repository),
         (("ecr", "GetDownloadUrlForLayer"), _repository),
-        # Revocation of AWS Signer profiles, jobs and certificates: no resource-level scoping.
-        (("signer-data", "GetRevocationStatus"), _any),
+        # Asked only of a signature whose profile is a trusted one: IAM authorizes it on the
+        # signing profile and the signing job (signing-jobs/* of the profile's account).
+        (("signer-data", "GetRevocationStatus"), _signing_profiles),
     ],
 }
 #: Reads a built-in check makes only under an option: (check, the option's GateConfig key).

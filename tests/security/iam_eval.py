@@ -71,6 +71,10 @@ def resource_arns(
         if key.startswith("arn:") and ":key/" in key:
             return [key]
         return [f"{prefix}:key/{key.rsplit('/', 1)[-1]}-target"]
+    if service == "signer" and operation == "GetRevocationStatus":
+        # A REST call: its parameters are in the query string. The profile without its version.
+        version = str(params.get("profileVersionArn", ""))
+        return [version.rsplit("/", 1)[0], str(params.get("jobArn", ""))]
     if service == "logs":
         group = f"{prefix}:log-group:{params['logGroupName']}"
         if "logStreamName" in params:

@@ -90,6 +90,8 @@ def _record(world: MotoWorld, args: list[str], monkeypatch: pytest.MonkeyPatch) 
                 # ``params`` is the serialized request: for these JSON-protocol services its
                 # body is the API parameters exactly as AWS receives them.
                 body = json.loads(params.get("body") or b"{}")
+                if not body and params.get("query_string"):  # a REST call's parameters
+                    body = dict(params["query_string"])
                 recording.client.add((signing, model.name))
                 # The IAM action (ListImageReferrers is authorized by ecr:BatchGetImage).
                 name = ACTION_OF_OPERATION.get(model.name, f"{prefix}:{model.name}")

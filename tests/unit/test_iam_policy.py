@@ -333,5 +333,10 @@ def test_the_signature_reads_are_granted_only_when_deployed_image_signed_runs() 
     repository = f"arn:aws:ecr:us-east-1:123456789012:repository/{REPO}"
     for action in SIGNED_READS - {"signer:GetRevocationStatus"}:
         assert on[action] == {repository}, action
-    # Revocation is asked of AWS Signer about the signature's own profile and job: no resource.
-    assert on["signer:GetRevocationStatus"] == {"*"}
+    # Revocation is asked of AWS Signer about a trusted profile's signature and its job.
+    head = SIGNING_PROFILE.split(":/signing-profiles/", 1)[0]
+    assert on["signer:GetRevocationStatus"] == {
+        SIGNING_PROFILE,
+        f"{SIGNING_PROFILE}/*",
+        f"{head}:/signing-jobs/*",
+    }
