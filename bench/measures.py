@@ -1081,7 +1081,9 @@ def _report_writers(tmp: Path) -> dict[str, list[str]]:
         "evidence": ["--evidence", str(tmp / "w.json")],
     }
     if find_spec("soc2gate.report.sarif") is not None and "sarif" in OPTION_BY_KEY:
-        writers["sarif"] = ["--sarif", str(tmp / "w.sarif")]
+        # The run's directory has no Dockerfile, config file or workflow: name the file every
+        # result points at, as a user outside a checkout would.
+        writers["sarif"] = ["--sarif", str(tmp / "w.sarif"), "--sarif-location", "Dockerfile"]
     return writers
 
 
