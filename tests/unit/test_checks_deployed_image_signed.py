@@ -222,6 +222,17 @@ def test_revocation_asks_aws_signer_with_the_certificate_hashes(
         assert revoked(_ctx(signer), signature) == expected
 
 
+def test_revocation_is_never_asked_of_another_regions_signer() -> None:
+    signature = _signature()
+    signer = boto3.client(
+        "signer-data", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    with Stubber(signer) as stub:
+        stub.add_response("get_revocation_status", {"revokedEntities": []})
+        with pytest.raises(UnreadableAnswer, match="cannot be checked here"):
+            revoked(_ctx(signer), signature)
+
+
 def test_a_revocation_answer_without_the_list_is_unreadable_not_unrevoked() -> None:
     signer = boto3.client(
         "signer-data", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"

@@ -369,8 +369,20 @@ def _envelope(ecr: Any, repository: str, referrer: str) -> bytes:
 
 
 def revoked(ctx: CheckContext, signature: VerifiedSignature) -> list[str]:
-    """What AWS Signer says is revoked of this signature (profile, job, certificates)."""
-    answer = ctx.clients("signer-data").get_revocation_status(
+    """What AWS Signer says is revoked of this signature (profile, job, certificates).
+
+    Asked only of the profile's own region: another region's Signer knows nothing of it, and
+    an empty answer from there would read as "nothing revoked"."""
+    client = ctx.clients("signer-data")
+    parts = signature.profile_version_arn.split(":")
+    region = parts[3] if len(parts) > 4 else ""
+    if region != client.meta.region_name:
+        raise UnreadableAnswer(
+            f"the signature's profile {signature.profile_version_arn} is in region "
+            f"{region or '(none)'}, but this run asks AWS Signer in {client.meta.region_name}: "
+            "its revocation cannot be checked here; run the gate in the profile's region"
+        )
+    answer = client.get_revocation_status(
         signatureTimestamp=signature.signing_time,
         platformId=REVOCATION_PLATFORM,
         profileVersionArn=signature.profile_version_arn,
