@@ -356,6 +356,14 @@ def _json_type(value: Any) -> str:
 
 #: ``clients("ecr" + REGISTRY_SUFFIX)``: the client that reads the gated repository's registry.
 REGISTRY_SUFFIX = "@registry"
+#: ``clients(in_region("signer-data", "eu-west-1"))``: the service in another region (AWS
+#: Signer answers for its own region's profiles only).
+REGION_MARK = "@region:"
+
+
+def in_region(service: str, region: str) -> str:
+    """The ``clients`` key of ``service`` in ``region``."""
+    return f"{service}{REGION_MARK}{region}"
 
 
 def _registry_id_param(registry_id: str) -> Callable[..., None]:
@@ -504,6 +512,9 @@ class AwsClients:
             if client is None:
                 if service.endswith(REGISTRY_SUFFIX):
                     client = self._registry_client(service.removesuffix(REGISTRY_SUFFIX))
+                elif REGION_MARK in service:
+                    name, region = service.split(REGION_MARK, 1)
+                    client = self._session.client(name, region_name=region, config=self._config)
                 else:
                     client = self._session.client(service, config=self._config)
                 client.meta.events.register("before-parse", _check_response_body)

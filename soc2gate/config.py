@@ -7,10 +7,12 @@ inputs and the validation all derive from that table.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from soc2gate.custom_spec import CustomCheckSpec, check_clashes
@@ -62,6 +64,15 @@ class GateConfig:
     #: deployed-image-signed: SHA-256 of the DER of the AWS Signer roots to trust; empty: the
     #: vendored commercial-region root (checks._notation.AWS_SIGNER_ROOTS).
     signer_root_sha256: tuple[str, ...] = ()
+    #: deployed-image-signed: Sigstore certificate identities (SAN) trusted to sign or attest
+    #: what serves (cosign, GitHub artifact attestations); exact strings.
+    attestation_identity: tuple[str, ...] = ()
+    #: The OIDC issuer those identities must come from.
+    attestation_issuer: str = "https://token.actions.githubusercontent.com"
+    #: The Sigstore trusted root to verify bundles with; None: the one shipped with sigstore.
+    sigstore_trusted_root: str | None = None
+    #: OWNER/REPO a build provenance must name; None: GITHUB_REPOSITORY.
+    attestation_repository: str | None = None
     timeout: float = 1800.0
     poll_min: float = 2.0
     poll_max: float = 6.0
@@ -141,6 +152,12 @@ class GateConfig:
             if value and value.strip():
                 return value.strip()
         return None
+
+    def resolved_repository(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """--attestation-repository, else GITHUB_REPOSITORY."""
+        env = os.environ if environ is None else environ
+        value = self.attestation_repository or env.get("GITHUB_REPOSITORY") or ""
+        return value.strip() or None
 
     def expanded_tags(self, environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
         """Required tags with ``{sha}`` / ``{short_sha}`` filled in; ConfigError if no SHA is known."""
@@ -247,6 +264,55 @@ def _signing_profiles(name: str, value: Any) -> tuple[str, ...]:
                 "without wildcards)"
             )
     return arns
+
+
+def _identities(name: str, value: Any) -> tuple[str, ...]:
+    """Sigstore certificate identities: exact SANs (a URI or an email), never patterns."""
+    identities = _str_list(name, value)
+    for identity in identities:
+        if any(c in identity for c in "*?[]^$") or not (
+            identity.startswith("https://") or re.fullmatch(r"[^@\s]+@[^@\s]+", identity)
+        ):
+            raise ConfigError(
+                f"{name}: {identity!r} is not an exact certificate identity: give the SAN the "
+                "signing certificate must carry, e.g. https://github.com/OWNER/REPO/.github/"
+                "workflows/release.yml@refs/heads/main (no wildcards or patterns)"
+            )
+    return identities
+
+
+def _https_url(name: str, value: Any) -> str:
+    text = _str(name, value)
+    if not text.startswith("https://"):
+        raise ConfigError(f"{name}: {text!r} is not an https:// URL")
+    return text
+
+
+def _trusted_root_file(name: str, value: Any) -> str:
+    """A Sigstore trusted_root.json that exists and says it is one (the library reads it all
+    when a bundle is verified)."""
+    path = _str(name, value)
+    try:
+        doc = json.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read {path}: {exc.strerror}") from None
+    except ValueError:
+        raise ConfigError(f"{name}: {path} is not JSON") from None
+    media_type = doc.get("mediaType") if isinstance(doc, dict) else None
+    if not str(media_type or "").startswith("application/vnd.dev.sigstore.trustedroot+json"):
+        raise ConfigError(
+            f"{name}: {path} is not a Sigstore trusted root (mediaType {media_type!r}): pin the "
+            "trusted_root.json of your Sigstore instance (public-good: targets/trusted_root.json "
+            "of github.com/sigstore/root-signing)"
+        )
+    return path
+
+
+def _owner_repo(name: str, value: Any) -> str:
+    text = _str(name, value)
+    if not re.fullmatch(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+", text):
+        raise ConfigError(f"{name}: {text!r} is not OWNER/REPO")
+    return text
 
 
 def _sha256_list(name: str, value: Any) -> tuple[str, ...]:
@@ -595,6 +661,37 @@ OPTIONS: tuple[Option, ...] = (
         "the built-in commercial root (GovCloud; repeatable)",
         repeat=True,
         metavar="HEX",
+    ),
+    Option(
+        "attestation_identity",
+        _identities,
+        "deployed-image-signed: Sigstore certificate identity (exact SAN, e.g. "
+        "https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/heads/main) trusted to "
+        "sign or attest the images that serve traffic (cosign, GitHub artifact attestations; "
+        "repeatable)",
+        repeat=True,
+        metavar="IDENTITY",
+    ),
+    Option(
+        "attestation_issuer",
+        _https_url,
+        "deployed-image-signed: the OIDC issuer of --attestation-identity (default "
+        "https://token.actions.githubusercontent.com, GitHub Actions)",
+        metavar="URL",
+    ),
+    Option(
+        "sigstore_trusted_root",
+        _trusted_root_file,
+        "deployed-image-signed: Sigstore trusted_root.json to verify bundles with (default: "
+        "the production root shipped with the sigstore library; pin your own copy)",
+        metavar="FILE",
+    ),
+    Option(
+        "attestation_repository",
+        _owner_repo,
+        "deployed-image-signed: OWNER/REPO a SLSA build provenance must name (default: "
+        "GITHUB_REPOSITORY); the commit is --commit-sha's",
+        metavar="OWNER/REPO",
     ),
     Option(
         "timeout",
@@ -982,13 +1079,22 @@ SIGNED_CHECK = "deployed-image-signed"
 
 def validate_signing(config: GateConfig, prefix: str = "") -> None:
     """deployed-image-signed needs a trusted signer: turned on without one is a usage error,
-    never a skip. (Sigstore sources are not built: their flags do not exist and are refused.)"""
+    never a skip."""
     enabled = SIGNED_CHECK in config.enable or SIGNED_CHECK in config.only
-    if enabled and SIGNED_CHECK not in config.skip and not config.signing_profile:
+    trusted = config.signing_profile or config.attestation_identity
+    if enabled and SIGNED_CHECK not in config.skip and not trusted:
         raise ConfigError(
-            f"{prefix}{SIGNED_CHECK} needs --signing-profile ARN: the AWS Signer profile(s) "
-            "trusted to sign the images that serve traffic"
+            f"{prefix}{SIGNED_CHECK} needs --signing-profile ARN (the AWS Signer profiles "
+            "trusted to sign the images that serve traffic) and/or --attestation-identity "
+            "(the Sigstore identities trusted to sign or attest them)"
         )
+    sigstore_options = ("sigstore_trusted_root", "attestation_repository")
+    for key in sigstore_options:
+        if getattr(config, key) and not config.attestation_identity:
+            raise ConfigError(
+                f"{prefix}--{key.replace('_', '-')} needs --attestation-identity: without a "
+                "trusted identity no Sigstore bundle is verified"
+            )
 
 
 def validate_target(config: GateConfig, where: str) -> None:

@@ -13,6 +13,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from soc2gate.aws import AwsClients, in_region
 from soc2gate.checks.base import CheckContext
 from soc2gate.checks.provenance._notation import verify_envelope
 from soc2gate.checks.provenance.deployed_image_signed import (
@@ -222,15 +223,51 @@ def test_revocation_asks_aws_signer_with_the_certificate_hashes(
         assert revoked(_ctx(signer), signature) == expected
 
 
-def test_revocation_is_never_asked_of_another_regions_signer() -> None:
-    signature = _signature()
-    signer = boto3.client(
-        "signer-data", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+def _signer(region: str) -> Any:
+    return boto3.client(
+        "signer-data", region_name=region, aws_access_key_id="x", aws_secret_access_key="x"
     )
-    with Stubber(signer) as stub:
+
+
+def test_revocation_is_asked_of_the_profiles_own_region() -> None:
+    """The run's region is eu-west-1, the trusted profile's us-east-1: AWS Signer is asked in
+    us-east-1 (an empty answer from eu-west-1 would read as "nothing revoked")."""
+    signature = _signature()
+    assert ":us-east-1:" in signature.profile_version_arn
+    home, other = _signer("us-east-1"), _signer("eu-west-1")
+    asked: list[str] = []
+
+    def clients(service: str) -> Any:
+        asked.append(service)
+        return {"signer-data": other, in_region("signer-data", "us-east-1"): home}[service]
+
+    ctx = CheckContext(
+        config=GateConfig(signing_profile=(PROFILE,)),
+        clients=clients,
+        clock=lambda: 0.0,
+        environ={},
+    )
+    with Stubber(home) as stub_home, Stubber(other) as stub_other:
+        stub_home.add_response("get_revocation_status", {"revokedEntities": ["JOB"]})
+        assert revoked(ctx, signature) == ["JOB"]
+        stub_home.assert_no_pending_responses()
+        stub_other.assert_no_pending_responses()  # nothing was asked in eu-west-1
+    assert asked[-1] == "signer-data@region:us-east-1"
+
+
+def test_a_client_that_answers_for_another_region_is_unreadable_not_unrevoked() -> None:
+    signature = _signature()
+    other = _signer("eu-west-1")
+    with Stubber(other) as stub:
         stub.add_response("get_revocation_status", {"revokedEntities": []})
-        with pytest.raises(UnreadableAnswer, match="cannot be checked here"):
-            revoked(_ctx(signer), signature)
+        with pytest.raises(UnreadableAnswer, match="could not be asked"):
+            revoked(_ctx(other), signature)
+
+
+def test_aws_clients_make_a_client_in_the_asked_region() -> None:
+    clients = AwsClients(region="eu-west-1")
+    assert clients("signer-data").meta.region_name == "eu-west-1"
+    assert clients(in_region("signer-data", "us-east-1")).meta.region_name == "us-east-1"
 
 
 def test_a_revocation_answer_without_the_list_is_unreadable_not_unrevoked() -> None:
@@ -270,7 +307,7 @@ BAD_N = SourceResult("notation", "failed", "signature x: revoked by AWS Signer: 
 def test_the_digest_passes_only_if_a_source_verifies_it(
     managed: SourceResult, notation: SourceResult, status: Status, source: str, words: str
 ) -> None:
-    verdict = decide(DigestVerdict(URI, DIGEST, ["gated image"]), managed, notation)
+    verdict = decide(DigestVerdict(URI, DIGEST, ["gated image"]), [managed, notation])
     assert verdict.status is status
     assert verdict.source == source
     assert words in verdict.reason
@@ -325,8 +362,8 @@ def test_a_served_image_without_a_digest_is_an_error() -> None:
 
 
 def test_one_unsigned_digest_fails_the_check_and_is_counted() -> None:
-    good = decide(DigestVerdict(URI, DIGEST, ["gated image"]), COMPLETE, VERIFIED)
-    bad = decide(DigestVerdict(URI, OTHER, ["variant AllTraffic"]), NONE_M, NONE_N)
+    good = decide(DigestVerdict(URI, DIGEST, ["gated image"]), [COMPLETE, VERIFIED])
+    bad = decide(DigestVerdict(URI, OTHER, ["variant AllTraffic"]), [NONE_M, NONE_N])
     result = evaluate(CHECK, [good, bad], GateConfig(signing_profile=(PROFILE,)))
     assert result.status is Status.FAIL
     assert "sha256:cdcdcdcdcdcd is not signed" in result.reason
@@ -341,7 +378,7 @@ def test_one_unsigned_digest_fails_the_check_and_is_counted() -> None:
 
 
 def test_all_signed_passes_naming_source_signer_and_time() -> None:
-    good = decide(DigestVerdict(URI, DIGEST, ["gated image"]), COMPLETE, VERIFIED)
+    good = decide(DigestVerdict(URI, DIGEST, ["gated image"]), [COMPLETE, VERIFIED])
     result = evaluate(CHECK, [good], GateConfig(signing_profile=(PROFILE,)))
     assert result.status is Status.PASS
     assert "signed by P at T" in result.reason

@@ -14,8 +14,15 @@ digest passes only if at least one source verifies it; every source tried is rep
   GetDownloadUrlForLayer, its SHA-256 checked) and verified offline (``_notation``), then asked
   of AWS Signer for revocation (``signer-data`` ``GetRevocationStatus``).
 
-Sigstore bundles (cosign, GitHub artifact attestations) are not a source yet: their options are
-refused at configuration time (``config.validate_signing``).
+- ``sigstore``: the digest's referrers of artifact type
+  ``application/vnd.dev.sigstore.bundle.v0.3+json`` (``actions/attest-build-provenance`` with
+  ``push-to-registry``, cosign's new bundle format), each bundle read by digest the same way and
+  verified offline with the ``sigstore`` library against the pinned trusted root and a trusted
+  ``--attestation-identity`` (``_sigstore``); a SLSA v1 provenance must name this repository and
+  the commit being deployed.
+
+The AWS Signer sources run when ``--signing-profile`` is given, the Sigstore one when
+``--attestation-identity`` is.
 """
 
 from __future__ import annotations
@@ -42,6 +49,15 @@ from soc2gate.checks.provenance._notation import (
     VerifiedSignature,
     verify_envelope,
 )
+from soc2gate.checks.provenance._sigstore import (
+    BUNDLE_ARTIFACT_TYPE,
+    BUNDLE_MEDIA_TYPES,
+    AttestationPolicy,
+    BundleRejected,
+    BundleUnverifiable,
+    load_trusted_root,
+    verify_bundle,
+)
 from soc2gate.checks.sagemaker._sagemaker import endpoint_unconfigured
 from soc2gate.config import GateConfig
 from soc2gate.errors import UnreadableAnswer
@@ -53,6 +69,8 @@ DEPLOYED_CHECK = "deployed-image-scanned"
 MAX_REFERRERS = 25
 #: A Notation envelope is a few kilobytes.
 ENVELOPE_LIMIT = 256 * 1024
+#: A Sigstore bundle is tens of kilobytes; a provenance with many dependencies a few hundred.
+BUNDLE_LIMIT = 4 * 1024 * 1024
 REVOCATION_PLATFORM = "Notation-OCI-SHA384-ECDSA"
 SIGNING_RULE_FIX = (
     "add a signing rule for it (aws ecr put-signing-configuration --signing-configuration "
@@ -65,11 +83,13 @@ SIGNING_RULE_FIX = (
 class SourceResult:
     """What one source said about one digest."""
 
-    source: str  # ecr-managed-signing | notation
-    outcome: str  # verified | complete | pending | failed | none
+    source: str  # ecr-managed-signing | notation | sigstore
+    outcome: str  # verified | complete | pending | failed | unverifiable | none
     detail: str
     signer: str = ""
     signing_time: str = ""
+    #: A verified build provenance: sourceRepository, commit, ref, workflow.
+    provenance: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,6 +102,9 @@ class DigestVerdict:
     source: str = ""
     signer: str = ""
     signing_time: str = ""
+    provenance: dict[str, str] = field(default_factory=dict)
+    #: How this digest relates to the one the signature names (multi-platform images).
+    relation: str = ""
     sources: list[SourceResult] = field(default_factory=list)
 
     def evidence(self) -> dict[str, Any]:
@@ -93,6 +116,8 @@ class DigestVerdict:
             "source": self.source,
             "signer": self.signer,
             "signingTime": self.signing_time,
+            "provenance": dict(self.provenance),
+            "relation": self.relation,
             "sources": [
                 {"source": s.source, "outcome": s.outcome, "detail": s.detail} for s in self.sources
             ],
@@ -109,13 +134,18 @@ class DeployedImageSigned(Check):
         "chain ending at the pinned AWS Signer root, names that digest and a trusted profile, "
         "has not expired and is not revoked (signer-data GetRevocationStatus); or ECR managed "
         "signing (DescribeImageSigningStatus) COMPLETE for a trusted profile, the signature "
-        "itself verified whenever it is listed (IN_PROGRESS waits, FAILED fails)."
+        "itself verified whenever it is listed (IN_PROGRESS waits, FAILED fails); or a Sigstore "
+        "bundle (cosign, GitHub artifact attestation) that verifies against the pinned trusted "
+        "root, is signed by an --attestation-identity of --attestation-issuer and attests that "
+        "digest, a SLSA v1 provenance naming this repository and the commit being deployed."
     )
     remediation = (
         "Sign the image with a trusted AWS Signer profile: turn on ECR managed signing for the "
         "repository (aws ecr put-signing-configuration) and push again, or sign it with notation "
         "and the AWS Signer plugin (notation sign --plugin com.amazonaws.signer.notation.plugin "
-        "--id PROFILE_ARN IMAGE@DIGEST); then deploy that digest. See docs/provenance.md."
+        "--id PROFILE_ARN IMAGE@DIGEST), or attest it from the trusted workflow "
+        "(actions/attest-build-provenance with push-to-registry: true); then deploy that digest. "
+        "See docs/provenance.md."
     )
     soc2 = ("CC8.1", "CC6.8")
     default_enabled = False
@@ -129,8 +159,11 @@ class DeployedImageSigned(Check):
         unconfigured = endpoint_unconfigured(config) or gated_image_unconfigured(config)
         if unconfigured:
             return unconfigured
-        if not config.signing_profile:
-            return "no --signing-profile: no trusted signer to verify against"
+        if not config.signing_profile and not config.attestation_identity:
+            return (
+                "no --signing-profile or --attestation-identity: no trusted signer to verify "
+                "against"
+            )
         return None
 
     def run(self, ctx: CheckContext) -> CheckResult:
@@ -200,26 +233,53 @@ def judge_digest(
             "signatures cannot be read here"
         )
         return verdict
-    ecr = ctx.registry_client("ecr")
-    profiles = ctx.config.signing_profile
-    managed = managed_signing(ecr, uri.repository, digest, profiles)
-    notation = notation_signatures(ctx, ecr, uri.repository, digest)
-    verdict.sources = [managed, notation]
-    return decide(verdict, managed, notation)
+    verdict.sources = digest_sources(ctx, uri.repository, digest)
+    return decide(verdict, verdict.sources)
 
 
-def decide(verdict: DigestVerdict, managed: SourceResult, notation: SourceResult) -> DigestVerdict:
+def digest_sources(ctx: CheckContext, repository: str, digest: str) -> list[SourceResult]:
+    """What each configured source says about ``digest`` (memoized: an index and its
+    platforms may ask twice)."""
+
+    def fetch() -> list[SourceResult]:
+        ecr = ctx.registry_client("ecr")
+        config = ctx.config
+        types = [SIGNATURE_ARTIFACT_TYPE] if config.signing_profile else []
+        types += [BUNDLE_ARTIFACT_TYPE] if config.attestation_identity else []
+        referrers = list_signature_referrers(ecr, repository, digest, tuple(types))
+        out: list[SourceResult] = []
+        if config.signing_profile:
+            out.append(managed_signing(ecr, repository, digest, config.signing_profile))
+            notation = [r for r in referrers if r.get("artifactType") == SIGNATURE_ARTIFACT_TYPE]
+            out.append(notation_signatures(ctx, ecr, repository, digest, notation))
+        if config.attestation_identity:
+            bundles = [r for r in referrers if r.get("artifactType") == BUNDLE_ARTIFACT_TYPE]
+            out.append(sigstore_bundles(ctx, ecr, repository, digest, bundles))
+        return out
+
+    return list(ctx.memo(("deployed-image-signed", ctx.target, repository, digest), fetch))
+
+
+def decide(verdict: DigestVerdict, sources: Sequence[SourceResult]) -> DigestVerdict:
     """Pure: the digest's verdict from what each source said."""
     short = short_digest(verdict.digest)
-    if notation.outcome == "verified":
-        verdict.status, verdict.source = Status.PASS, "notation"
-        verdict.signer, verdict.signing_time = notation.signer, notation.signing_time
-        verdict.reason = f"{short} {notation.detail}"
-        if managed.outcome == "complete":
-            verdict.source = "ecr-managed-signing+notation"
+    by_source = {s.source: s for s in sources}
+    managed = by_source.get("ecr-managed-signing")
+    notation = by_source.get("notation")
+    complete = managed is not None and managed.outcome == "complete"
+    verified = [s for s in sources if s.outcome == "verified"]
+    if verified:
+        first = verified[0]
+        names = [s.source for s in verified]
+        if complete and "notation" in names:
+            names.insert(0, "ecr-managed-signing")
+        verdict.status, verdict.source = Status.PASS, "+".join(names)
+        verdict.signer, verdict.signing_time = first.signer, first.signing_time
+        verdict.provenance = next((dict(s.provenance) for s in verified if s.provenance), {})
+        verdict.reason = f"{short} {first.detail}"
         return verdict
-    if managed.outcome == "complete":
-        if notation.outcome == "failed":
+    if managed is not None and complete:
+        if notation is not None and notation.outcome == "failed":
             verdict.status = Status.FAIL
             verdict.reason = (
                 f"{short}: ECR managed signing says COMPLETE ({managed.signer}) but no signature "
@@ -231,19 +291,25 @@ def decide(verdict: DigestVerdict, managed: SourceResult, notation: SourceResult
             "ecr-managed-signing",
             managed.signer,
         )
+        unverified = notation.detail if notation is not None else "not read"
         verdict.reason = (
             f"{short} ECR managed signing COMPLETE for {managed.signer}; the signature itself "
-            f"was not verified ({notation.detail})"
+            f"was not verified ({unverified})"
         )
         return verdict
-    if managed.outcome == "pending":
+    details = "; ".join(s.detail for s in sources)
+    pending = [s for s in sources if s.outcome == "pending"]
+    if pending:
         verdict.status = Status.PENDING
-        verdict.reason = f"{short}: {managed.detail}"
+        verdict.reason = f"{short}: {pending[0].detail}"
         return verdict
+    if any(s.outcome == "unverifiable" for s in sources):
+        verdict.status = Status.ERROR
+        verdict.reason = f"{short} could not be verified: {details}"
+        return verdict
+    trusted = "signer" if "sigstore" in by_source else "profile"
     verdict.status = Status.FAIL
-    verdict.reason = (
-        f"{short} is not signed by a trusted profile: {managed.detail}; {notation.detail}"
-    )
+    verdict.reason = f"{short} is not signed by a trusted {trusted}: {details}"
     return verdict
 
 
@@ -304,15 +370,21 @@ def managed_signing(
     )
 
 
-def list_signature_referrers(ecr: Any, repository: str, digest: str) -> list[dict[str, Any]]:
-    """Notation signature referrers of ``digest``; pages followed by hand (no paginator)."""
+def list_signature_referrers(
+    ecr: Any,
+    repository: str,
+    digest: str,
+    artifact_types: tuple[str, ...] = (SIGNATURE_ARTIFACT_TYPE,),
+) -> list[dict[str, Any]]:
+    """Referrers of ``digest`` of ``artifact_types`` (Notation signatures, Sigstore bundles);
+    pages followed by hand (no paginator)."""
     out: list[dict[str, Any]] = []
     token: str | None = None
     for _ in range(100):
         kwargs: dict[str, Any] = {
             "repositoryName": repository,
             "subjectId": {"imageDigest": digest},
-            "filter": {"artifactTypes": [SIGNATURE_ARTIFACT_TYPE]},
+            "filter": {"artifactTypes": list(artifact_types)},
             "maxResults": 50,
         }
         if token:
@@ -324,7 +396,7 @@ def list_signature_referrers(ecr: Any, repository: str, digest: str) -> list[dic
         for r in referrers:
             if not isinstance(r, dict) or not isinstance(r.get("digest"), str):
                 raise UnreadableAnswer("ListImageReferrers: a referrer without a digest")
-            if r.get("artifactType") == SIGNATURE_ARTIFACT_TYPE:
+            if r.get("artifactType") in artifact_types:
                 out.append(r)
         token = answer.get("nextToken")
         if not token:
@@ -332,8 +404,15 @@ def list_signature_referrers(ecr: Any, repository: str, digest: str) -> list[dic
     raise UnreadableAnswer("ListImageReferrers kept answering with a nextToken (100 pages)")
 
 
-def _envelope(ecr: Any, repository: str, referrer: str) -> bytes:
-    """The JWS envelope of one signature manifest, its SHA-256 checked."""
+def _envelope(
+    ecr: Any,
+    repository: str,
+    referrer: str,
+    media_types: frozenset[str] = frozenset({ENVELOPE_MEDIA_TYPE}),
+    limit: int = ENVELOPE_LIMIT,
+) -> bytes:
+    """The one layer of ``media_types`` of a signature or bundle manifest (a JWS envelope, a
+    Sigstore bundle), its SHA-256 checked."""
     from soc2gate.checks.ecr._ecr import download_blob
 
     answer = ecr.batch_get_image(
@@ -352,18 +431,19 @@ def _envelope(ecr: Any, repository: str, referrer: str) -> bytes:
     envelopes = [
         layer
         for layer in layers or []
-        if isinstance(layer, dict) and layer.get("mediaType") == ENVELOPE_MEDIA_TYPE
+        if isinstance(layer, dict) and layer.get("mediaType") in media_types
     ]
     if len(envelopes) != 1 or not isinstance(envelopes[0].get("digest"), str):
         raise EnvelopeRejected(
-            f"the signature manifest has {len(envelopes)} {ENVELOPE_MEDIA_TYPE} layers, not one"
+            f"the signature manifest has {len(envelopes)} {' or '.join(sorted(media_types))} "
+            "layers, not one"
         )
     layer_digest = envelopes[0]["digest"]
     url = ecr.get_download_url_for_layer(repositoryName=repository, layerDigest=layer_digest)
     if not isinstance(url.get("downloadUrl"), str):
         raise UnreadableAnswer("GetDownloadUrlForLayer answered without a downloadUrl")
     try:
-        return download_blob(url["downloadUrl"], layer_digest, limit=ENVELOPE_LIMIT)
+        return download_blob(url["downloadUrl"], layer_digest, limit=limit)
     except BlobError as exc:
         raise EnvelopeRejected(f"envelope {short_digest(layer_digest)}: {exc}") from None
 
@@ -371,16 +451,25 @@ def _envelope(ecr: Any, repository: str, referrer: str) -> bytes:
 def revoked(ctx: CheckContext, signature: VerifiedSignature) -> list[str]:
     """What AWS Signer says is revoked of this signature (profile, job, certificates).
 
-    Asked only of the profile's own region: another region's Signer knows nothing of it, and
-    an empty answer from there would read as "nothing revoked"."""
-    client = ctx.clients("signer-data")
+    Asked of the profile's own region (the signed profile ARN, which matched a trusted
+    ``--signing-profile``): another region's Signer knows nothing of it, and an empty answer
+    from there would read as "nothing revoked"."""
+    from soc2gate.aws import in_region
+
     parts = signature.profile_version_arn.split(":")
     region = parts[3] if len(parts) > 4 else ""
-    if region != client.meta.region_name:
+    if not region:
         raise UnreadableAnswer(
-            f"the signature's profile {signature.profile_version_arn} is in region "
-            f"{region or '(none)'}, but this run asks AWS Signer in {client.meta.region_name}: "
-            "its revocation cannot be checked here; run the gate in the profile's region"
+            f"the signature's profile {signature.profile_version_arn} names no region: its "
+            "revocation cannot be asked of AWS Signer"
+        )
+    client = ctx.clients("signer-data")
+    if region != client.meta.region_name:
+        client = ctx.clients(in_region("signer-data", region))
+    if client.meta.region_name != region:
+        raise UnreadableAnswer(
+            f"AWS Signer in {region} (the region of {signature.profile_version_arn}) could not "
+            f"be asked: the client answered for {client.meta.region_name}"
         )
     answer = client.get_revocation_status(
         signatureTimestamp=signature.signing_time,
@@ -396,9 +485,16 @@ def revoked(ctx: CheckContext, signature: VerifiedSignature) -> list[str]:
     return entities
 
 
-def notation_signatures(ctx: CheckContext, ecr: Any, repository: str, digest: str) -> SourceResult:
+def notation_signatures(
+    ctx: CheckContext,
+    ecr: Any,
+    repository: str,
+    digest: str,
+    referrers: list[dict[str, Any]] | None = None,
+) -> SourceResult:
     """Verify the digest's Notation signatures; "verified" when one holds."""
-    referrers = list_signature_referrers(ecr, repository, digest)
+    if referrers is None:
+        referrers = list_signature_referrers(ecr, repository, digest)
     if not referrers:
         return SourceResult("notation", "none", "no Notation signature is listed as its referrer")
     pins = ctx.config.signer_root_sha256 or tuple(AWS_SIGNER_ROOTS)
@@ -437,11 +533,81 @@ def notation_signatures(ctx: CheckContext, ecr: Any, repository: str, digest: st
     return SourceResult("notation", "failed", "; ".join(problems))
 
 
+def sigstore_bundles(
+    ctx: CheckContext, ecr: Any, repository: str, digest: str, referrers: list[dict[str, Any]]
+) -> SourceResult:
+    """Verify the digest's Sigstore bundles; "verified" when one holds, "unverifiable" when
+    none holds and one could not be judged (no transparency-log entry, unknown commit)."""
+    config = ctx.config
+    identities = ", ".join(config.attestation_identity)
+    if not referrers:
+        return SourceResult(
+            "sigstore",
+            "none",
+            "no Sigstore bundle (cosign signature or GitHub artifact attestation) is listed as "
+            "its referrer",
+        )
+    try:
+        root = ctx.memo(
+            ("sigstore-trusted-root", config.sigstore_trusted_root),
+            lambda: load_trusted_root(config.sigstore_trusted_root),
+        )
+    except BundleUnverifiable as exc:
+        return SourceResult("sigstore", "unverifiable", str(exc))
+    policy = AttestationPolicy(
+        identities=config.attestation_identity,
+        issuer=config.attestation_issuer,
+        repository=config.resolved_repository(ctx.environ),
+        commit=config.resolved_sha(ctx.environ),
+    )
+    problems: list[str] = []
+    unverifiable = False
+    for referrer in referrers[:MAX_REFERRERS]:
+        name = short_digest(referrer["digest"])
+        try:
+            raw = _envelope(ecr, repository, referrer["digest"], BUNDLE_MEDIA_TYPES, BUNDLE_LIMIT)
+            bundle = verify_bundle(raw, served_digest=digest, policy=policy, trusted_root=root.root)
+        except (EnvelopeRejected, BundleRejected) as exc:
+            problems.append(f"bundle {name}: {exc}")
+            continue
+        except BundleUnverifiable as exc:
+            unverifiable = True
+            problems.append(f"bundle {name}: {exc}")
+            continue
+        when = bundle.signing_time.strftime("%Y-%m-%dT%H:%M:%SZ")
+        what = "build provenance" if bundle.provenance else f"{bundle.predicate_type} statement"
+        built = (
+            f", built from {bundle.provenance['sourceRepository']}@"
+            f"{bundle.provenance['commit']} by {bundle.provenance['workflow']}"
+            if bundle.provenance
+            else ""
+        )
+        return SourceResult(
+            "sigstore",
+            "verified",
+            f"attested by {bundle.identity} at {when} ({what} {name}, verified offline "
+            f"against {root.source}{built})",
+            signer=bundle.identity,
+            signing_time=when,
+            provenance=bundle.provenance,
+        )
+    if len(referrers) > MAX_REFERRERS:
+        problems.append(f"{len(referrers) - MAX_REFERRERS} more bundle(s) not read")
+    return SourceResult(
+        "sigstore",
+        "unverifiable" if unverifiable else "failed",
+        f"no Sigstore bundle verifies for {identities} ({config.attestation_issuer}): "
+        + "; ".join(problems),
+    )
+
+
 def evaluate(check: Check, verdicts: Sequence[DigestVerdict], config: GateConfig) -> CheckResult:
     """Pure: the check's result from each digest's verdict."""
     evidence: dict[str, Any] = {
         "signingProfiles": list(config.signing_profile),
         "signerRootSha256": list(config.signer_root_sha256 or AWS_SIGNER_ROOTS),
+        "attestationIdentities": list(config.attestation_identity),
+        "attestationIssuer": config.attestation_issuer if config.attestation_identity else "",
         "digests": [v.evidence() for v in verdicts],
     }
     details = [
