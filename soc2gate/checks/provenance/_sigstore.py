@@ -43,7 +43,12 @@ IN_TOTO_STATEMENTS = frozenset(
     {"https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1"}
 )
 SLSA_V1 = "https://slsa.dev/provenance/v1"
-GITHUB_BUILD_TYPE = "https://actions.github.io/buildtypes/workflow/v1"
+#: GitHub Actions' SLSA build type, by its current name and the one it had first (same schema:
+#: externalParameters.workflow, resolvedDependencies[0] the source commit).
+GITHUB_BUILD_TYPES = (
+    "https://actions.github.io/buildtypes/workflow/v1",
+    "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
+)
 #: sigstore-python cannot verify a bundle without a transparency-log entry (GitHub's private
 #: repositories: an RFC 3161 timestamp only).
 NO_TLOG_ISSUE = "https://github.com/sigstore/sigstore-python/issues/1529"
@@ -248,10 +253,11 @@ def check_provenance(
         )
     predicate = statement.get("predicate")
     build_type = _path(predicate, "buildDefinition", "buildType")
-    if build_type != GITHUB_BUILD_TYPE:
+    if build_type not in GITHUB_BUILD_TYPES:
         raise BundleRejected(
-            f"provenance buildType {build_type!r} is not {GITHUB_BUILD_TYPE}: its predicate "
-            "cannot be cross-checked against the certificate"
+            f"provenance buildType {build_type!r} is not GitHub Actions' "
+            f"({GITHUB_BUILD_TYPES[0]}): its predicate cannot be cross-checked against the "
+            "certificate"
         )
     workflow = _path(predicate, "buildDefinition", "externalParameters", "workflow")
     dependency = _path(predicate, "buildDefinition", "resolvedDependencies", 0)
