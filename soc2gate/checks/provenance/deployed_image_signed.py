@@ -198,8 +198,8 @@ def served_digests(
             ),
             blocked_by=DEPLOYED_CHECK if deployed.status is not Status.SKIPPED else "",
         )
-    gated = parse_image_uri(str(evidence.get("repositoryUri") or ""))
     digest = evidence.get("scannedDigest")
+    gated = parse_image_uri(f"{evidence.get('repositoryUri') or ''}@{digest}")
     if gated is None or not isinstance(digest, str) or not digest.startswith("sha256:"):
         return check.error(f"{DEPLOYED_CHECK} did not record the gated repository and digest")
     images: dict[tuple[str, str], list[str]] = {}
@@ -234,30 +234,81 @@ def judge_digest(
         )
         return verdict
     verdict.sources = digest_sources(ctx, uri.repository, digest)
-    return decide(verdict, verdict.sources)
+    decide(verdict, verdict.sources)
+    if verdict.status is Status.PASS or not gated.digest or gated.digest == digest:
+        return verdict
+    if not uri.same_repository(gated):
+        return verdict
+    # A multi-platform image: the signature may name the gated index while SageMaker resolved
+    # one of its platform images. The index lists that image by digest, so a verified
+    # signature of the index vouches for it; nothing else does.
+    platform = index_platform(ctx, uri.repository, gated.digest, digest)
+    if platform is None:
+        return verdict
+    index = decide(
+        DigestVerdict(where, gated.digest, ["gated image"]),
+        digest_sources(ctx, uri.repository, gated.digest),
+    )
+    image_of = f"the {platform} image of index {short_digest(gated.digest)}"
+    if index.status is not Status.PASS:
+        verdict.reason += f"; it is {image_of}, which is not signed either: {index.reason}"
+        return verdict
+    relation = f"{image_of}, the digest the signature names"
+    verdict.status, verdict.source = Status.PASS, index.source
+    verdict.signer, verdict.signing_time = index.signer, index.signing_time
+    verdict.provenance, verdict.relation = index.provenance, relation
+    verdict.reason = f"{short_digest(digest)} is {relation}: {index.reason}"
+    return verdict
+
+
+def index_platform(ctx: CheckContext, repository: str, index: str, digest: str) -> str | None:
+    """The platform ``index`` lists ``digest`` as, when ``index`` is an image index whose bytes
+    hash to its digest; None when it is not an index or does not list it."""
+    import hashlib
+
+    from soc2gate.checks.ecr._ecr import INDEX_TYPES, platform_of
+
+    ecr = ctx.registry_client("ecr")
+    answer = ecr.batch_get_image(
+        repositoryName=repository,
+        imageIds=[{"imageDigest": index}],
+        acceptedMediaTypes=list(INDEX_TYPES),
+    )
+    images = answer.get("images") or []
+    if not images or not isinstance(images[0].get("imageManifest"), str):
+        return None
+    raw = images[0]["imageManifest"].encode()
+    if "sha256:" + hashlib.sha256(raw).hexdigest() != index:
+        raise UnreadableAnswer(
+            f"BatchGetImage answered for {short_digest(index)} with a manifest of another digest"
+        )
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None
+    for entry in (body.get("manifests") or []) if isinstance(body, dict) else []:
+        if isinstance(entry, dict) and entry.get("digest") == digest:
+            return platform_of(entry)
+    return None
 
 
 def digest_sources(ctx: CheckContext, repository: str, digest: str) -> list[SourceResult]:
-    """What each configured source says about ``digest`` (memoized: an index and its
-    platforms may ask twice)."""
-
-    def fetch() -> list[SourceResult]:
-        ecr = ctx.registry_client("ecr")
-        config = ctx.config
-        types = [SIGNATURE_ARTIFACT_TYPE] if config.signing_profile else []
-        types += [BUNDLE_ARTIFACT_TYPE] if config.attestation_identity else []
-        referrers = list_signature_referrers(ecr, repository, digest, tuple(types))
-        out: list[SourceResult] = []
-        if config.signing_profile:
-            out.append(managed_signing(ecr, repository, digest, config.signing_profile))
-            notation = [r for r in referrers if r.get("artifactType") == SIGNATURE_ARTIFACT_TYPE]
-            out.append(notation_signatures(ctx, ecr, repository, digest, notation))
-        if config.attestation_identity:
-            bundles = [r for r in referrers if r.get("artifactType") == BUNDLE_ARTIFACT_TYPE]
-            out.append(sigstore_bundles(ctx, ecr, repository, digest, bundles))
-        return out
-
-    return list(ctx.memo(("deployed-image-signed", ctx.target, repository, digest), fetch))
+    """What each configured source says about ``digest`` now (never memoized: a pending
+    signature is asked again on the next poll)."""
+    ecr = ctx.registry_client("ecr")
+    config = ctx.config
+    types = [SIGNATURE_ARTIFACT_TYPE] if config.signing_profile else []
+    types += [BUNDLE_ARTIFACT_TYPE] if config.attestation_identity else []
+    referrers = list_signature_referrers(ecr, repository, digest, tuple(types))
+    out: list[SourceResult] = []
+    if config.signing_profile:
+        out.append(managed_signing(ecr, repository, digest, config.signing_profile))
+        notation = [r for r in referrers if r.get("artifactType") == SIGNATURE_ARTIFACT_TYPE]
+        out.append(notation_signatures(ctx, ecr, repository, digest, notation))
+    if config.attestation_identity:
+        bundles = [r for r in referrers if r.get("artifactType") == BUNDLE_ARTIFACT_TYPE]
+        out.append(sigstore_bundles(ctx, ecr, repository, digest, bundles))
+    return out
 
 
 def decide(verdict: DigestVerdict, sources: Sequence[SourceResult]) -> DigestVerdict:
