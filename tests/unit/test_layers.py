@@ -47,6 +47,7 @@ DEMO_LAYERS = {
     "soc2gate.demo.scans": 0,
     "soc2gate.demo.endpoints": 0,
     "soc2gate.demo.signatures": 0,
+    "soc2gate.demo.attestations": 0,
     "soc2gate.demo.timeline": 0,
     "soc2gate.demo.moto_patches": 1,
     "soc2gate.demo.server": 1,
