@@ -143,14 +143,12 @@ BUILTIN_CALLS: dict[str, list[tuple[Call, Resource]]] = {
     ],
     "sagemaker-data-capture": _ENDPOINT_READS[:2],
     "sagemaker-model-card": _ENDPOINT_READS,
+    # Referrers (Notation signatures, Sigstore bundles) and their blobs; the AWS Signer reads
+    # are in _OPTIONAL_READS (--signing-profile). Sigstore bundles are verified offline.
     "deployed-image-signed": [
-        (("ecr", "DescribeImageSigningStatus"), _repository),
         (("ecr", "ListImageReferrers"), _repository),
         (("ecr", "BatchGetImage"), _repository),
         (("ecr", "GetDownloadUrlForLayer"), _repository),
-        # Asked only of a signature whose profile is a trusted one: IAM authorizes it on the
-        # signing profile and the signing job (signing-jobs/* of the profile's account).
-        (("signer-data", "GetRevocationStatus"), _signing_profiles),
     ],
 }
 #: Reads a built-in check makes only under an option: (check, the option's GateConfig key).
@@ -163,6 +161,18 @@ _OPTIONAL_READS: list[tuple[str, str, tuple[Call, Resource]]] = [
         (("application-autoscaling", "DescribeScalableTargets"), _any),
     ),
     ("sagemaker-model-card", "model_card", (("sagemaker", "DescribeModelCard"), _model_card)),
+    (
+        "deployed-image-signed",
+        "signing_profile",
+        (("ecr", "DescribeImageSigningStatus"), _repository),
+    ),
+    # Asked only of a signature whose profile is a trusted one: IAM authorizes it on the
+    # signing profile and the signing job (signing-jobs/* of the profile's account).
+    (
+        "deployed-image-signed",
+        "signing_profile",
+        (("signer-data", "GetRevocationStatus"), _signing_profiles),
+    ),
 ]
 _LOG_READS: list[tuple[Call, Resource]] = [
     (("logs", "DescribeLogStreams"), _log_group),

@@ -10,6 +10,7 @@ the severities are the ones the distro/NVD give them, used here as test data onl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -87,6 +88,14 @@ ROLLBACK_ALARM = f"{ENDPOINT}-5xx-rollback"
 MODEL_CARD = f"{MODEL_PREFIX}-card"
 #: The AWS Signer profile the pipeline signs with (ECR managed signing and notation), and
 #: another team's profile that is not trusted here.
+#: The repository whose release workflow attests the image (GitHub artifact attestations).
+ATTESTATION_REPOSITORY = "acme/defender-image-analyzer"
+ATTESTATION_IDENTITY = (
+    f"https://github.com/{ATTESTATION_REPOSITORY}/.github/workflows/release.yml@refs/heads/main"
+)
+#: In a scenario's args: the path of the demo Sigstore instance's trusted root, written into
+#: the world's scratch directory when the args are made.
+SIGSTORE_ROOT_ARG = "{sigstore-trusted-root}"
 SIGNING_PROFILE = f"arn:aws:signer:{REGION}:123456789012:/signing-profiles/soc2_release"
 SIGNING_PROFILE_VERSION = f"{SIGNING_PROFILE}/a1B2c3D4e5"
 OTHER_SIGNING_PROFILE = f"arn:aws:signer:{REGION}:123456789012:/signing-profiles/sandbox_builds"
@@ -231,6 +240,11 @@ class Scenario:
             args += [
                 "--poll-min", "0.05s", "--poll-max", "0.2s", "--timeout", "60s", *self.test_args
             ]  # fmt: skip
+        if SIGSTORE_ROOT_ARG in args:
+            from soc2gate.demo.attestations import DEMO_SIGSTORE
+
+            root = world.write_file("sigstore-trusted-root.json", DEMO_SIGSTORE.trusted_root_json())
+            args = [root if a == SIGSTORE_ROOT_ARG else a for a in args]
         return args
 
     def install_triggers(self, world: MotoWorld) -> None:
@@ -259,7 +273,9 @@ class _Spec:
     instance_type: str = INSTANCE_TYPE
     endpoint: str = "in-service"  # in-service | settling | failed | absent
     user: str = CONTAINER_USER  # config.User of the gated image
-    deployed: str = "gated"  # what the endpoint runs: gated | first-build | foreign
+    #: What the endpoint runs: gated | first-build | foreign | platform (the linux/amd64 image
+    #: of the gated multi-platform index, as SageMaker may resolve an index tag).
+    deployed: str = "gated"
     #: Enhanced only. "at-once": the findings land with ACTIVE; "clean-unpopulated": ACTIVE
     #: with only ``{"findings": []}`` and Inspector coverage SUCCESSFUL (a clean image);
     #: "late": ACTIVE with ``{"findings": []}`` while Inspector still says
@@ -288,6 +304,11 @@ class _Spec:
     #: ECR managed signing + notation signature of the gated image: "" none, "trusted" by
     #: SIGNING_PROFILE (IN_PROGRESS first, then COMPLETE), "other" by OTHER_SIGNING_PROFILE.
     signing: str = ""
+    #: A GitHub artifact attestation (Sigstore bundle, SLSA provenance) of the gated image,
+    #: pushed as its referrer by the build: "" none, "trusted" by ATTESTATION_IDENTITY for
+    #: COMMIT_SHA, "other-commit" the same workflow building OLDER_COMMIT_SHA, "private" a
+    #: bundle with a timestamp and no transparency-log entry (GitHub's private repositories).
+    attestation: str = ""
 
 
 def _now() -> datetime:
@@ -351,6 +372,8 @@ def _setup(spec: _Spec) -> Callable[[MotoWorld], None]:
         elif spec.signing == "other":
             # Another profile's rule signed it long ago: nothing for the trusted one to wait on.
             _signed(spec)(world)
+        if spec.attestation:
+            _attest(world, spec.attestation, digest)
         if spec.scan_missing:
             world.set_scan_not_found(REPOSITORY, old_digest)
             world.set_scan_not_found(REPOSITORY, digest)
@@ -490,6 +513,22 @@ def _signed(spec: _Spec) -> Action:
     return action
 
 
+def _attest(world: MotoWorld, kind: str, digest: str) -> None:
+    """The build job's actions/attest-build-provenance with push-to-registry: true."""
+    from soc2gate.demo.attestations import DEMO_SIGSTORE
+
+    image = f"{world.account_id}.dkr.ecr.{world.region}.amazonaws.com/{REPOSITORY}"
+    commit = OLDER_COMMIT_SHA if kind == "other-commit" else COMMIT_SHA
+    bundle = DEMO_SIGSTORE.attest(
+        digest,
+        subject_name=image,
+        repository=ATTESTATION_REPOSITORY,
+        commit=commit,
+        corrupt="no-tlog" if kind == "private" else None,
+    )
+    world.push_attestation(REPOSITORY, digest, bundle)
+
+
 def _scan_done(spec: _Spec) -> Action:
     def action(world: MotoWorld) -> None:
         if spec.scan_missing:
@@ -537,6 +576,17 @@ def _in_service(spec: _Spec) -> Action:
             deployed = world.deployed_image(FOREIGN_REPOSITORY, FOREIGN_TAG)
         elif spec.deployed == "first-build":
             deployed = world.deployed_image(REPOSITORY, TAG_DEV_SHA, digest=FIRST_BUILD_DIGEST)
+        elif spec.deployed == "platform":
+            index = world.resolve_digest(REPOSITORY, TAG_DEV_SHA)
+            (image,) = world.ecr.batch_get_image(
+                repositoryName=REPOSITORY, imageIds=[{"imageDigest": index}]
+            )["images"]
+            amd64 = next(
+                m["digest"]
+                for m in json.loads(image["imageManifest"])["manifests"]
+                if m.get("platform", {}).get("architecture") == "amd64"
+            )
+            deployed = world.deployed_image(REPOSITORY, TAG_DEV_SHA, digest=amd64)
         else:
             deployed = world.deployed_image(REPOSITORY, TAG_DEV_SHA)
         if spec.model == "components":
@@ -729,6 +779,15 @@ _SIGNED_ARGS = (
     "--enable", "deployed-image-signed",
     "--signing-profile", SIGNING_PROFILE,
     "--signer-root-sha256", DEMO_ROOT_SHA256,
+)  # fmt: skip
+
+#: deployed-image-signed with GitHub artifact attestations only: the release workflow of
+#: ATTESTATION_REPOSITORY, under the demo Sigstore instance's trusted root (written to a file).
+_ATTESTED_ARGS = (
+    "--enable", "deployed-image-signed",
+    "--attestation-identity", ATTESTATION_IDENTITY,
+    "--attestation-repository", ATTESTATION_REPOSITORY,
+    "--sigstore-trusted-root", SIGSTORE_ROOT_ARG,
 )  # fmt: skip
 
 SCENARIOS: dict[str, Scenario] = {
@@ -1069,6 +1128,28 @@ SCENARIOS: dict[str, Scenario] = {
             replace(_HEALTHY, signing="other"),
             test_args=_SIGNED_ARGS,
             demo_args=_SIGNED_ARGS,
+        ),
+        _scenario(
+            "attested",
+            "the build attests the image with GitHub artifact attestations (a SLSA provenance "
+            "signed through Sigstore, pushed as its referrer); it verifies offline against the "
+            "pinned trusted root, names the trusted release workflow, this repository and this "
+            "commit: passes",
+            0,
+            "1 digest(s) serving traffic signed by a trusted signer",
+            replace(_HEALTHY, attestation="trusted"),
+            test_args=_ATTESTED_ARGS,
+            demo_args=_ATTESTED_ARGS,
+        ),
+        _scenario(
+            "attested-other-commit",
+            "the image serving traffic is attested by the trusted workflow, but as built from "
+            "an older commit, not the one being deployed: fails, naming both commits",
+            1,
+            f"built from commit {OLDER_COMMIT_SHA}, not {COMMIT_SHA}",
+            replace(_HEALTHY, attestation="other-commit"),
+            test_args=_ATTESTED_ARGS,
+            demo_args=_ATTESTED_ARGS,
         ),
     )
 }

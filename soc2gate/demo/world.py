@@ -31,6 +31,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
+import os
 import sys
 import threading
 import time
@@ -154,6 +155,7 @@ class MotoWorld(EndpointStates):
         self._signing: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._referrers: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.revoked: set[str] = set()
+        self._scratch: str | None = None
         #: Where the ECR helpers seed: the world's own account and region, or a central
         #: registry's (``use_registry``).
         self.registry_account = account_id
@@ -196,6 +198,11 @@ class MotoWorld(EndpointStates):
         """Stop timelines and the server and reset moto's global state."""
         for timeline in self._timelines:
             timeline.stop()
+        if self._scratch is not None:
+            import shutil
+
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
         try:
             if self._server is not None and self._endpoint_url is not None:
                 self._reset_moto()
@@ -471,6 +478,50 @@ class MotoWorld(EndpointStates):
                 }
             )
         return manifest_digest
+
+    def push_attestation(self, repo: str, digest: str, bundle: bytes) -> str:
+        """Push a Sigstore bundle as a referrer of ``digest``, as actions/attest-build-provenance
+        does with ``push-to-registry: true``; returns the referrer manifest's digest."""
+        from soc2gate.demo.attestations import BUNDLE_MEDIA_TYPE, referrer_manifest
+
+        subject = self._pushed.get((repo, digest))
+        size = len(subject.manifest_bytes) if subject is not None else 0
+        manifest, layer = referrer_manifest(bundle, digest, size)
+        raw = manifest.encode()
+        manifest_digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+        with self._lock:
+            self.ecr.put_image(
+                repositoryName=repo,
+                imageManifest=manifest,
+                imageManifestMediaType="application/vnd.oci.image.manifest.v1+json",
+                imageDigest=manifest_digest,
+            )
+            self._ecr_backend().repositories[repo].layers[layer] = len(bundle)
+            self._blobs[layer] = bundle
+            self._referrers.setdefault((repo, digest), []).append(
+                {
+                    "digest": manifest_digest,
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "artifactType": BUNDLE_MEDIA_TYPE,
+                    "size": len(raw),
+                    "annotations": dict(json.loads(manifest).get("annotations") or {}),
+                    "artifactStatus": "ACTIVE",
+                }
+            )
+        return manifest_digest
+
+    def write_file(self, name: str, text: str) -> str:
+        """Write ``text`` to ``name`` in this world's own scratch directory; its path (for a
+        flag that takes a file, e.g. --sigstore-trusted-root)."""
+        import tempfile
+
+        with self._lock:
+            if self._scratch is None:
+                self._scratch = tempfile.mkdtemp(prefix="soc2gate-demo-")
+            path = os.path.join(self._scratch, name)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return path
 
     def image_referrers(self, repo: str, digest: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -8,7 +8,11 @@ from pathlib import Path
 import pytest
 from gate_e2e import run_cli
 
+from soc2gate.demo.attestations import DEMO_SIGSTORE
 from soc2gate.demo.scenarios import (
+    ATTESTATION_IDENTITY,
+    ATTESTATION_REPOSITORY,
+    COMMIT_SHA,
     GATED_DIGEST,
     REPOSITORY,
     SCENARIOS,
@@ -105,9 +109,18 @@ def test_without_the_pinned_demo_root_the_signature_is_refused(
             "without a version",
         ),
         (["--signer-root-sha256", "abc"], "not a SHA-256"),
-        # Sigstore sources are not built: their flags do not exist, so they cannot be skipped.
-        (["--attestation-identity", "x"], "unrecognized arguments: --attestation-identity"),
-        (["--sigstore-trusted-root", "x"], "unrecognized arguments: --sigstore-trusted-root"),
+        (["--attestation-identity", "x"], "is not an exact certificate identity"),
+        (
+            ["--attestation-identity", "https://github.com/o/r/.github/workflows/*"],
+            "no wildcards or patterns",
+        ),
+        (["--attestation-issuer", "http://issuer"], "is not an https:// URL"),
+        (["--attestation-identity", "a@b.c", "--sigstore-trusted-root", "missing.json"],
+         "cannot read missing.json"),
+        (["--attestation-identity", "a@b.c", "--attestation-repository", "not a repo"],
+         "is not OWNER/REPO"),
+        # Without a trusted identity a pinned root would verify nothing: refused, not ignored.
+        (["--attestation-repository", "o/r"], "--attestation-repository needs --attestation-identity"),
     ],
 )  # fmt: skip
 def test_a_signing_configuration_that_cannot_be_honoured_exits_2(
@@ -189,3 +202,202 @@ def test_access_denied_on_a_signature_read_is_an_error(
     assert run.code == 3, run.output
     line = next(x for x in run.stdout.splitlines() if x.startswith("ERROR deployed-image-signed"))
     assert action in line
+
+
+# ---- Sigstore: GitHub artifact attestations (scenario "attested") ---------------------------
+
+
+def _attested(world: MotoWorld, *, drop: tuple[str, ...] = ()) -> list[str]:
+    """The attested scenario's run, optionally without some flag (and its value)."""
+    scenario = SCENARIOS["attested"]
+    scenario.prepare(world)
+    args = ["run", *scenario.gate_args(world), "--only", "ecr-scan-findings", "--only",
+            "sagemaker-endpoint-status", "--only", "deployed-image-scanned", "--only",
+            "deployed-image-signed"]  # fmt: skip
+    for flag in drop:
+        i = args.index(flag)
+        del args[i : i + 2]
+    return args
+
+
+def _bundle_referrers(world: MotoWorld) -> list[dict[str, object]]:
+    return [
+        r
+        for r in world.image_referrers(REPOSITORY, GATED_DIGEST)
+        if r["artifactType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
+    ]
+
+
+def _signed_line(stdout: str, result: str = "FAIL") -> str:
+    return next(
+        line for line in stdout.splitlines() if line.startswith(f"{result} deployed-image-signed")
+    )
+
+
+def test_an_attested_deployment_records_identity_repository_commit_and_workflow(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    import json
+
+    import jsonschema
+
+    record = tmp_path / "evidence.json"
+    run = run_cli(world, [*_attested(world), "--evidence", str(record)], tmp_path)
+    assert run.code == 0, run.output
+    document = json.loads(record.read_text())
+    schema_path = Path(__file__).resolve().parents[2] / "soc2gate/schemas/evidence.schema.json"
+    jsonschema.Draft202012Validator(json.loads(schema_path.read_text())).validate(document)
+    (check,) = [c for c in document["checks"] if c["id"] == "deployed-image-signed"]
+    (digest,) = check["evidence"]["digests"]
+    assert digest["source"] == "sigstore"
+    assert digest["signer"] == ATTESTATION_IDENTITY
+    assert digest["provenance"] == {
+        "sourceRepository": f"https://github.com/{ATTESTATION_REPOSITORY}",
+        "commit": COMMIT_SHA,
+        "ref": "refs/heads/main",
+        "workflow": ATTESTATION_IDENTITY,
+    }
+    assert check["evidence"]["sigstoreTrustedRootSha256"] == DEMO_SIGSTORE.trusted_root_sha256
+    assert f"built from https://github.com/{ATTESTATION_REPOSITORY}@{COMMIT_SHA}" in check["reason"]
+    # Verified offline: AWS Signer is never asked, and nothing but ECR reads the referrers.
+    operations = {o["operation"] for o in check["aws_operations"]}
+    assert operations <= {"ecr:ListImageReferrers", "ecr:BatchGetImage",
+                          "ecr:GetDownloadUrlForLayer"}, operations  # fmt: skip
+    assert world.calls["GetRevocationStatus"] == 0
+    assert world.calls["DescribeImageSigningStatus"] == 0
+
+
+def test_the_shipped_production_root_does_not_trust_another_instances_bundle(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    """Without --sigstore-trusted-root the production root shipped with sigstore is the one
+    trusted: the demo instance's bundle does not chain to it."""
+    run = run_cli(world, _attested(world, drop=("--sigstore-trusted-root",)), tmp_path)
+    assert run.code == 1, run.output
+    line = _signed_line(run.stdout)
+    assert f"{SHORT} is not signed by a trusted signer" in line
+    assert "does not verify against the pinned trusted root" in run.junit.read_text()
+
+
+def test_a_bundle_of_another_identity_fails(world: MotoWorld, tmp_path: Path) -> None:
+    args = _attested(world)
+    i = args.index("--attestation-identity")
+    args[i + 1] = ATTESTATION_IDENTITY.replace("release.yml", "nightly.yml")
+    run = run_cli(world, args, tmp_path)
+    assert run.code == 1, run.output
+    report = run.junit.read_text()
+    assert f"signed by {ATTESTATION_IDENTITY} (issuer https://token.actions." in report
+    assert "not by a trusted --attestation-identity" in report
+    assert "nightly.yml" in report
+
+
+def test_a_predicate_that_contradicts_its_certificate_fails(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    """The workflow writes the predicate; Fulcio's certificate is what is believed."""
+    args = _attested(world)
+    for r in _bundle_referrers(world):
+        world._referrers[(REPOSITORY, GATED_DIGEST)].remove(r)
+    image = f"{world.account_id}.dkr.ecr.{world.region}.amazonaws.com/{REPOSITORY}"
+    world.push_attestation(
+        REPOSITORY,
+        GATED_DIGEST,
+        DEMO_SIGSTORE.attest(
+            GATED_DIGEST,
+            subject_name=image,
+            repository=ATTESTATION_REPOSITORY,
+            predicate_overrides={"commit": "0" * 40},
+        ),
+    )
+    run = run_cli(world, args, tmp_path)
+    assert run.code == 1, run.output
+    assert "the predicate was not written by the build the certificate names" in run.stdout
+
+
+def test_a_private_repositorys_bundle_is_an_error_linking_the_upstream_issue(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    args = _attested(world)
+    for r in _bundle_referrers(world):
+        world._referrers[(REPOSITORY, GATED_DIGEST)].remove(r)
+    world.push_attestation(
+        REPOSITORY, GATED_DIGEST, DEMO_SIGSTORE.attest(GATED_DIGEST, corrupt="no-tlog")
+    )
+    run = run_cli(world, args, tmp_path)
+    assert run.code == 3, run.output
+    line = _signed_line(run.stdout, "ERROR")
+    assert f"{SHORT} could not be verified" in line
+    assert "github.com/sigstore/sigstore-python/issues/1529" in run.stdout
+
+
+def test_a_bundle_that_does_not_hash_to_its_digest_fails(world: MotoWorld, tmp_path: Path) -> None:
+    args = _attested(world)
+    (layer,) = [d for d, blob in world._blobs.items() if b'"dsseEnvelope"' in blob]
+    world.serve_blob(layer, world._blobs[layer].replace(b'"payload"', b'"payload" ', 1))
+    run = run_cli(world, args, tmp_path)
+    assert run.code == 1, run.output
+    assert "tampered with or corrupted" in run.stdout
+
+
+def test_without_the_deployed_commit_a_provenance_is_an_error_saying_what_to_pass(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    args = _attested(world, drop=("--attestation-repository",))
+    run = run_cli(world, args, tmp_path)  # run_cli drops GITHUB_* from the environment
+    assert run.code == 3, run.output
+    assert "pass --attestation-repository OWNER/REPO and --commit-sha" in run.stdout
+    # GitHub Actions names the repository: the same run passes there.
+    run = run_cli(world, args, tmp_path, extra_env={"GITHUB_REPOSITORY": ATTESTATION_REPOSITORY})
+    assert run.code == 0, run.output
+
+
+def test_a_platform_image_of_an_attested_index_passes_saying_how_they_relate(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    """The build attests the multi-platform index; SageMaker resolved its linux/amd64 image.
+    The index lists that image by digest (its bytes hashed to the attested digest), so the
+    attestation vouches for it, and the report says so. deployed-image-scanned still fails:
+    the scan passed the index, not this digest."""
+    import json
+    from dataclasses import replace
+
+    from soc2gate.demo.scenarios import _HEALTHY, _scenario
+
+    base = SCENARIOS["attested"]
+    spec = replace(_HEALTHY, attestation="trusted", arm64_user="app", deployed="platform")
+    scenario = _scenario("t", "t", 1, "", spec, test_args=base.test_args)
+    scenario.prepare(world)
+    record = tmp_path / "evidence.json"
+    args = ["run", *scenario.gate_args(world), "--evidence", str(record)]
+    run = run_cli(world, args, tmp_path)
+    document = json.loads(record.read_text())
+    (check,) = [c for c in document["checks"] if c["id"] == "deployed-image-signed"]
+    assert check["status"] == "PASS", run.output
+    (gated, served) = check["evidence"]["digests"]
+    index = gated["digest"]
+    assert gated["source"] == "sigstore" and gated["relation"] == ""
+    assert served["digest"] != index
+    assert served["relation"] == (
+        f"the linux/amd64 image of index {index[:19]}, the digest the signature names"
+    )
+    assert served["provenance"]["commit"] == COMMIT_SHA
+    (scanned,) = [c for c in document["checks"] if c["id"] == "deployed-image-scanned"]
+    assert scanned["status"] == "FAIL" and run.code == 1
+
+
+def test_a_platform_image_of_an_unsigned_index_fails_naming_both(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from soc2gate.demo.scenarios import _HEALTHY, _scenario
+
+    base = SCENARIOS["attested"]
+    spec = replace(_HEALTHY, arm64_user="app", deployed="platform")
+    scenario = _scenario("t", "t", 1, "", spec, test_args=base.test_args)
+    scenario.prepare(world)
+    run = run_cli(world, ["run", *scenario.gate_args(world)], tmp_path)
+    assert run.code == 1, run.output
+    report = run.junit.read_text()
+    assert "image of index sha256:" in report
+    assert "which is not signed either" in report

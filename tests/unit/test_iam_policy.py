@@ -340,3 +340,29 @@ def test_the_signature_reads_are_granted_only_when_deployed_image_signed_runs() 
         f"{SIGNING_PROFILE}/*",
         f"{head}:/signing-jobs/*",
     }
+
+
+def test_attestations_alone_need_only_the_referrer_reads_never_aws_signer() -> None:
+    """Sigstore bundles are verified offline: with --attestation-identity and no
+    --signing-profile the policy grants the referrer and blob reads, not ECR managed signing's
+    status or AWS Signer's revocation."""
+    from soc2gate.config import build_config
+    from soc2gate.iam_policy import policy
+
+    base = {"repository": REPO, "require_tags": ("latest",), "endpoint": ENDPOINT}
+    off = _actions(policy(build_config({**base, "region": "us-east-1"}), "123456789012"))
+    identity = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
+    on = _actions(
+        policy(
+            build_config(
+                {
+                    **base,
+                    "region": "us-east-1",
+                    "enable": ("deployed-image-signed",),
+                    "attestation_identity": (identity,),
+                }
+            ),
+            "123456789012",
+        )
+    )
+    assert set(on) - set(off) == {"ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"}

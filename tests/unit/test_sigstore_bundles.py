@@ -98,18 +98,19 @@ def test_repository_match_ignores_case_as_github_does(root: Any) -> None:
                 REPOSITORY,
                 COMMIT,
             ),
-            "does not verify against the pinned trusted root and identity",
+            f"signed by {IDENTITY} \\(issuer https://token.actions.githubusercontent.com\\), "
+            "not by a trusted --attestation-identity",
         ),
         (
             AttestationPolicy((IDENTITY,), "https://accounts.google.com", REPOSITORY, COMMIT),
-            "does not verify",
+            "of --attestation-issuer https://accounts.google.com",
         ),
     ],
 )
 def test_another_commit_repository_identity_or_issuer_is_refused(
     root: Any, policy: AttestationPolicy, words: str
 ) -> None:
-    with pytest.raises(BundleRejected, match=words.replace(".", r"\.")):
+    with pytest.raises(BundleRejected, match=words):
         _verify(REAL, root, policy)
 
 

@@ -309,16 +309,24 @@ def verify_bundle(
         bundle = Bundle.from_json(raw)
     except (InvalidBundle, ValueError) as exc:
         raise BundleRejected(f"the bundle cannot be read: {exc}") from None
-    checks = [Identity(identity=i, issuer=policy.issuer) for i in policy.identities]
+    identity = _IdentityCheck(
+        AnyOf([Identity(identity=i, issuer=policy.issuer) for i in policy.identities])
+    )
     try:
         verifier = Verifier(trusted_root=trusted_root)
-        payload_type, payload = verifier.verify_dsse(bundle, AnyOf(list(checks)))
+        payload_type, payload = verifier.verify_dsse(bundle, identity)
     except SigstoreError as exc:
+        raise BundleRejected(f"does not verify against the pinned trusted root: {exc}") from None
+    # Judged on the certificate the library verified, and said plainly.
+    if not identity.checked:
+        raise BundleRejected("the signing certificate's identity was never checked")
+    if identity.refused:
         cert = bundle.signing_certificate
         raise BundleRejected(
-            f"does not verify against the pinned trusted root and identity "
-            f"({_identity_of(cert)}): {exc}"
-        ) from None
+            f"signed by {_identity_of(cert)} (issuer {_issuer_of(cert)}), not by a trusted "
+            f"--attestation-identity ({', '.join(policy.identities)}) of --attestation-issuer "
+            f"{policy.issuer}"
+        )
     if payload_type != IN_TOTO_PAYLOAD:
         raise BundleRejected(f"DSSE payload type {payload_type!r} is not an in-toto statement")
     try:
@@ -347,6 +355,46 @@ def verify_bundle(
         signing_time=when,
         provenance=provenance,
     )
+
+
+class _IdentityCheck:
+    """The identity policy, recorded instead of raised: the library calls it once the
+    certificate chains to the root, and the bundle's own verification goes on to the end, so
+    a wrong identity is reported as such rather than as "0 of 1 policies succeeded"."""
+
+    def __init__(self, policy: Any) -> None:
+        self._policy = policy
+        self.checked = False
+        self.refused = False
+
+    def verify(self, cert: Any) -> None:
+        from sigstore.errors import VerificationError
+
+        self.checked = True
+        try:
+            self._policy.verify(cert)
+        except VerificationError:
+            self.refused = True
+
+
+def _issuer_of(cert: Any) -> str:
+    """The certificate's OIDC issuer (Fulcio's v2 extension, else the v1 one), for messages."""
+    from cryptography import x509
+
+    for ext in cert.extensions:
+        if not isinstance(ext.value, x509.UnrecognizedExtension):
+            continue
+        if ext.oid.dotted_string == "1.3.6.1.4.1.57264.1.8":
+            try:
+                return _der_utf8(ext.value.value)
+            except BundleRejected:
+                return "unreadable"
+    for ext in cert.extensions:
+        if ext.oid.dotted_string == "1.3.6.1.4.1.57264.1.1" and isinstance(
+            ext.value, x509.UnrecognizedExtension
+        ):
+            return ext.value.value.decode("utf-8", "replace")
+    return "none"
 
 
 def _identity_of(cert: Any) -> str:

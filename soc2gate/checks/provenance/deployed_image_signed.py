@@ -55,6 +55,7 @@ from soc2gate.checks.provenance._sigstore import (
     AttestationPolicy,
     BundleRejected,
     BundleUnverifiable,
+    TrustedRootFile,
     load_trusted_root,
     verify_bundle,
 )
@@ -176,7 +177,17 @@ class DeployedImageSigned(Check):
             judge_digest(ctx, gated, repo, digest, labels)
             for (repo, digest), labels in images.items()
         ]
-        return evaluate(self, verdicts, ctx.config)
+        extra: dict[str, Any] = {}
+        if ctx.config.attestation_identity:
+            try:
+                root = trusted_root(ctx)
+                extra = {
+                    "sigstoreTrustedRoot": root.source,
+                    "sigstoreTrustedRootSha256": root.sha256,
+                }
+            except BundleUnverifiable:
+                pass  # each digest's verdict already says why no bundle was verified
+        return evaluate(self, verdicts, ctx.config, extra)
 
 
 def served_digests(
@@ -299,10 +310,12 @@ def digest_sources(ctx: CheckContext, repository: str, digest: str) -> list[Sour
     config = ctx.config
     types = [SIGNATURE_ARTIFACT_TYPE] if config.signing_profile else []
     types += [BUNDLE_ARTIFACT_TYPE] if config.attestation_identity else []
-    referrers = list_signature_referrers(ecr, repository, digest, tuple(types))
     out: list[SourceResult] = []
     if config.signing_profile:
+        # The status first: COMPLETE means the signature was pushed before it was read.
         out.append(managed_signing(ecr, repository, digest, config.signing_profile))
+    referrers = list_signature_referrers(ecr, repository, digest, tuple(types))
+    if config.signing_profile:
         notation = [r for r in referrers if r.get("artifactType") == SIGNATURE_ARTIFACT_TYPE]
         out.append(notation_signatures(ctx, ecr, repository, digest, notation))
     if config.attestation_identity:
@@ -584,6 +597,15 @@ def notation_signatures(
     return SourceResult("notation", "failed", "; ".join(problems))
 
 
+def trusted_root(ctx: CheckContext) -> TrustedRootFile:
+    """The run's Sigstore trusted root, read once (BundleUnverifiable when it cannot be)."""
+    path = ctx.config.sigstore_trusted_root
+    root: TrustedRootFile = ctx.memo(
+        ("sigstore-trusted-root", path), lambda: load_trusted_root(path)
+    )
+    return root
+
+
 def sigstore_bundles(
     ctx: CheckContext, ecr: Any, repository: str, digest: str, referrers: list[dict[str, Any]]
 ) -> SourceResult:
@@ -599,10 +621,7 @@ def sigstore_bundles(
             "its referrer",
         )
     try:
-        root = ctx.memo(
-            ("sigstore-trusted-root", config.sigstore_trusted_root),
-            lambda: load_trusted_root(config.sigstore_trusted_root),
-        )
+        root = trusted_root(ctx)
     except BundleUnverifiable as exc:
         return SourceResult("sigstore", "unverifiable", str(exc))
     policy = AttestationPolicy(
@@ -652,9 +671,15 @@ def sigstore_bundles(
     )
 
 
-def evaluate(check: Check, verdicts: Sequence[DigestVerdict], config: GateConfig) -> CheckResult:
+def evaluate(
+    check: Check,
+    verdicts: Sequence[DigestVerdict],
+    config: GateConfig,
+    extra: dict[str, Any] | None = None,
+) -> CheckResult:
     """Pure: the check's result from each digest's verdict."""
     evidence: dict[str, Any] = {
+        **(extra or {}),
         "signingProfiles": list(config.signing_profile),
         "signerRootSha256": list(config.signer_root_sha256 or AWS_SIGNER_ROOTS),
         "attestationIdentities": list(config.attestation_identity),
@@ -681,7 +706,8 @@ def evaluate(check: Check, verdicts: Sequence[DigestVerdict], config: GateConfig
     evidence["unsigned"] = 0
     signers = sorted({v.signer for v in verdicts})
     return check.passed(
-        f"{len(verdicts)} digest(s) serving traffic signed by a trusted profile: "
+        f"{len(verdicts)} digest(s) serving traffic signed by a trusted "
+        f"{'signer' if config.attestation_identity else 'profile'}: "
         + "; ".join(f"{v.reason} [{v.source}]" for v in verdicts),
         details=[*details, f"signers: {', '.join(signers)}"],
         evidence=evidence,
