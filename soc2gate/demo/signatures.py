@@ -50,8 +50,14 @@ def make_cert(
     serial: int,
     not_before: dt.datetime = _EPOCH,
     not_after: dt.datetime = _FAR,
+    usage: str = "default",
 ) -> x509.Certificate:
-    """A certificate for ``key`` issued by ``issuer`` (self-signed when None)."""
+    """A certificate for ``key`` issued by ``issuer`` (self-signed when None).
+
+    ``usage`` (leaves): "default" KeyUsage digitalSignature and ExtendedKeyUsage codeSigning,
+    as a code-signing leaf has; "none" no KeyUsage; "no-digital-signature"; "cert-sign"
+    (keyCertSign too); "server-auth" (ExtendedKeyUsage serverAuth only). CAs get keyCertSign,
+    except the root, left as it was (its SHA-256 is the pin)."""
     issuer_name, issuer_key = issuer if issuer is not None else (_name(subject), key)
     builder = (
         x509.CertificateBuilder()
@@ -63,7 +69,37 @@ def make_cert(
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
+    if ca and issuer is not None:
+        builder = builder.add_extension(_key_usage(key_cert_sign=True), critical=True)
+    elif not ca and usage != "none":
+        builder = builder.add_extension(
+            _key_usage(
+                digital_signature=usage != "no-digital-signature",
+                key_cert_sign=usage == "cert-sign",
+            ),
+            critical=True,
+        )
+        purpose = (
+            x509.oid.ExtendedKeyUsageOID.SERVER_AUTH
+            if usage == "server-auth"
+            else x509.oid.ExtendedKeyUsageOID.CODE_SIGNING
+        )
+        builder = builder.add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
     return builder.sign(issuer_key, hashes.SHA384(), ecdsa_deterministic=True)
+
+
+def _key_usage(*, digital_signature: bool = False, key_cert_sign: bool = False) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=digital_signature,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=key_cert_sign,
+        crl_sign=key_cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def _key(seed: int) -> ec.EllipticCurvePrivateKey:
@@ -119,6 +155,7 @@ def sign_envelope(
     size: int = 1234,
     tamper_payload: bool = False,
     other_key: bool = False,
+    leaf_usage: str = "default",
 ) -> bytes:
     """A Notation JWS envelope as AWS Signer makes it, signing ``digest``."""
     when = signing_time or dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -128,6 +165,7 @@ def sign_envelope(
         leaf_key,
         (chain.regional.subject, chain.ca_key),
         ca=False,
+        usage=leaf_usage,
         serial=int(when.timestamp()),
         not_before=when - dt.timedelta(hours=1),
         not_after=when + dt.timedelta(days=leaf_valid_days),

@@ -110,6 +110,8 @@ SCENARIO_EXPECT = {
     "signed": expect(0, {}, skipped=(OFF, *SAFETY)),
     "unsigned-deploy": expect(1, {"deployed-image-scanned": "sha256:3eecb5f25021", SIGNED: "sha256:3eecb5f25021 is not signed"}, skipped=(OFF, *SAFETY)),
     "wrong-signer": expect(1, {SIGNED: "which is not a trusted --signing-profile"}, skipped=(OFF, *SAFETY)),
+    "attested": expect(0, {}, skipped=(OFF, *SAFETY)),
+    "attested-other-commit": expect(1, {SIGNED: "built from commit a1b2c3d4e5f60718293a4b5c6d7e8f9012345678, not 3f9c2e7a"}, skipped=(OFF, *SAFETY)),
 }  # fmt: skip
 
 

@@ -209,3 +209,93 @@ def test_fulcio_extension_values_are_der_utf8_strings(value: bytes, text: str) -
 def test_a_malformed_extension_value_is_refused(value: bytes) -> None:
     with pytest.raises(BundleRejected):
         _der_utf8(value)
+
+
+# ---- the demo's own Sigstore instance: what only a bundle made to order can show ------------
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from sigstore.models import TrustedRoot
+
+    from soc2gate.demo.attestations import DEMO_SIGSTORE
+
+    path = tmp_path_factory.mktemp("root") / "trusted_root.json"
+    path.write_text(DEMO_SIGSTORE.trusted_root_json())
+    return TrustedRoot.from_file(str(path))
+
+
+DEMO_DIGEST = "sha256:" + "5e" * 32
+DEMO_IDENTITY = (
+    "https://github.com/acme/defender-image-analyzer/.github/workflows/release.yml@refs/heads/main"
+)
+DEMO_POLICY = AttestationPolicy(
+    (DEMO_IDENTITY,),
+    GITHUB_ISSUER,
+    "acme/defender-image-analyzer",
+    "3f9c2e7a1b4d5c6e8f0a9b1c2d3e4f5a6b7c8d9e",
+)
+
+
+def test_a_cosign_signature_vouches_for_the_signer_only(demo_root: Any) -> None:
+    from soc2gate.demo.attestations import COSIGN_SIGN_V1, DEMO_SIGSTORE
+
+    raw = DEMO_SIGSTORE.attest(DEMO_DIGEST, predicate_type=COSIGN_SIGN_V1)
+    verified = verify_bundle(
+        raw, served_digest=DEMO_DIGEST, policy=DEMO_POLICY, trusted_root=demo_root
+    )
+    assert verified.identity == DEMO_IDENTITY
+    assert verified.provenance == {}  # no claim about the commit is made or believed
+
+
+@pytest.mark.parametrize(
+    "predicate_type",
+    [
+        "https://cosign.sigstore.dev/attestation/vuln/v1",
+        "https://spdx.dev/Document",
+        "https://slsa.dev/provenance/v0.2",
+    ],
+)
+def test_a_statement_that_is_neither_signature_nor_provenance_vouches_for_nothing(
+    demo_root: Any, predicate_type: str
+) -> None:
+    """A vulnerability scan or an SBOM the trusted workflow made about the digest approves
+    nothing; an older provenance format cannot be cross-checked against its certificate."""
+    from soc2gate.demo.attestations import DEMO_SIGSTORE
+
+    raw = DEMO_SIGSTORE.attest(DEMO_DIGEST, predicate_type=predicate_type)
+    with pytest.raises(BundleRejected, match="neither a signature"):
+        verify_bundle(raw, served_digest=DEMO_DIGEST, policy=DEMO_POLICY, trusted_root=demo_root)
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ({"commit": "0" * 40}, "predicate says commit"),
+        ({"repository": "acme/other"}, "predicate says repository"),
+        ({"ref": "refs/heads/evil"}, "predicate says ref"),
+        ({"workflow": ".github/workflows/other.yml"}, "names workflow"),
+        ({"buildType": "https://example.com/buildtype"}, "is not GitHub Actions'"),
+    ],
+)
+def test_a_predicate_that_contradicts_its_certificate_is_refused(
+    demo_root: Any, override: dict[str, str], words: str
+) -> None:
+    from soc2gate.demo.attestations import DEMO_SIGSTORE
+
+    raw = DEMO_SIGSTORE.attest(DEMO_DIGEST, predicate_overrides=override)
+    with pytest.raises(BundleRejected, match=words):
+        verify_bundle(raw, served_digest=DEMO_DIGEST, policy=DEMO_POLICY, trusted_root=demo_root)
+
+
+@pytest.mark.parametrize(
+    "corrupt", ["signature", "other-ca", "no-sct", "tlog-body", "expired-cert"]
+)
+def test_each_broken_bundle_is_refused_by_the_library_never_passed(
+    demo_root: Any, corrupt: str
+) -> None:
+    from soc2gate.demo.attestations import DEMO_SIGSTORE
+
+    raw = DEMO_SIGSTORE.attest(DEMO_DIGEST, corrupt=corrupt)
+    with pytest.raises(BundleRejected, match="does not verify against the pinned trusted root"):
+        verify_bundle(raw, served_digest=DEMO_DIGEST, policy=DEMO_POLICY, trusted_root=demo_root)

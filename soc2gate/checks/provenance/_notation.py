@@ -155,6 +155,46 @@ def certificate_hashes(chain: list[Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _check_key_usage(chain: list[Any]) -> None:
+    """What the Notary Project's signing-certificate requirements ask: the leaf's KeyUsage
+    has digitalSignature and not keyCertSign, its ExtendedKeyUsage (when present) names code
+    signing; a CA's KeyUsage (when present) allows certificate signing."""
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    leaf = chain[0]
+    try:
+        usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise EnvelopeRejected(
+            "the signing certificate has no KeyUsage: a code-signing leaf must allow "
+            "digitalSignature"
+        ) from None
+    if not usage.digital_signature:
+        raise EnvelopeRejected("the signing certificate's KeyUsage does not allow digitalSignature")
+    if usage.key_cert_sign:
+        raise EnvelopeRejected("the signing certificate's KeyUsage allows certificate signing")
+    try:
+        extended = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        extended = None
+    if extended is not None and ExtendedKeyUsageOID.CODE_SIGNING not in extended:
+        raise EnvelopeRejected(
+            "the signing certificate's ExtendedKeyUsage does not name code signing "
+            f"({', '.join(o.dotted_string for o in extended)})"
+        )
+    for i, cert in enumerate(chain[1:], start=1):
+        try:
+            ca_usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        except x509.ExtensionNotFound:
+            continue
+        if not ca_usage.key_cert_sign:
+            raise EnvelopeRejected(
+                f"certificate {i} ({cert.subject.rfc4514_string()}) issues others but its "
+                "KeyUsage does not allow certificate signing"
+            )
+
+
 def verify_envelope(
     envelope: bytes,
     *,
@@ -268,6 +308,7 @@ def verify_envelope(
         leaf_ca = False
     if leaf_ca or len(chain) < 2:
         raise EnvelopeRejected("the signing certificate is a CA, not a leaf issued by one")
+    _check_key_usage(chain)
     root_hash = hashlib.sha256(chain[-1].public_bytes(Encoding.DER)).hexdigest()
     pins = {p.lower() for p in root_pins}
     if root_hash not in pins:

@@ -43,6 +43,11 @@ IN_TOTO_STATEMENTS = frozenset(
     {"https://in-toto.io/Statement/v1", "https://in-toto.io/Statement/v0.1"}
 )
 SLSA_V1 = "https://slsa.dev/provenance/v1"
+#: cosign's signature (new bundle format): a statement with no predicate.
+COSIGN_SIGN_V1 = "https://sigstore.dev/cosign/sign/v1"
+#: What a trusted identity's statement must be to vouch for an image: a signature or a build
+#: provenance. A vulnerability scan or an SBOM about the digest approves nothing.
+ACCEPTED_PREDICATES = (SLSA_V1, COSIGN_SIGN_V1)
 #: GitHub Actions' SLSA build type, by its current name and the one it had first (same schema:
 #: externalParameters.workflow, resolvedDependencies[0] the source commit).
 GITHUB_BUILD_TYPES = (
@@ -342,6 +347,12 @@ def verify_bundle(
             f"served digest {served_digest[:19]}"
         )
     predicate_type = str(statement.get("predicateType") or "")
+    if predicate_type not in ACCEPTED_PREDICATES:
+        raise BundleRejected(
+            f"it is a {predicate_type or 'statement without a predicateType'}, neither a "
+            f"signature ({COSIGN_SIGN_V1}) nor a SLSA v1 build provenance: it does not vouch "
+            "for the image"
+        )
     cert = bundle.signing_certificate
     provenance: dict[str, str] = {}
     if predicate_type == SLSA_V1:
