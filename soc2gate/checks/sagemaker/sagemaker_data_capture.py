@@ -11,11 +11,10 @@ DataCaptureConfig is "not set": capture is off, FAIL.
 
 from __future__ import annotations
 
-from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.base import CheckContext
 from soc2gate.checks.sagemaker._safety import data_capture, key_problems
-from soc2gate.checks.sagemaker._sagemaker import endpoint_config_answer, endpoint_unconfigured
-from soc2gate.checks.sagemaker.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
-from soc2gate.config import GateConfig
+from soc2gate.checks.sagemaker._sagemaker import endpoint_config_answer
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import EndpointTargetCheck, Target
 from soc2gate.models import CheckResult
 
 
@@ -24,7 +23,7 @@ def bucket_of(uri: str) -> str:
     return uri[len("s3://") :].split("/", 1)[0] if uri.startswith("s3://") else ""
 
 
-class SagemakerDataCapture(Check):
+class SagemakerDataCapture(EndpointTargetCheck):
     id = "sagemaker-data-capture"
     title = "Requests and responses are captured, encrypted, in an allowed bucket"
     asserts = (
@@ -43,19 +42,12 @@ class SagemakerDataCapture(Check):
     soc2 = ("CC7.2", "C1.1")
     default_enabled = False
     strict = True
-    depends_on = (STATUS_CHECK,)
     beyond = (
         "no Security Hub control or AWS Config rule judges endpoint data capture: whether it "
         "is on, its sampling, its bucket or its encryption"
     )
 
-    def skip_reason(self, config: GateConfig) -> str | None:
-        return endpoint_unconfigured(config)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
-        target = endpoint_target(self, ctx)
-        if isinstance(target, CheckResult):
-            return target
+    def judge(self, ctx: CheckContext, target: Target) -> CheckResult:
         config = ctx.config
         problems: list[str] = []
         lines: list[str] = []

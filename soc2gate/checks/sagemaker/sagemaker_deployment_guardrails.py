@@ -31,10 +31,8 @@ from soc2gate.checks.sagemaker._sagemaker import (
     _answer,
     component_variants,
     endpoint_components,
-    endpoint_unconfigured,
 )
-from soc2gate.checks.sagemaker.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
-from soc2gate.config import GateConfig
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import EndpointTargetCheck, Target
 from soc2gate.durations import format_duration
 from soc2gate.models import CheckResult
 
@@ -54,7 +52,7 @@ class Deployment:
     guardrail: Guardrail | None
 
 
-class SagemakerDeploymentGuardrails(Check):
+class SagemakerDeploymentGuardrails(EndpointTargetCheck):
     id = "sagemaker-deployment-guardrails"
     title = "The last deployment had guardrails that roll a bad rollout back"
     asserts = (
@@ -77,19 +75,12 @@ class SagemakerDeploymentGuardrails(Check):
     soc2 = ("CC8.1", "CC7.2")
     default_enabled = False
     strict = True
-    depends_on = (STATUS_CHECK,)
     beyond = (
         "no Security Hub control or AWS Config rule judges deployment guardrails, rollback "
         "alarms or whether those alarms watch the endpoint"
     )
 
-    def skip_reason(self, config: GateConfig) -> str | None:
-        return endpoint_unconfigured(config)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
-        target = endpoint_target(self, ctx)
-        if isinstance(target, CheckResult):
-            return target
+    def judge(self, ctx: CheckContext, target: Target) -> CheckResult:
         endpoint = target.endpoint
         raw = _answer(endpoint.raw, "DescribeEndpoint", endpoint.name)
         deployments: list[Deployment] = []

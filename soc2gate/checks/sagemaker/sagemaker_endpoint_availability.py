@@ -16,15 +16,14 @@ variants answer no client and are not judged.
 
 from __future__ import annotations
 
-from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.base import CheckContext
 from soc2gate.checks.sagemaker._safety import scalable_targets, variant_resource
-from soc2gate.checks.sagemaker._sagemaker import endpoint_config_answer, endpoint_unconfigured
-from soc2gate.checks.sagemaker.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
-from soc2gate.config import GateConfig
+from soc2gate.checks.sagemaker._sagemaker import endpoint_config_answer
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import EndpointTargetCheck, Target
 from soc2gate.models import CheckResult, Status
 
 
-class SagemakerEndpointAvailability(Check):
+class SagemakerEndpointAvailability(EndpointTargetCheck):
     id = "sagemaker-endpoint-availability"
     title = "Every production variant runs on enough instances to survive one's loss"
     asserts = (
@@ -46,7 +45,6 @@ class SagemakerEndpointAvailability(Check):
     soc2 = ("A1.2",)
     default_enabled = False
     strict = True
-    depends_on = (STATUS_CHECK,)
     security_hub = ("SageMaker.4",)
     aws_config = ("sagemaker-endpoint-config-prod-instance-count",)
     beyond = (
@@ -54,13 +52,7 @@ class SagemakerEndpointAvailability(Check):
         "count; managed instance scaling minimum; the auto scaling target's minimum capacity"
     )
 
-    def skip_reason(self, config: GateConfig) -> str | None:
-        return endpoint_unconfigured(config)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
-        target = endpoint_target(self, ctx)
-        if isinstance(target, CheckResult):
-            return target
+    def judge(self, ctx: CheckContext, target: Target) -> CheckResult:
         config = ctx.config
         minimum = config.min_instances
         endpoint = target.endpoint

@@ -19,21 +19,19 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from soc2gate.checks.base import Check, CheckContext
+from soc2gate.checks.base import CheckContext
 from soc2gate.checks.sagemaker._safety import data_capture, key_problems
 from soc2gate.checks.sagemaker._sagemaker import (
     describe_endpoint_config,
     endpoint_config_answer,
-    endpoint_unconfigured,
 )
-from soc2gate.checks.sagemaker.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
-from soc2gate.config import GateConfig
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import EndpointTargetCheck, Target
 from soc2gate.models import CheckResult
 
 CAPTURE_CHECK = "sagemaker-data-capture"
 
 
-class SagemakerEndpointEncryption(Check):
+class SagemakerEndpointEncryption(EndpointTargetCheck):
     id = "sagemaker-endpoint-encryption"
     title = "Endpoint storage and captured data are encrypted with your KMS key"
     asserts = (
@@ -53,7 +51,6 @@ class SagemakerEndpointEncryption(Check):
     soc2 = ("CC6.1", "C1.1")
     default_enabled = False
     strict = True
-    depends_on = (STATUS_CHECK,)
     defers_to = (CAPTURE_CHECK,)
     aws_config = (
         "sagemaker-endpoint-configuration-kms-key-configured",
@@ -64,13 +61,7 @@ class SagemakerEndpointEncryption(Check):
         "allow-list of keys, judges the data-capture key, names serverless variants"
     )
 
-    def skip_reason(self, config: GateConfig) -> str | None:
-        return endpoint_unconfigured(config)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
-        target = endpoint_target(self, ctx)
-        if isinstance(target, CheckResult):
-            return target
+    def judge(self, ctx: CheckContext, target: Target) -> CheckResult:
         allowed = ctx.config.allowed_kms_keys
         storage: list[str] = []
         capture: list[str] = []

@@ -445,6 +445,27 @@ def endpoint_target(check: Check, ctx: CheckContext) -> Target | CheckResult:
     return _not_deployed(check, endpoint, f"{judged.short}; see {STATUS_CHECK}")
 
 
+class EndpointTargetCheck(Check):
+    """A check of the config(s) ``--endpoint`` runs, judged once sagemaker-endpoint-status
+    settled it (``endpoint_target``): skipped without --endpoint, not evaluated when the
+    endpoint could not be verified. Subclasses write ``judge``."""
+
+    depends_on = (STATUS_CHECK,)
+
+    def skip_reason(self, config: GateConfig) -> str | None:
+        return endpoint_unconfigured(config)
+
+    def run(self, ctx: CheckContext) -> CheckResult:
+        target = endpoint_target(self, ctx)
+        if isinstance(target, CheckResult):
+            return target
+        return self.judge(ctx, target)
+
+    def judge(self, ctx: CheckContext, target: Target) -> CheckResult:
+        """The verdict on ``target``, never above ``target.ceiling``."""
+        raise NotImplementedError
+
+
 def _not_deployed(check: Check, endpoint: Endpoint, note: str) -> Target | CheckResult:
     """An endpoint that did not reach InService and settle: its current and pending config are
     judged with an ERROR ceiling (a bad one FAILs, a good one is never passed)."""

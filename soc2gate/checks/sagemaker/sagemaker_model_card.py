@@ -26,14 +26,12 @@ from soc2gate.checks.sagemaker._sagemaker import (
     describe_endpoint_config,
     describe_model,
     endpoint_components,
-    endpoint_unconfigured,
 )
-from soc2gate.checks.sagemaker.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
-from soc2gate.config import GateConfig
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import EndpointTargetCheck, Target
 from soc2gate.models import CheckResult
 
 
-class SagemakerModelCard(Check):
+class SagemakerModelCard(EndpointTargetCheck):
     id = "sagemaker-model-card"
     title = "The deployed Model Registry package has an Approved model card"
     asserts = (
@@ -54,19 +52,12 @@ class SagemakerModelCard(Check):
     soc2 = ("CC8.1", "CC2.1")
     default_enabled = False
     strict = True
-    depends_on = (STATUS_CHECK,)
     beyond = (
         "no Security Hub control or AWS Config rule ties a deployed endpoint to an approved "
         "model card"
     )
 
-    def skip_reason(self, config: GateConfig) -> str | None:
-        return endpoint_unconfigured(config)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
-        target = endpoint_target(self, ctx)
-        if isinstance(target, CheckResult):
-            return target
+    def judge(self, ctx: CheckContext, target: Target) -> CheckResult:
         names: list[str] = []
         components = False
         for config_name in target.config_names:

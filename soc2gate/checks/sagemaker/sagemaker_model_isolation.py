@@ -33,9 +33,8 @@ from soc2gate.checks.sagemaker._sagemaker import (
     describe_model,
     endpoint_components,
     endpoint_config_answer,
-    endpoint_unconfigured,
 )
-from soc2gate.checks.sagemaker.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import EndpointTargetCheck, Target
 from soc2gate.config import GateConfig
 from soc2gate.models import CheckResult
 
@@ -74,7 +73,7 @@ def _model(ctx: CheckContext, name: str) -> Judged:
     return Judged(f"model {name}", network(answer), tuple(access), len(found))
 
 
-class SagemakerModelIsolation(Check):
+class SagemakerModelIsolation(EndpointTargetCheck):
     id = "sagemaker-model-isolation"
     title = "Model containers are network-isolated, in your VPC, pulling from ECR"
     asserts = (
@@ -96,7 +95,6 @@ class SagemakerModelIsolation(Check):
     soc2 = ("CC6.6", "CC6.1")
     default_enabled = False
     strict = True
-    depends_on = (STATUS_CHECK,)
     security_hub = ("SageMaker.5", "SageMaker.16", "SageMaker.19")
     aws_config = ("sagemaker-model-isolation-enabled", "sagemaker-model-in-vpc")
     beyond = (
@@ -105,13 +103,7 @@ class SagemakerModelIsolation(Check):
         "asks for Platform (the scanned ECR image) where SageMaker.16/.19 ask for Vpc"
     )
 
-    def skip_reason(self, config: GateConfig) -> str | None:
-        return endpoint_unconfigured(config)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
-        target = endpoint_target(self, ctx)
-        if isinstance(target, CheckResult):
-            return target
+    def judge(self, ctx: CheckContext, target: Target) -> CheckResult:
         judged: list[Judged] = []
         names: list[str] = []
         component_configs: list[str] = []
