@@ -396,3 +396,23 @@ def test_model_card_registered_with_the_version_is_judged_without_model_card() -
 def test_model_card_is_an_error_without_a_status() -> None:
     result = run(_card(lambda c: c.pop("ModelCardStatus")), checks=(CARD,))
     assert "ModelCardStatus is missing" in reason(result, CARD, "ERROR")
+
+
+def test_model_card_fails_an_inference_component_that_runs_its_own_container() -> None:
+    """The endpoint serves two components: one deploys the packaged model (its card is
+    Approved and names the version), the other an image with its own container. No card
+    documents that one, so the check never passes on the other's card."""
+    scenario = with_answers(
+        HARDENED,
+        DescribeEndpoint="sagemaker/DescribeEndpoint.inference-components-inservice.json",
+        DescribeEndpointConfig="sagemaker/DescribeEndpointConfig.inference-components.json",
+        ListInferenceComponents="sagemaker/ListInferenceComponents.guide-two-components.json",
+        DescribeInferenceComponent=[
+            "sagemaker/DescribeInferenceComponent.guide-model.json",
+            "sagemaker/DescribeInferenceComponent.guide-image.json",
+        ],
+    )
+    result = run(scenario, checks=(CARD,))
+    assert "run a container of their own, not a Model Registry package" in reason(
+        result, CARD, "FAIL"
+    )

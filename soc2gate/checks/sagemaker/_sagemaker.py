@@ -16,7 +16,7 @@ run (``soc2gate.redaction``).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -651,3 +651,48 @@ def component_variants(ctx: CheckContext, endpoint: Endpoint) -> dict[str, list[
             if not v.model_name:
                 out.setdefault(v.name, []).append(f"{config_name}/{v.name}")
     return out
+
+
+@dataclass(frozen=True)
+class ServedModels:
+    """What an endpoint's config(s) run: the models of their variants and of the endpoint's
+    inference components, and the components that name no model (their own container)."""
+
+    #: Model names, in the order first met, once each.
+    names: tuple[str, ...]
+    #: The configs whose variants name no model (they serve inference components).
+    component_configs: tuple[str, ...]
+    #: Inference components that name no model.
+    bare_components: tuple[str, ...]
+
+
+def served_models(
+    ctx: CheckContext, endpoint_name: str, config_names: Sequence[str]
+) -> ServedModels | str:
+    """The models behind ``config_names`` of ``endpoint_name``; a reason (str) when it cannot
+    be told what runs there: never "nothing runs", which would judge nothing and pass."""
+    names: list[str] = []
+    component_configs: list[str] = []
+    for config_name in config_names:
+        for variant in describe_endpoint_config(ctx, config_name):
+            if variant.model_name:
+                names.append(variant.model_name)
+            elif config_name not in component_configs:
+                component_configs.append(config_name)
+    bare: list[str] = []
+    if component_configs:
+        components = endpoint_components(ctx, endpoint_name)
+        if not components:
+            return (
+                f"endpoint config(s) {', '.join(component_configs)} have variants that name no "
+                "model and the endpoint serves no inference component: could not tell what "
+                "runs there"
+            )
+        names += [c.model_name for c in components if c.model_name]
+        bare = [c.name for c in components if not c.model_name]
+    if not names and not bare:
+        return (
+            f"endpoint config(s) {', '.join(config_names)} name no model and no inference "
+            "component: could not tell what runs there"
+        )
+    return ServedModels(tuple(dict.fromkeys(names)), tuple(component_configs), tuple(bare))

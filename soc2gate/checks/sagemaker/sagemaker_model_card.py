@@ -23,9 +23,8 @@ from soc2gate.checks.base import Check, CheckContext
 from soc2gate.checks.sagemaker._safety import describe_model_card, package_card_status
 from soc2gate.checks.sagemaker._sagemaker import (
     ModelPackage,
-    describe_endpoint_config,
     describe_model,
-    endpoint_components,
+    served_models,
 )
 from soc2gate.checks.sagemaker.sagemaker_endpoint_status import EndpointTargetCheck, Target
 from soc2gate.models import CheckResult
@@ -58,20 +57,22 @@ class SagemakerModelCard(EndpointTargetCheck):
     )
 
     def judge(self, ctx: CheckContext, target: Target) -> CheckResult:
-        names: list[str] = []
-        components = False
-        for config_name in target.config_names:
-            for v in describe_endpoint_config(ctx, config_name):
-                if v.model_name:
-                    names.append(v.model_name)
-                else:
-                    components = True
-        if components:
-            names += [
-                c.model_name for c in endpoint_components(ctx, target.endpoint.name) if c.model_name
-            ]
+        served = served_models(ctx, target.endpoint.name, target.config_names)
+        if isinstance(served, str):
+            return self.error(served)
+        if served.bare_components:
+            # A component that runs its own container is no Model Registry package: no card
+            # documents it, whatever documents the others.
+            return target.cap(
+                self,
+                self.failed(
+                    f"inference component(s) {', '.join(served.bare_components)} of endpoint "
+                    f"{target.endpoint.name} run a container of their own, not a Model Registry "
+                    "package: no approved model card documents what they serve"
+                ),
+            )
         packages: dict[str, ModelPackage] = {}
-        for name in dict.fromkeys(names):
+        for name in served.names:
             for package in describe_model(ctx, name).packages:
                 packages.setdefault(package.arn or package.name, package)
         if not packages:
@@ -79,7 +80,7 @@ class SagemakerModelCard(EndpointTargetCheck):
                 self,
                 self.failed(
                     f"endpoint {target.endpoint.name} runs no Model Registry package (its models "
-                    f"{', '.join(dict.fromkeys(names)) or 'none'} name no ModelPackageName): no "
+                    f"{', '.join(served.names) or 'none'} name no ModelPackageName): no "
                     "approved model card documents what it serves"
                 ),
             )

@@ -29,10 +29,9 @@ from soc2gate.checks.base import Check, CheckContext
 from soc2gate.checks.sagemaker._safety import Network, network
 from soc2gate.checks.sagemaker._sagemaker import (
     _answer,
-    describe_endpoint_config,
     describe_model,
-    endpoint_components,
     endpoint_config_answer,
+    served_models,
 )
 from soc2gate.checks.sagemaker.sagemaker_endpoint_status import EndpointTargetCheck, Target
 from soc2gate.config import GateConfig
@@ -104,45 +103,22 @@ class SagemakerModelIsolation(EndpointTargetCheck):
     )
 
     def judge(self, ctx: CheckContext, target: Target) -> CheckResult:
-        judged: list[Judged] = []
-        names: list[str] = []
-        component_configs: list[str] = []
-        for config_name in target.config_names:
-            for v in describe_endpoint_config(ctx, config_name):
-                if v.model_name:
-                    names.append(v.model_name)
-                elif config_name not in component_configs:
-                    component_configs.append(config_name)
-        packaged: list[str] = []
-        if component_configs:
-            components = endpoint_components(ctx, target.endpoint.name)
-            if not components:
-                return self.error(
-                    f"endpoint config(s) {', '.join(component_configs)} have variants that name "
-                    "no model and the endpoint serves no inference component: could not tell "
-                    "what runs there"
+        served = served_models(ctx, target.endpoint.name, target.config_names)
+        if isinstance(served, str):
+            return self.error(served)
+        judged: list[Judged] = [_model(ctx, name) for name in served.names]
+        bare = served.bare_components
+        for config_name in served.component_configs if bare else ():
+            answer = endpoint_config_answer(ctx, config_name)
+            judged.append(
+                Judged(
+                    f"endpoint config {config_name} (inference component(s) {', '.join(bare)})",
+                    network(answer),
+                    (),
+                    len(bare),
                 )
-            names += [c.model_name for c in components if c.model_name]
-            bare = [c.name for c in components if not c.model_name]
-            for config_name in component_configs if bare else []:
-                answer = endpoint_config_answer(ctx, config_name)
-                judged.append(
-                    Judged(
-                        f"endpoint config {config_name} (inference component(s) {', '.join(bare)})",
-                        network(answer),
-                        (),
-                        len(bare),
-                    )
-                )
-        models = [_model(ctx, name) for name in dict.fromkeys(names)]
-        for name in dict.fromkeys(names):
-            packaged += [p.name for p in describe_model(ctx, name).packages]
-        judged = models + judged
-        if not judged:
-            return self.error(
-                f"endpoint config(s) {', '.join(target.config_names)} name no model and no "
-                "inference component: could not tell what runs there"
             )
+        packaged = [p.name for name in served.names for p in describe_model(ctx, name).packages]
         result = evaluate(self, judged, ctx.config, packaged)
         return target.cap(self, result)
 
