@@ -401,3 +401,58 @@ def test_a_platform_image_of_an_unsigned_index_fails_naming_both(
     report = run.junit.read_text()
     assert "image of index sha256:" in report
     assert "which is not signed either" in report
+
+
+# ---- each source alone passes through the CLI -------------------------------------------------
+
+
+def _healthy_signed_args(world: MotoWorld) -> list[str]:
+    scenario = SCENARIOS["healthy"]
+    scenario.prepare(world)
+    return ["run", *scenario.gate_args(world), "--enable", "deployed-image-signed",
+            "--signing-profile", SIGNING_PROFILE, "--signer-root-sha256", DEMO_ROOT_SHA256,
+            "--evidence", "evidence.json"]  # fmt: skip
+
+
+def _signed_digest(tmp_path: Path) -> dict[str, object]:
+    import json
+
+    document = json.loads((tmp_path / "evidence.json").read_text())
+    (check,) = [c for c in document["checks"] if c["id"] == "deployed-image-signed"]
+    assert check["status"] == "PASS", check["reason"]
+    (digest,) = check["evidence"]["digests"]
+    return dict(digest)
+
+
+def test_ecr_managed_signing_alone_passes_saying_the_signature_was_not_verified(
+    world: MotoWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = _healthy_signed_args(world)
+    world.set_signing_status(REPOSITORY, GATED_DIGEST, SIGNING_PROFILE, "COMPLETE")
+    run = run_cli(world, args, tmp_path)
+    assert run.code == 0, run.output
+    digest = _signed_digest(tmp_path)
+    assert digest["source"] == "ecr-managed-signing"
+    assert digest["signer"] == SIGNING_PROFILE
+    assert "the signature itself was not verified" in run.junit.read_text()
+
+
+def test_a_notation_signature_alone_passes_without_ecr_managed_signing(
+    world: MotoWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed with notation and the AWS Signer plugin in the pipeline, no signing rule: ECR
+    has no status for the profile, the verified signature is enough."""
+    from soc2gate.demo.signatures import DEMO_CHAIN, sign_envelope
+
+    monkeypatch.chdir(tmp_path)
+    args = _healthy_signed_args(world)
+    world.push_signature(
+        REPOSITORY, GATED_DIGEST, sign_envelope(DEMO_CHAIN, GATED_DIGEST, SIGNING_PROFILE_VERSION)
+    )
+    run = run_cli(world, args, tmp_path)
+    assert run.code == 0, run.output
+    digest = _signed_digest(tmp_path)
+    assert digest["source"] == "notation"
+    assert digest["signer"] == SIGNING_PROFILE_VERSION
+    assert world.calls["GetRevocationStatus"] == 1
