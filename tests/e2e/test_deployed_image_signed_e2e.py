@@ -456,3 +456,55 @@ def test_a_notation_signature_alone_passes_without_ecr_managed_signing(
     assert digest["source"] == "notation"
     assert digest["signer"] == SIGNING_PROFILE_VERSION
     assert world.calls["GetRevocationStatus"] == 1
+
+
+@pytest.mark.parametrize(
+    ("signature", "words"),
+    [
+        (
+            {"digest": "sha256:" + "0f" * 32},
+            f"the signature is for sha256:{'0f' * 32}, not the served {GATED_DIGEST}",
+        ),
+        ({"extra_crit": ("com.example.mustUnderstand",)}, "com.example.mustUnderstand"),
+    ],
+)
+def test_a_notation_signature_that_does_not_prove_this_digest_fails_naming_it(
+    world: MotoWorld,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    signature: dict[str, object],
+    words: str,
+) -> None:
+    """Pushed as a referrer of the served digest: a signature of another digest, one with a
+    critical header the verifier does not understand."""
+    from soc2gate.demo.signatures import DEMO_CHAIN, sign_envelope
+
+    monkeypatch.chdir(tmp_path)
+    args = _healthy_signed_args(world)
+    digest = str(signature.get("digest", GATED_DIGEST))
+    extra = {k: v for k, v in signature.items() if k != "digest"}
+    world.push_signature(
+        REPOSITORY,
+        GATED_DIGEST,
+        sign_envelope(DEMO_CHAIN, digest, SIGNING_PROFILE_VERSION, **extra),  # type: ignore[arg-type]
+    )
+    run = run_cli(world, args, tmp_path)
+    assert run.code == 1, run.output
+    assert f"{SHORT} is not signed by a trusted profile" in _line(run.stdout)
+    assert words in run.junit.read_text()
+    assert world.calls["GetRevocationStatus"] == 0  # nothing unverified is asked about
+
+
+def test_an_attestation_of_another_digest_fails_naming_both(
+    world: MotoWorld, tmp_path: Path
+) -> None:
+    args = _attested(world)
+    for r in _bundle_referrers(world):
+        world._referrers[(REPOSITORY, GATED_DIGEST)].remove(r)
+    other = "sha256:" + "0f" * 32
+    world.push_attestation(REPOSITORY, GATED_DIGEST, DEMO_SIGSTORE.attest(other))
+    run = run_cli(world, args, tmp_path)
+    assert run.code == 1, run.output
+    assert f"it attests sha256:0f0f0f0f0f0f, not the served digest {SHORT}" in (
+        run.junit.read_text()
+    )
