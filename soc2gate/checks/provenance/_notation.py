@@ -30,8 +30,10 @@ from typing import Any
 #: "AWS Signer Code Signing Root CA G1" (commercial regions): the thumbprint notation printed
 #: for the root of a real AWS Signer signature (``notation inspect`` transcript of 2023-12-06 in
 #: aws-samples/container-patterns, pattern/ecs-fargate-container-image-signing-and-verification).
-#: The certificate's bytes are not vendored (no public copy was found); the envelope carries the
-#: root in ``x5c``, so its hash is enough to anchor the chain. GovCloud's root differs and its
+#: Other public transcripts (ECR managed signing's chain too) show the same root. AWS publishes
+#: the certificate at https://d2hvyiie56hcat.cloudfront.net/aws-signer-notation-root.cert; its
+#: bytes are not vendored (not reachable where this was built); the envelope carries the root in
+#: ``x5c``, so its hash is enough to anchor the chain. GovCloud's root differs and its
 #: hash is not known here: GovCloud users pin it with --signer-root-sha256.
 AWS_SIGNER_ROOTS: dict[str, str] = {
     "90a87d0543c3f094dbff9589b6649affe2f3d6e0f308799be2258461c686473f": (
