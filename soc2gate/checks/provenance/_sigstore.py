@@ -26,7 +26,6 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +108,8 @@ def load_trusted_root(path: str | None) -> TrustedRootFile:
     """The user's pinned trusted root, else the production root shipped with ``sigstore``.
 
     Raises BundleUnverifiable when the file cannot be read or is not a trusted root."""
+    from importlib import resources
+
     from sigstore import __version__ as sigstore_version
     from sigstore.models import TrustedRoot
 
