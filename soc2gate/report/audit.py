@@ -191,13 +191,21 @@ class Entry:
 
     @property
     def image_signers(self) -> list[str]:
-        """Who signed each digest that served traffic: "<digest> <signer> (<source>)", or
+        """Who signed each digest that served traffic: "<digest> <signer> (<source>)", with
+        "; built from <repository>@<commit>" for a verified build provenance, or
         "<digest> UNSIGNED"; empty when deployed-image-signed did not run."""
         out = []
         for d in self._signed_images():
             digest = str(d.get("digest") or "?")
             if d.get("status") == "PASS" and d.get("signer"):
-                out.append(f"{digest} {d.get('signer')} ({d.get('source')})")
+                provenance = d.get("provenance")
+                built = ""
+                if isinstance(provenance, dict) and provenance.get("commit"):
+                    built = (
+                        f"; built from {provenance.get('sourceRepository')}@"
+                        f"{str(provenance['commit'])[:12]}"
+                    )
+                out.append(f"{digest} {d.get('signer')} ({d.get('source')}{built})")
             else:
                 out.append(f"{digest} UNSIGNED")
         return out

@@ -55,3 +55,23 @@ def test_every_rendering_carries_the_column_and_the_unsigned_count() -> None:
     csv = to_csv(report)
     assert csv.splitlines()[0].split(",").count("image_signed_by") == 1
     assert f"{UNSIGNED} UNSIGNED" in csv
+
+
+def test_an_attested_digest_names_the_repository_and_commit_it_was_built_from() -> None:
+    identity = "https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main"
+    attested = {
+        "digest": SIGNED,
+        "status": "PASS",
+        "signer": identity,
+        "source": "sigstore",
+        "provenance": {
+            "sourceRepository": "https://github.com/acme/app",
+            "commit": "3f9c2e7a1b4d" + "0" * 28,
+        },
+    }
+    entry = _entry("attested", [attested])
+    assert entry.image_signers == [
+        f"{SIGNED} {identity} (sigstore; built from https://github.com/acme/app@3f9c2e7a1b4d)"
+    ]
+    report = audit.AuditReport(date(2026, 12, 1), date(2026, 12, 2), "folder", [entry])
+    assert "built from https://github.com/acme/app@3f9c2e7a1b4d" in to_markdown(report)
