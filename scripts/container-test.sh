@@ -426,6 +426,23 @@ print(" ".join(bad[:10]) or "none")' 2>&1 || true)
 check "image has no packaging tools or compiler, and valid bytecode for every module imported (extras: $slim_probe)" \
     test "$slim_probe" = none
 
+# deployed-image-signed's Sigstore source inside the image: the sigstore library and the
+# production trusted root it ships verify a real GitHub attestation (tests/fixtures/sigstore),
+# offline (no network namespace shared), as the image's unprivileged user with no home.
+sigstore_probe=$(buildah run --isolation chroot --user 1000:1000 --env HOME=/nonexistent \
+    --volume "$ROOT/tests/fixtures/sigstore:/fixtures:ro" "$probe_ctr" -- /opt/soc2gate/bin/python -I -c '
+from soc2gate.checks.provenance._sigstore import GITHUB_ISSUER, AttestationPolicy, load_trusted_root, verify_bundle
+raw = open("/fixtures/reusable-workflow-attestation.sigstore.json", "rb").read()
+identity = ("https://github.com/github/artifact-attestations-workflows/.github/workflows/attest.yml"
+            "@09b495c3f12c7881b3cc17209a327792065c1a1d")
+commit = "95baf27389e83e6a5c48f42e190d48d7abcea19e"
+policy = AttestationPolicy((identity,), GITHUB_ISSUER, "malancas/attest-demo", commit)
+digest = "sha256:49a3aa6075e0f49f82843e74b5baa614ad2a588e6675612bf108a0a008c5ac25"
+verified = verify_bundle(raw, served_digest=digest, policy=policy, trusted_root=load_trusted_root(None).root)
+print(verified.provenance["commit"])' 2>&1 | tail -1 || true)
+check "the image verifies a real GitHub attestation offline with the root sigstore ships (got '$sigstore_probe')" \
+    test "$sigstore_probe" = 95baf27389e83e6a5c48f42e190d48d7abcea19e
+
 github_run pass 0 pass "${inputs[@]}" --env "INPUT_FAIL-ON=CRITICAL"
 github_run fail 1 fail "${inputs[@]}" --env "INPUT_FAIL-ON="
 GH_RUNNER_UID=0 GH_RUNNER_GID=0 github_run root-runner 1 fail "${inputs[@]}" --env "INPUT_FAIL-ON="
