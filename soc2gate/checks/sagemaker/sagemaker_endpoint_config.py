@@ -16,14 +16,12 @@ from soc2gate.checks.base import Check, CheckContext
 from soc2gate.checks.sagemaker._sagemaker import (
     Variant,
     describe_endpoint_config,
-    endpoint_unconfigured,
 )
-from soc2gate.checks.sagemaker.sagemaker_endpoint_status import STATUS_CHECK, endpoint_target
-from soc2gate.config import GateConfig
+from soc2gate.checks.sagemaker.sagemaker_endpoint_status import EndpointTargetCheck, Target
 from soc2gate.models import CheckResult
 
 
-class SagemakerEndpointConfig(Check):
+class SagemakerEndpointConfig(EndpointTargetCheck):
     id = "sagemaker-endpoint-config"
     title = "Endpoint config uses allowed instance types"
     asserts = (
@@ -39,16 +37,10 @@ class SagemakerEndpointConfig(Check):
     )
     soc2 = ("CC8.1", "CC6.8")
     beyond = "no control restricts an endpoint's instance types"
-    # Judges the endpoint sagemaker-endpoint-status saw InService: one DescribeEndpoint poller.
-    depends_on = (STATUS_CHECK,)
+    # Judges the endpoint sagemaker-endpoint-status saw InService (EndpointTargetCheck): one
+    # DescribeEndpoint poller.
 
-    def skip_reason(self, config: GateConfig) -> str | None:
-        return endpoint_unconfigured(config)
-
-    def run(self, ctx: CheckContext) -> CheckResult:
-        target = endpoint_target(self, ctx)
-        if isinstance(target, CheckResult):
-            return target
+    def judge(self, ctx: CheckContext, target: Target) -> CheckResult:
         variants = {n: describe_endpoint_config(ctx, n) for n in target.config_names}
         return target.cap(self, evaluate(self, variants, ctx.config.instance_types))
 
