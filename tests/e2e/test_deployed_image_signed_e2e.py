@@ -381,6 +381,8 @@ def test_a_platform_image_of_an_attested_index_passes_saying_how_they_relate(
         f"the linux/amd64 image of index {index[:19]}, the digest the signature names"
     )
     assert served["provenance"]["commit"] == COMMIT_SHA
+    # The index's signatures are read once, for the gated image, not again for its platform.
+    assert world.calls["ListImageReferrers"] == 2
     (scanned,) = [c for c in document["checks"] if c["id"] == "deployed-image-scanned"]
     assert scanned["status"] == "FAIL" and run.code == 1
 

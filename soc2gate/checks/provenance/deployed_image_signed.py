@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -173,10 +173,11 @@ class DeployedImageSigned(Check):
         if isinstance(served, CheckResult):
             return served
         gated, images = served
-        verdicts = [
-            judge_digest(ctx, gated, repo, digest, labels)
-            for (repo, digest), labels in images.items()
-        ]
+        # The gated digest comes first: a platform image of it reuses its verdict.
+        judged: dict[tuple[str, str], DigestVerdict] = {}
+        for (repo, digest), labels in images.items():
+            judged[(repo, digest)] = judge_digest(ctx, gated, repo, digest, labels, judged)
+        verdicts = list(judged.values())
         extra: dict[str, Any] = {}
         if ctx.config.attestation_identity:
             try:
@@ -232,9 +233,15 @@ def served_digests(
 
 
 def judge_digest(
-    ctx: CheckContext, gated: ImageUri, where: str, digest: str, labels: list[str]
+    ctx: CheckContext,
+    gated: ImageUri,
+    where: str,
+    digest: str,
+    labels: list[str],
+    judged: Mapping[tuple[str, str], DigestVerdict] | None = None,
 ) -> DigestVerdict:
-    """Every source on one digest, then the verdict."""
+    """Every source on one digest, then the verdict (``judged``: the verdicts so far, the
+    gated digest's among them, so its sources are not read twice)."""
     uri = parse_image_uri(f"{where}@{digest}")
     verdict = DigestVerdict(repository=where, digest=digest, served_as=labels)
     if uri is None or uri.registry_key != gated.registry_key:
@@ -256,7 +263,7 @@ def judge_digest(
     platform = index_platform(ctx, uri.repository, gated.digest, digest)
     if platform is None:
         return verdict
-    index = decide(
+    index = (judged or {}).get((gated.where, gated.digest)) or decide(
         DigestVerdict(where, gated.digest, ["gated image"]),
         digest_sources(ctx, uri.repository, gated.digest),
     )
