@@ -56,8 +56,9 @@ def make_cert(
 
     ``usage`` (leaves): "default" KeyUsage digitalSignature and ExtendedKeyUsage codeSigning,
     as a code-signing leaf has; "none" no KeyUsage; "no-digital-signature"; "cert-sign"
-    (keyCertSign too); "server-auth" (ExtendedKeyUsage serverAuth only). CAs get keyCertSign,
-    except the root, left as it was (its SHA-256 is the pin)."""
+    (keyCertSign too); "server-auth" (ExtendedKeyUsage serverAuth only). CAs get keyCertSign
+    ("no-cert-sign": digitalSignature instead), except the root, left as it was (its SHA-256 is
+    the pin)."""
     issuer_name, issuer_key = issuer if issuer is not None else (_name(subject), key)
     builder = (
         x509.CertificateBuilder()
@@ -70,7 +71,11 @@ def make_cert(
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
     if ca and issuer is not None:
-        builder = builder.add_extension(_key_usage(key_cert_sign=True), critical=True)
+        signs_certificates = usage != "no-cert-sign"
+        builder = builder.add_extension(
+            _key_usage(digital_signature=not signs_certificates, key_cert_sign=signs_certificates),
+            critical=True,
+        )
     elif not ca and usage != "none":
         builder = builder.add_extension(
             _key_usage(

@@ -271,26 +271,15 @@ def test_a_leaf_that_is_not_a_code_signing_certificate_is_refused(usage: str, wo
 
 
 def test_a_ca_whose_key_usage_forbids_certificate_signing_is_refused() -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-
     chain = SignerChain()
-    regional = chain.regional
     # The same regional CA, re-issued with a KeyUsage that allows signatures, not certificates.
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(regional.subject)
-        .issuer_name(regional.issuer)
-        .public_key(chain.ca_key.public_key())
-        .serial_number(regional.serial_number)
-        .not_valid_before(regional.not_valid_before_utc)
-        .not_valid_after(regional.not_valid_after_utc)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, False, False, False, False, False, False, False, False),
-            critical=True,
-        )
+    chain.regional = make_cert(
+        "soc2gate demo Signer us-east-1 Code Signing CA G1",
+        chain.ca_key,
+        (chain.intermediate.subject, chain.int_key),
+        ca=True,
+        serial=3,
+        usage="no-cert-sign",
     )
-    chain.regional = builder.sign(chain.int_key, hashes.SHA384())
     with pytest.raises(EnvelopeRejected, match="KeyUsage does not allow certificate signing"):
         verify(sign_envelope(chain, DIGEST, VERSION))
