@@ -3,7 +3,9 @@ test_scenarios (scenarios signed, unsigned-deploy, wrong-signer); here the other
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gate_e2e import run_cli
@@ -37,6 +39,19 @@ def _line(stdout: str) -> str:
     return next(
         line for line in stdout.splitlines() if line.startswith("FAIL deployed-image-signed")
     )
+
+
+SCHEMA = Path(__file__).resolve().parents[2] / "soc2gate/schemas/evidence.schema.json"
+
+
+def _signed_check(record: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The evidence record, held to its schema, and its deployed-image-signed check."""
+    import jsonschema
+
+    document = json.loads(record.read_text())
+    jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).validate(document)
+    (check,) = [c for c in document["checks"] if c["id"] == "deployed-image-signed"]
+    return document, check
 
 
 def test_signing_failed_fails_with_aws_reason(world: MotoWorld, tmp_path: Path) -> None:
@@ -135,18 +150,12 @@ def test_a_signing_configuration_that_cannot_be_honoured_exits_2(
 def test_the_evidence_record_names_source_signer_and_time_per_digest(
     world: MotoWorld, tmp_path: Path
 ) -> None:
-    import json
-
     import jsonschema
 
     record = tmp_path / "evidence.json"
     run = run_cli(world, [*_signed(world), "--evidence", str(record)], tmp_path)
     assert run.code == 0, run.output
-    document = json.loads(record.read_text())
-    schema_path = Path(__file__).resolve().parents[2] / "soc2gate/schemas/evidence.schema.json"
-    schema = json.loads(schema_path.read_text())
-    jsonschema.Draft202012Validator(schema).validate(document)
-    (check,) = [c for c in document["checks"] if c["id"] == "deployed-image-signed"]
+    document, check = _signed_check(record)
     (digest,) = check["evidence"]["digests"]
     assert digest["digest"] == GATED_DIGEST
     assert digest["source"] == "ecr-managed-signing+notation"
@@ -157,7 +166,7 @@ def test_the_evidence_record_names_source_signer_and_time_per_digest(
     assert "signer-data:GetRevocationStatus" in {o["operation"] for o in check["aws_operations"]}
     # The schema holds each digest to its fields: one without its signer is refused.
     del digest["signer"]
-    assert not jsonschema.Draft202012Validator(schema).is_valid(document)
+    assert not jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text())).is_valid(document)
 
 
 def test_signing_in_progress_is_waited_for(world: MotoWorld, tmp_path: Path) -> None:
@@ -237,17 +246,10 @@ def _signed_line(stdout: str, result: str = "FAIL") -> str:
 def test_an_attested_deployment_records_identity_repository_commit_and_workflow(
     world: MotoWorld, tmp_path: Path
 ) -> None:
-    import json
-
-    import jsonschema
-
     record = tmp_path / "evidence.json"
     run = run_cli(world, [*_attested(world), "--evidence", str(record)], tmp_path)
     assert run.code == 0, run.output
-    document = json.loads(record.read_text())
-    schema_path = Path(__file__).resolve().parents[2] / "soc2gate/schemas/evidence.schema.json"
-    jsonschema.Draft202012Validator(json.loads(schema_path.read_text())).validate(document)
-    (check,) = [c for c in document["checks"] if c["id"] == "deployed-image-signed"]
+    _, check = _signed_check(record)
     (digest,) = check["evidence"]["digests"]
     assert digest["source"] == "sigstore"
     assert digest["signer"] == ATTESTATION_IDENTITY
@@ -358,7 +360,6 @@ def test_a_platform_image_of_an_attested_index_passes_saying_how_they_relate(
     The index lists that image by digest (its bytes hashed to the attested digest), so the
     attestation vouches for it, and the report says so. deployed-image-scanned still fails:
     the scan passed the index, not this digest."""
-    import json
     from dataclasses import replace
 
     from soc2gate.demo.scenarios import _HEALTHY, _scenario
@@ -370,8 +371,7 @@ def test_a_platform_image_of_an_attested_index_passes_saying_how_they_relate(
     record = tmp_path / "evidence.json"
     args = ["run", *scenario.gate_args(world), "--evidence", str(record)]
     run = run_cli(world, args, tmp_path)
-    document = json.loads(record.read_text())
-    (check,) = [c for c in document["checks"] if c["id"] == "deployed-image-signed"]
+    document, check = _signed_check(record)
     assert check["status"] == "PASS", run.output
     (gated, served) = check["evidence"]["digests"]
     index = gated["digest"]
@@ -417,10 +417,7 @@ def _healthy_signed_args(world: MotoWorld) -> list[str]:
 
 
 def _signed_digest(tmp_path: Path) -> dict[str, object]:
-    import json
-
-    document = json.loads((tmp_path / "evidence.json").read_text())
-    (check,) = [c for c in document["checks"] if c["id"] == "deployed-image-signed"]
+    _, check = _signed_check(tmp_path / "evidence.json")
     assert check["status"] == "PASS", check["reason"]
     (digest,) = check["evidence"]["digests"]
     return dict(digest)
