@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from soc2gate.checks.ecr._ecr import short_digest
+
 BUNDLE_ARTIFACT_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 BUNDLE_MEDIA_TYPES = frozenset(
     {
@@ -344,8 +346,8 @@ def verify_bundle(
     subjects = _subjects(statement)
     if served_digest.lower() not in subjects:
         raise BundleRejected(
-            f"it attests {', '.join(s[:19] for s in subjects) or 'no sha256 digest'}, not the "
-            f"served digest {served_digest[:19]}"
+            f"it attests {', '.join(map(short_digest, subjects)) or 'no sha256 digest'}, not "
+            f"the served digest {short_digest(served_digest)}"
         )
     predicate_type = str(statement.get("predicateType") or "")
     if predicate_type not in ACCEPTED_PREDICATES:
