@@ -453,11 +453,37 @@ class MotoWorld(EndpointStates):
         returns the signature manifest's digest."""
         from soc2gate.demo.signatures import SIGNATURE_ARTIFACT_TYPE, signature_manifest
 
+        manifest = signature_manifest(digest, self._subject_size(repo, digest), envelope)
+        return self._push_referrer(repo, digest, SIGNATURE_ARTIFACT_TYPE, manifest, envelope, {})
+
+    def push_attestation(self, repo: str, digest: str, bundle: bytes) -> str:
+        """Push a Sigstore bundle as a referrer of ``digest``, as actions/attest-build-provenance
+        does with ``push-to-registry: true``; returns the referrer manifest's digest."""
+        from soc2gate.demo.attestations import BUNDLE_MEDIA_TYPE, referrer_manifest
+
+        manifest, _ = referrer_manifest(bundle, digest, self._subject_size(repo, digest))
+        annotations = dict(json.loads(manifest).get("annotations") or {})
+        return self._push_referrer(
+            repo, digest, BUNDLE_MEDIA_TYPE, manifest.encode(), bundle, annotations
+        )
+
+    def _subject_size(self, repo: str, digest: str) -> int:
         subject = self._pushed.get((repo, digest))
-        size = len(subject.manifest_bytes) if subject is not None else 0
-        manifest = signature_manifest(digest, size, envelope)
+        return len(subject.manifest_bytes) if subject is not None else 0
+
+    def _push_referrer(
+        self,
+        repo: str,
+        digest: str,
+        artifact_type: str,
+        manifest: bytes,
+        blob: bytes,
+        annotations: Mapping[str, str],
+    ) -> str:
+        """Put ``manifest`` (one layer: ``blob``) in ``repo`` and list it as a referrer of
+        ``digest`` (ListImageReferrers); returns the manifest's digest."""
         manifest_digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
-        layer = "sha256:" + hashlib.sha256(envelope).hexdigest()
+        layer = "sha256:" + hashlib.sha256(blob).hexdigest()
         with self._lock:
             self.ecr.put_image(
                 repositoryName=repo,
@@ -465,46 +491,15 @@ class MotoWorld(EndpointStates):
                 imageManifestMediaType="application/vnd.oci.image.manifest.v1+json",
                 imageDigest=manifest_digest,
             )
-            self._ecr_backend().repositories[repo].layers[layer] = len(envelope)
-            self._blobs[layer] = envelope
+            self._ecr_backend().repositories[repo].layers[layer] = len(blob)
+            self._blobs[layer] = blob
             self._referrers.setdefault((repo, digest), []).append(
                 {
                     "digest": manifest_digest,
                     "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "artifactType": SIGNATURE_ARTIFACT_TYPE,
+                    "artifactType": artifact_type,
                     "size": len(manifest),
-                    "annotations": {},
-                    "artifactStatus": "ACTIVE",
-                }
-            )
-        return manifest_digest
-
-    def push_attestation(self, repo: str, digest: str, bundle: bytes) -> str:
-        """Push a Sigstore bundle as a referrer of ``digest``, as actions/attest-build-provenance
-        does with ``push-to-registry: true``; returns the referrer manifest's digest."""
-        from soc2gate.demo.attestations import BUNDLE_MEDIA_TYPE, referrer_manifest
-
-        subject = self._pushed.get((repo, digest))
-        size = len(subject.manifest_bytes) if subject is not None else 0
-        manifest, layer = referrer_manifest(bundle, digest, size)
-        raw = manifest.encode()
-        manifest_digest = "sha256:" + hashlib.sha256(raw).hexdigest()
-        with self._lock:
-            self.ecr.put_image(
-                repositoryName=repo,
-                imageManifest=manifest,
-                imageManifestMediaType="application/vnd.oci.image.manifest.v1+json",
-                imageDigest=manifest_digest,
-            )
-            self._ecr_backend().repositories[repo].layers[layer] = len(bundle)
-            self._blobs[layer] = bundle
-            self._referrers.setdefault((repo, digest), []).append(
-                {
-                    "digest": manifest_digest,
-                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "artifactType": BUNDLE_MEDIA_TYPE,
-                    "size": len(raw),
-                    "annotations": dict(json.loads(manifest).get("annotations") or {}),
+                    "annotations": dict(annotations),
                     "artifactStatus": "ACTIVE",
                 }
             )
